@@ -1,0 +1,1 @@
+//! Watchlist decoders: plain lists, CSV and Zeek intel files.
