@@ -1,1 +1,282 @@
-//! placeholder
+//! The indicator matcher: built once from all watchlists, then immutable
+//! and shared between threads.
+//!
+//! [`MatcherBuilder`] routes each indicator into the strategy for its
+//! kind: hash tables for addresses, domains, URLs, digests, e-mail
+//! addresses and JA4; a prefix trie per address family for networks.
+//! [`Matcher`] reports every indicator that matches an observed value,
+//! from every watchlist, and every covering network rather than only the
+//! longest. No lookup scans the indicator list, so the cost of a lookup
+//! does not grow with the number of indicators.
+//!
+//! Matching never fails: a value that cannot be normalised is a non-match.
+
+#![deny(missing_docs)]
+
+mod strategy;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use hashbrown::HashSet;
+use iocwatch_model::{Field, Indicator, IndicatorKind, IndicatorValue, Record};
+
+use strategy::Strategies;
+
+/// Index of an indicator in a [`Matcher`].
+pub type IndicatorId = u32;
+
+/// Index of a watchlist in a [`Matcher`].
+pub type WatchlistId = u16;
+
+/// How a watchlist's domains match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DomainMatch {
+    /// A domain matches itself and every subdomain.
+    #[default]
+    Subdomains,
+    /// A domain matches only itself.
+    Exact,
+}
+
+/// A watchlist as the matcher knows it.
+#[derive(Debug, Clone)]
+pub struct WatchlistInfo {
+    /// The watchlist's name (`feed.name` in alerts).
+    pub name: Arc<str>,
+    /// How its domains match.
+    pub domain_match: DomainMatch,
+}
+
+/// One indicator of the matcher, with the watchlist it came from.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The watchlist.
+    pub watchlist: WatchlistId,
+    /// The indicator.
+    pub indicator: Indicator,
+}
+
+/// Why a matcher could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// More watchlists than a [`WatchlistId`] can number.
+    TooManyWatchlists,
+    /// More indicators than an [`IndicatorId`] can number.
+    TooManyIndicators,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooManyWatchlists => write!(f, "more than {} watchlists", WatchlistId::MAX),
+            Self::TooManyIndicators => write!(f, "more than {} indicators", IndicatorId::MAX),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Collects watchlists and indicators, then builds a [`Matcher`].
+#[derive(Debug, Default)]
+pub struct MatcherBuilder {
+    watchlists: Vec<WatchlistInfo>,
+    entries: Vec<Entry>,
+    seen: HashSet<(WatchlistId, IndicatorValue)>,
+    duplicates: u64,
+    overflow: Option<BuildError>,
+}
+
+impl MatcherBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a watchlist and returns its id for [`MatcherBuilder::add`].
+    pub fn add_watchlist(&mut self, name: &str, domain_match: DomainMatch) -> WatchlistId {
+        let Ok(id) = WatchlistId::try_from(self.watchlists.len()) else {
+            self.overflow = Some(BuildError::TooManyWatchlists);
+            return WatchlistId::MAX;
+        };
+        self.watchlists.push(WatchlistInfo {
+            name: Arc::from(name),
+            domain_match,
+        });
+        id
+    }
+
+    /// Adds an indicator to a watchlist. Returns false when the watchlist
+    /// already holds the same value, which is then not added again.
+    pub fn add(&mut self, watchlist: WatchlistId, indicator: Indicator) -> bool {
+        if !self.seen.insert((watchlist, indicator.value.clone())) {
+            self.duplicates += 1;
+            return false;
+        }
+        self.entries.push(Entry { watchlist, indicator });
+        true
+    }
+
+    /// Number of indicators not added because their watchlist already
+    /// held the value.
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+
+    /// Builds the matcher.
+    ///
+    /// # Errors
+    ///
+    /// [`BuildError`] when the watchlists or indicators outnumber the ids.
+    pub fn build(self) -> Result<Matcher, BuildError> {
+        if let Some(err) = self.overflow {
+            return Err(err);
+        }
+        if IndicatorId::try_from(self.entries.len()).is_err() {
+            return Err(BuildError::TooManyIndicators);
+        }
+        let strategies = Strategies::build(&self.entries, &self.watchlists);
+        Ok(Matcher {
+            inner: Arc::new(Inner {
+                watchlists: self.watchlists,
+                entries: self.entries,
+                strategies,
+            }),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    watchlists: Vec<WatchlistInfo>,
+    entries: Vec<Entry>,
+    strategies: Strategies,
+}
+
+/// An immutable matcher over every indicator of every watchlist. Cloning
+/// is cheap (an `Arc`).
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    inner: Arc<Inner>,
+}
+
+/// One match of an indicator against an observed value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// The matching indicator.
+    pub indicator: IndicatorId,
+    /// Index of the observable in [`Record::observables`].
+    pub observable: usize,
+    /// The observed value as normalised for matching
+    /// (`threat.enrichments[].matched.atomic`).
+    pub atomic: String,
+}
+
+impl Matcher {
+    /// A matcher with no indicators.
+    pub fn empty() -> Self {
+        MatcherBuilder::new()
+            .build()
+            .unwrap_or_else(|_| unreachable!("an empty builder cannot overflow"))
+    }
+
+    /// Number of indicators.
+    pub fn len(&self) -> usize {
+        self.inner.entries.len()
+    }
+
+    /// True when the matcher holds no indicator.
+    pub fn is_empty(&self) -> bool {
+        self.inner.entries.is_empty()
+    }
+
+    /// The indicator with id `id`.
+    ///
+    /// # Panics
+    ///
+    /// When `id` did not come from this matcher.
+    pub fn entry(&self, id: IndicatorId) -> &Entry {
+        &self.inner.entries[id as usize]
+    }
+
+    /// The watchlist with id `id`.
+    ///
+    /// # Panics
+    ///
+    /// When `id` did not come from this matcher.
+    pub fn watchlist(&self, id: WatchlistId) -> &WatchlistInfo {
+        &self.inner.watchlists[usize::from(id)]
+    }
+
+    /// Every watchlist, in the order they were added.
+    pub fn watchlists(&self) -> &[WatchlistInfo] {
+        &self.inner.watchlists
+    }
+
+    /// Number of indicators of each kind.
+    pub fn kind_counts(&self) -> Vec<(IndicatorKind, usize)> {
+        let mut counts = std::collections::BTreeMap::new();
+        for entry in &self.inner.entries {
+            *counts.entry(entry.indicator.value.kind()).or_insert(0) += 1;
+        }
+        counts.into_iter().collect()
+    }
+
+    /// Appends a [`Hit`] to `hits` for every indicator that matches an
+    /// observable of `record`. Returns true when there was at least one.
+    pub fn match_record(&self, record: &Record<'_>, hits: &mut Vec<Hit>) -> bool {
+        let before = hits.len();
+        for (index, observed) in record.observables.iter().enumerate() {
+            self.match_value(
+                observed.field,
+                &observed.value,
+                observed.port,
+                |indicator, atomic| {
+                    hits.push(Hit {
+                        indicator,
+                        observable: index,
+                        atomic: atomic.into_owned(),
+                    });
+                },
+            );
+        }
+        hits.len() > before
+    }
+
+    /// Calls `on_hit` with the indicator id and the normalised value for
+    /// every indicator that matches `value` seen in `field` (with `port`,
+    /// for connection endpoints).
+    pub fn match_value<F>(&self, field: Field, value: &str, port: Option<u16>, on_hit: F)
+    where
+        F: FnMut(IndicatorId, Cow<'_, str>),
+    {
+        self.inner.strategies.match_value(
+            &self.inner.watchlists,
+            &self.inner.entries,
+            field,
+            value,
+            port,
+            on_hit,
+        );
+    }
+
+    /// Every indicator that matches `value` in any field it could be seen
+    /// in, with the normalised value: the answer to "is this on any
+    /// watchlist?" for a value of unknown origin.
+    pub fn lookup(&self, value: &str) -> Vec<(IndicatorId, Field, String)> {
+        let mut found: Vec<(IndicatorId, Field, String)> = Vec::new();
+        for field in Field::ALL {
+            self.match_value(field, value, None, |id, atomic| {
+                if !found.iter().any(|(seen, ..)| *seen == id) {
+                    found.push((id, field, atomic.into_owned()));
+                }
+            });
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests;

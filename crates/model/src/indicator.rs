@@ -13,8 +13,8 @@ use thiserror::Error;
 use crate::refang::refang;
 use crate::url::CanonicalUrl;
 use crate::value::{
-    DigestAlgo, ValueError, is_ja4, looks_like_dotted_quad, parse_digest, parse_domain, parse_email, parse_ip,
-    parse_ja4,
+    DigestAlgo, ValueError, is_ja4, looks_like_dotted_quad, parse_digest, parse_domain, parse_email,
+    parse_ip, parse_ja4,
 };
 
 /// Shortest IPv4 prefix accepted without `allow_broad`.
@@ -151,8 +151,15 @@ impl IndicatorValue {
             Self::Ip(IpAddr::V6(_)) | Self::Socket(IpAddr::V6(_), _) | Self::Net(IpNet::V6(_)) => "ipv6-addr",
             Self::Domain(_) => "domain-name",
             Self::Url(_) => "url",
-            Self::Digest { scope: DigestScope::Cert, .. } => "x509-certificate",
-            Self::Digest { scope: DigestScope::Ja3 | DigestScope::Ja3s, .. } | Self::Ja4(_) => "network-traffic",
+            Self::Digest {
+                scope: DigestScope::Cert,
+                ..
+            } => "x509-certificate",
+            Self::Digest {
+                scope: DigestScope::Ja3 | DigestScope::Ja3s,
+                ..
+            }
+            | Self::Ja4(_) => "network-traffic",
             Self::Digest { .. } => "file",
             Self::Email(_) => "email-addr",
         }
@@ -324,7 +331,11 @@ pub struct Parsed {
 ///
 /// See [`IndicatorError`]: malformed values, over-broad values and
 /// addresses that can never be remote.
-pub fn parse_indicator(raw: &str, hint: Option<KindHint>, options: ParseOptions) -> Result<Parsed, IndicatorError> {
+pub fn parse_indicator(
+    raw: &str,
+    hint: Option<KindHint>,
+    options: ParseOptions,
+) -> Result<Parsed, IndicatorError> {
     let refanged = refang(raw.trim());
     let value = refanged.trim();
     if value.is_empty() {
@@ -339,7 +350,11 @@ pub fn parse_indicator(raw: &str, hint: Option<KindHint>, options: ParseOptions)
     Ok(Parsed { value, notes })
 }
 
-fn parse_with_hint(value: &str, hint: KindHint, notes: &mut Vec<Note>) -> Result<IndicatorValue, IndicatorError> {
+fn parse_with_hint(
+    value: &str,
+    hint: KindHint,
+    notes: &mut Vec<Note>,
+) -> Result<IndicatorValue, IndicatorError> {
     let typed = match hint {
         KindHint::Address => parse_address(value).ok(),
         KindHint::Domain => parse_domain(value).ok().map(IndicatorValue::Domain),
@@ -348,7 +363,8 @@ fn parse_with_hint(value: &str, hint: KindHint, notes: &mut Vec<Note>) -> Result
         KindHint::Ja4 => parse_ja4(value).ok().map(IndicatorValue::Ja4),
         KindHint::Digest(algo, scope) => {
             let (found, hex) = parse_digest(value)?;
-            let fits_scope = !matches!(scope, DigestScope::Ja3 | DigestScope::Ja3s) || found == DigestAlgo::Md5;
+            let fits_scope =
+                !matches!(scope, DigestScope::Ja3 | DigestScope::Ja3s) || found == DigestAlgo::Md5;
             if let Some(expected) = algo.filter(|expected| *expected != found || !fits_scope) {
                 return Err(ValueError::DigestTypeLength {
                     expected: expected.as_str(),
@@ -357,7 +373,11 @@ fn parse_with_hint(value: &str, hint: KindHint, notes: &mut Vec<Note>) -> Result
                 }
                 .into());
             }
-            Some(IndicatorValue::Digest { algo: found, scope, hex })
+            Some(IndicatorValue::Digest {
+                algo: found,
+                scope,
+                hex,
+            })
         }
     };
     if let Some(typed) = typed {
@@ -371,7 +391,10 @@ fn parse_with_hint(value: &str, hint: KindHint, notes: &mut Vec<Note>) -> Result
             return Ok(IndicatorValue::Url(url));
         }
     }
-    notes.push(Note::Retyped { declared: hint.describe(), loaded: detected.kind() });
+    notes.push(Note::Retyped {
+        declared: hint.describe(),
+        loaded: detected.kind(),
+    });
     Ok(detected)
 }
 
@@ -388,7 +411,11 @@ fn detect(value: &str) -> Result<IndicatorValue, IndicatorError> {
     }
     if looks_like_digest(value) {
         let (algo, hex) = parse_digest(value)?;
-        return Ok(IndicatorValue::Digest { algo, scope: DigestScope::Any, hex });
+        return Ok(IndicatorValue::Digest {
+            algo,
+            scope: DigestScope::Any,
+            hex,
+        });
     }
     if looks_like_dotted_quad(value) {
         return Err(ValueError::LeadingZeroOctet.into());
@@ -415,7 +442,10 @@ fn looks_like_digest(value: &str) -> bool {
     if value.contains(['.', '/', '@']) || value.len() < 16 {
         return false;
     }
-    let hex = value.chars().filter(|c| c.is_ascii_hexdigit() || *c == ':').count();
+    let hex = value
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit() || *c == ':')
+        .count();
     DigestAlgo::from_hex_len(value.len()).is_some() || hex == value.chars().count()
 }
 
@@ -434,7 +464,10 @@ fn parse_address(value: &str) -> Result<IndicatorValue, IndicatorError> {
     }
     if let Some((addr, port)) = value.rsplit_once(':') {
         let looks_v6 = addr.contains(':');
-        if (!looks_v6 || addr.starts_with('[')) && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        if (!looks_v6 || addr.starts_with('['))
+            && !port.is_empty()
+            && port.bytes().all(|b| b.is_ascii_digit())
+        {
             let ip = parse_ip(addr)?;
             let port: u16 = port
                 .parse()
@@ -452,7 +485,11 @@ fn network(value: &str, ip: IpAddr, prefix: u8) -> Result<IndicatorValue, Indica
             // A value written as an IPv4-mapped network folds with its
             // address, so its prefix counts from the IPv4 part.
             let written_v6 = value.contains(':');
-            let prefix = if written_v6 { prefix.checked_sub(96).ok_or_else(invalid)? } else { prefix };
+            let prefix = if written_v6 {
+                prefix.checked_sub(96).ok_or_else(invalid)?
+            } else {
+                prefix
+            };
             IpNet::V4(Ipv4Net::new(v4, prefix).map_err(|_| invalid())?)
         }
         IpAddr::V6(v6) => IpNet::V6(Ipv6Net::new(v6, prefix).map_err(|_| invalid())?),
@@ -462,7 +499,11 @@ fn network(value: &str, ip: IpAddr, prefix: u8) -> Result<IndicatorValue, Indica
 
 /// Applies breadth and routability rules; turns a full-length network
 /// into an address.
-fn check_scope(value: IndicatorValue, options: ParseOptions, notes: &mut Vec<Note>) -> Result<IndicatorValue, IndicatorError> {
+fn check_scope(
+    value: IndicatorValue,
+    options: ParseOptions,
+    notes: &mut Vec<Note>,
+) -> Result<IndicatorValue, IndicatorError> {
     match value {
         IndicatorValue::Net(net) => {
             let trunc = net.trunc();
@@ -481,7 +522,9 @@ fn check_scope(value: IndicatorValue, options: ParseOptions, notes: &mut Vec<Not
                     "network {trunc} is shorter than /{min}"
                 )));
             }
-            if let Some(reason) = unroutable(trunc.network()).filter(|_| unroutable(trunc.broadcast()).is_some()) {
+            if let Some(reason) =
+                unroutable(trunc.network()).filter(|_| unroutable(trunc.broadcast()).is_some())
+            {
                 return Err(IndicatorError::Unroutable(reason));
             }
             if is_internal(trunc.network()) || is_internal(trunc.broadcast()) {
@@ -633,8 +676,14 @@ mod tests {
             ("http://evil.example/a", IndicatorKind::Url),
             ("evil.example/a.php", IndicatorKind::Url),
             ("user@mail.example", IndicatorKind::Email),
-            ("44d88612fea8a8f36de82e1278abb02f", IndicatorKind::Hash(DigestAlgo::Md5)),
-            ("3395856ce81f2b7382dee72602f798b642f14140", IndicatorKind::Hash(DigestAlgo::Sha1)),
+            (
+                "44d88612fea8a8f36de82e1278abb02f",
+                IndicatorKind::Hash(DigestAlgo::Md5),
+            ),
+            (
+                "3395856ce81f2b7382dee72602f798b642f14140",
+                IndicatorKind::Hash(DigestAlgo::Sha1),
+            ),
             (&"a".repeat(64), IndicatorKind::Hash(DigestAlgo::Sha256)),
             (&"b".repeat(128), IndicatorKind::Hash(DigestAlgo::Sha512)),
             ("t13d1516h2_8daaf6152771_b0da82dd1658", IndicatorKind::Ja4),
@@ -647,7 +696,10 @@ mod tests {
 
     #[test]
     fn cr_and_blanks_trimmed() {
-        assert_eq!(parse("192.0.2.10  \r"), Ok(IndicatorValue::Ip("192.0.2.10".parse().unwrap())));
+        assert_eq!(
+            parse("192.0.2.10  \r"),
+            Ok(IndicatorValue::Ip("192.0.2.10".parse().unwrap()))
+        );
     }
 
     #[test]
@@ -662,7 +714,16 @@ mod tests {
 
     #[test]
     fn unroutable_dropped() {
-        for raw in ["127.0.0.1", "0.0.0.0", "255.255.255.255", "224.0.0.1", "::1", "::", "ff02::fb", "127.0.0.0/8"] {
+        for raw in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "ff02::fb",
+            "127.0.0.0/8",
+        ] {
             let err = parse(raw).unwrap_err();
             assert!(err.is_dropped(), "{raw:?}: {err}");
         }
@@ -670,7 +731,13 @@ mod tests {
 
     #[test]
     fn internal_kept_with_note() {
-        for raw in ["10.1.2.3", "172.16.0.0/12", "100.64.1.1", "169.254.1.1", "fd00::1"] {
+        for raw in [
+            "10.1.2.3",
+            "172.16.0.0/12",
+            "100.64.1.1",
+            "169.254.1.1",
+            "fd00::1",
+        ] {
             let parsed = parse_indicator(raw, None, ParseOptions::default()).unwrap();
             assert_eq!(parsed.notes, vec![Note::InternalAddress], "{raw:?}");
         }
@@ -699,15 +766,25 @@ mod tests {
             assert_eq!(parse(raw), Err(IndicatorError::Invalid(expected)), "{raw:?}");
         }
         let non_hex = format!("zz5d{}", "0".repeat(60));
-        assert!(matches!(parse(&non_hex), Err(IndicatorError::Invalid(ValueError::NonHexDigest { .. }))));
+        assert!(matches!(
+            parse(&non_hex),
+            Err(IndicatorError::Invalid(ValueError::NonHexDigest { .. }))
+        ));
         assert!(parse("not a value").is_err());
     }
 
     #[test]
     fn address_in_domain_column_retyped() {
-        let parsed = parse_indicator("198.51.100.9", Some(KindHint::Domain), ParseOptions::default()).unwrap();
+        let parsed =
+            parse_indicator("198.51.100.9", Some(KindHint::Domain), ParseOptions::default()).unwrap();
         assert_eq!(parsed.value.kind(), IndicatorKind::Ip);
-        assert!(matches!(parsed.notes[0], Note::Retyped { declared: "domain", .. }));
+        assert!(matches!(
+            parsed.notes[0],
+            Note::Retyped {
+                declared: "domain",
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -715,9 +792,20 @@ mod tests {
         let ja3 = "b386946a5a44d1ddcc843bc75336dfce";
         let parsed = parse_indicator(ja3, KindHint::from_name("ja3_md5"), ParseOptions::default()).unwrap();
         assert_eq!(parsed.value.kind(), IndicatorKind::Ja3);
-        let cert = parse_indicator(&"a".repeat(40), KindHint::from_name("Intel::CERT_HASH"), ParseOptions::default());
-        assert_eq!(cert.unwrap().value.kind(), IndicatorKind::CertHash(DigestAlgo::Sha1));
-        let wrong = parse_indicator(&"a".repeat(40), KindHint::from_name("md5"), ParseOptions::default());
+        let cert = parse_indicator(
+            &"a".repeat(40),
+            KindHint::from_name("Intel::CERT_HASH"),
+            ParseOptions::default(),
+        );
+        assert_eq!(
+            cert.unwrap().value.kind(),
+            IndicatorKind::CertHash(DigestAlgo::Sha1)
+        );
+        let wrong = parse_indicator(
+            &"a".repeat(40),
+            KindHint::from_name("md5"),
+            ParseOptions::default(),
+        );
         assert!(wrong.is_err());
     }
 
@@ -729,6 +817,9 @@ mod tests {
 
     #[test]
     fn mapped_network_folds() {
-        assert_eq!(parse("::ffff:198.51.100.0/120").unwrap().to_string(), "198.51.100.0/24");
+        assert_eq!(
+            parse("::ffff:198.51.100.0/120").unwrap().to_string(),
+            "198.51.100.0/24"
+        );
     }
 }

@@ -23,7 +23,11 @@ pub struct Observed<'l> {
 impl<'l> Observed<'l> {
     /// An observable without port.
     pub fn new(field: Field, value: impl Into<Cow<'l, str>>) -> Self {
-        Self { field, value: value.into(), port: None }
+        Self {
+            field,
+            value: value.into(),
+            port: None,
+        }
     }
 }
 
@@ -63,7 +67,11 @@ impl<'l> Record<'l> {
     pub fn observe(&mut self, field: Field, value: impl Into<Cow<'l, str>>) {
         let value = value.into();
         if !is_placeholder(&value) {
-            self.observables.push(Observed { field, value, port: None });
+            self.observables.push(Observed {
+                field,
+                value,
+                port: None,
+            });
         }
     }
 
@@ -78,7 +86,11 @@ impl<'l> Record<'l> {
             Field::DestinationIp => self.destination = Some(endpoint),
             _ => {}
         }
-        self.observables.push(Observed { field, value: ip, port });
+        self.observables.push(Observed {
+            field,
+            value: ip,
+            port,
+        });
     }
 
     /// Adds a context field unless the value is empty or a placeholder.

@@ -19,7 +19,9 @@ pub fn parse_timestamp(raw: &str) -> Option<OffsetDateTime> {
     if bytes.len() > 5 && matches!(bytes[bytes.len() - 5], b'+' | b'-') {
         let (head, offset) = raw.split_at(raw.len() - 2);
         let fixed = format!("{head}:{offset}");
-        return OffsetDateTime::parse(&fixed, &Rfc3339).ok().map(|t| t.to_offset(UtcOffset::UTC));
+        return OffsetDateTime::parse(&fixed, &Rfc3339)
+            .ok()
+            .map(|t| t.to_offset(UtcOffset::UTC));
     }
     None
 }

@@ -122,10 +122,15 @@ fn is_scheme(value: &str) -> bool {
 
 fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), &'static str> {
     if let Some(inner) = authority.strip_prefix('[') {
-        let (host, after) = inner.split_once(']').ok_or("an IPv6 host has no closing bracket")?;
+        let (host, after) = inner
+            .split_once(']')
+            .ok_or("an IPv6 host has no closing bracket")?;
         return match after {
             "" => Ok((host, None)),
-            _ => after.strip_prefix(':').map(|port| (host, Some(port))).ok_or("text follows the IPv6 host"),
+            _ => after
+                .strip_prefix(':')
+                .map(|port| (host, Some(port)))
+                .ok_or("text follows the IPv6 host"),
         };
     }
     match authority.rsplit_once(':') {
@@ -140,7 +145,11 @@ fn canonical_host(host: &str, strict: bool) -> Result<String, &'static str> {
     if host.is_empty() {
         return Err("the host is empty");
     }
-    let ip = if strict { parse_ip(host).ok() } else { observed_ip(host) };
+    let ip = if strict {
+        parse_ip(host).ok()
+    } else {
+        observed_ip(host)
+    };
     if let Some(ip) = ip {
         return Ok(match ip {
             IpAddr::V4(v4) => v4.to_string(),
@@ -150,7 +159,9 @@ fn canonical_host(host: &str, strict: bool) -> Result<String, &'static str> {
     if strict {
         parse_domain(host).map_err(|_| "the host is not a valid domain or address")
     } else {
-        observed_domain(host).map(|d| d.into_owned()).ok_or("the host is not a valid domain")
+        observed_domain(host)
+            .map(|d| d.into_owned())
+            .ok_or("the host is not a valid domain")
     }
 }
 
@@ -165,9 +176,18 @@ mod tests {
     #[test]
     fn canonical_form_table() {
         let rows = [
-            ("http://malware.example/path.txt", "http://malware.example/path.txt"),
-            ("HTTPS://MALWARE.EXAMPLE:443/path.txt", "https://malware.example/path.txt"),
-            ("http://malware.example/path.txt#top", "http://malware.example/path.txt"),
+            (
+                "http://malware.example/path.txt",
+                "http://malware.example/path.txt",
+            ),
+            (
+                "HTTPS://MALWARE.EXAMPLE:443/path.txt",
+                "https://malware.example/path.txt",
+            ),
+            (
+                "http://malware.example/path.txt#top",
+                "http://malware.example/path.txt",
+            ),
             ("http://malware.example:0080/a", "http://malware.example/a"),
             ("http://malware.example:8080/a", "http://malware.example:8080/a"),
             ("https://malware.example:80/a", "https://malware.example:80/a"),
@@ -177,8 +197,14 @@ mod tests {
             ("http://[2001:DB8::1]:8080/x", "http://[2001:db8::1]:8080/x"),
             ("http://bücher.example/Ä", "http://xn--bcher-kva.example/Ä"),
             ("malware.example/path.txt", "malware.example/path.txt"),
-            ("nrtjo.eu//loading.php?spl=javadnw", "nrtjo.eu//loading.php?spl=javadnw"),
-            ("http://117.209.87.242:60905/bin.sh", "http://117.209.87.242:60905/bin.sh"),
+            (
+                "nrtjo.eu//loading.php?spl=javadnw",
+                "nrtjo.eu//loading.php?spl=javadnw",
+            ),
+            (
+                "http://117.209.87.242:60905/bin.sh",
+                "http://117.209.87.242:60905/bin.sh",
+            ),
         ];
         for (input, expected) in rows {
             assert_eq!(canon(input), expected, "{input:?}");
@@ -194,14 +220,25 @@ mod tests {
 
     #[test]
     fn invalid_urls() {
-        for input in ["http://", "http://exa mple/", "http://a.example:99999/", "http://a.example:8o/"] {
+        for input in [
+            "http://",
+            "http://exa mple/",
+            "http://a.example:99999/",
+            "http://a.example:8o/",
+        ] {
             assert!(CanonicalUrl::parse(input).is_err(), "{input:?}");
         }
     }
 
     #[test]
     fn host_of_key() {
-        assert_eq!(CanonicalUrl::parse("http://a.example:81/x").unwrap().host(), "a.example");
-        assert_eq!(CanonicalUrl::parse("http://[2001:db8::1]/x").unwrap().host(), "2001:db8::1");
+        assert_eq!(
+            CanonicalUrl::parse("http://a.example:81/x").unwrap().host(),
+            "a.example"
+        );
+        assert_eq!(
+            CanonicalUrl::parse("http://[2001:db8::1]/x").unwrap().host(),
+            "2001:db8::1"
+        );
     }
 }

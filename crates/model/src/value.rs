@@ -35,9 +35,7 @@ pub enum ValueError {
         position: usize,
     },
     /// A digest has a length that no supported algorithm has.
-    #[error(
-        "hash has {0} hex digits; MD5 has 32, SHA-1 40, SHA-256 64 and SHA-512 128"
-    )]
+    #[error("hash has {0} hex digits; MD5 has 32, SHA-1 40, SHA-256 64 and SHA-512 128")]
     DigestLength(usize),
     /// A digest does not have the length its declared type needs.
     #[error("{expected} hash needs {needed} hex digits, found {found}")]
@@ -62,9 +60,7 @@ pub enum ValueError {
     #[error("invalid JA4 fingerprint: expected the form t13d1516h2_8daaf6152771_b0da82dd1658")]
     InvalidJa4,
     /// No indicator type fits the value.
-    #[error(
-        "not a recognised indicator (IP address, network, domain, URL, hash, e-mail address or JA4)"
-    )]
+    #[error("not a recognised indicator (IP address, network, domain, URL, hash, e-mail address or JA4)")]
     Unrecognised,
 }
 
@@ -114,9 +110,7 @@ pub fn observed_ip(value: &str) -> Option<IpAddr> {
         return Some(IpAddr::V4(v4));
     }
     let bare = strip_brackets_and_zone(value);
-    bare.parse::<Ipv6Addr>()
-        .ok()
-        .map(|v6| fold_ip(IpAddr::V6(v6)))
+    bare.parse::<Ipv6Addr>().ok().map(|v6| fold_ip(IpAddr::V6(v6)))
 }
 
 fn strip_brackets_and_zone(value: &str) -> &str {
@@ -190,7 +184,11 @@ fn validate_host_name(ascii: &str) -> Result<(), &'static str> {
     if ascii.len() > 253 {
         return Err("is longer than 253 characters");
     }
-    if ascii.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+    if ascii
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err("ends in a numeric label, so it is an address, not a domain");
     }
     for label in ascii.split('.') {
@@ -269,7 +267,12 @@ pub fn parse_digest(value: &str) -> Result<(DigestAlgo, String), ValueError> {
         match ch {
             ':' => {}
             c if c.is_ascii_hexdigit() => hex.push(c.to_ascii_lowercase()),
-            c => return Err(ValueError::NonHexDigest { ch: c, position: index + 1 }),
+            c => {
+                return Err(ValueError::NonHexDigest {
+                    ch: c,
+                    position: index + 1,
+                });
+            }
         }
     }
     if hex.is_empty() {
@@ -285,7 +288,9 @@ pub fn parse_digest(value: &str) -> Result<(DigestAlgo, String), ValueError> {
 pub fn observed_digest(value: &str, algo: DigestAlgo) -> Option<Cow<'_, str>> {
     let bytes = value.as_bytes();
     if bytes.len() == algo.hex_len()
-        && bytes.iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
     {
         return Some(Cow::Borrowed(value));
     }
@@ -449,7 +454,10 @@ mod tests {
         let colons = "E7:FC:4B:65:8C:64:F9:F7:DE:FB:82:5A:9D:85:5C:BF:A6:5C:37:81";
         assert_eq!(
             parse_digest(colons),
-            Ok((DigestAlgo::Sha1, "e7fc4b658c64f9f7defb825a9d855cbfa65c3781".to_owned()))
+            Ok((
+                DigestAlgo::Sha1,
+                "e7fc4b658c64f9f7defb825a9d855cbfa65c3781".to_owned()
+            ))
         );
         assert_eq!(
             observed_digest(colons, DigestAlgo::Sha1).as_deref(),
@@ -467,13 +475,22 @@ mod tests {
             parse_digest("44d88612fea8a8f36de82e1278abb02"),
             Err(ValueError::DigestLength(31))
         );
-        assert_eq!(observed_digest("44d88612fea8a8f36de82e1278abb02", DigestAlgo::Md5), None);
+        assert_eq!(
+            observed_digest("44d88612fea8a8f36de82e1278abb02", DigestAlgo::Md5),
+            None
+        );
     }
 
     #[test]
     fn email_forms() {
-        assert_eq!(parse_email("User@Mail.Example").as_deref(), Ok("user@mail.example"));
-        assert_eq!(parse_email("<user@mail.example>").as_deref(), Ok("user@mail.example"));
+        assert_eq!(
+            parse_email("User@Mail.Example").as_deref(),
+            Ok("user@mail.example")
+        );
+        assert_eq!(
+            parse_email("<user@mail.example>").as_deref(),
+            Ok("user@mail.example")
+        );
         assert_eq!(
             observed_email("Bad Sender <BAD@mail.example>").as_deref(),
             Some("bad@mail.example")

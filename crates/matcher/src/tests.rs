@@ -1,0 +1,559 @@
+//! Table-driven tests: each row names indicators per watchlist, an
+//! observed value in a field, and the indicators (by original text) that
+//! must match, with the normalised value reported.
+
+
+use std::sync::Arc;
+
+use iocwatch_model::{Field, Indicator, KindHint, Meta, Origin, ParseOptions, parse_indicator};
+
+use crate::{DomainMatch, Matcher, MatcherBuilder};
+
+struct Row {
+    name: &'static str,
+    lists: &'static [(&'static str, &'static [&'static str])],
+    field: Field,
+    observed: &'static str,
+    port: Option<u16>,
+    expected: &'static [(&'static str, &'static str)],
+}
+
+macro_rules! row {
+    ($name:ident, $lists:expr, $field:ident, $observed:expr, $expected:expr) => {
+        Row {
+            name: stringify!($name),
+            lists: $lists,
+            field: Field::$field,
+            observed: $observed,
+            port: None,
+            expected: $expected,
+        }
+    };
+    ($name:ident, $lists:expr, $field:ident, $observed:expr, port $port:expr, $expected:expr) => {
+        Row {
+            name: stringify!($name),
+            lists: $lists,
+            field: Field::$field,
+            observed: $observed,
+            port: Some($port),
+            expected: $expected,
+        }
+    };
+}
+
+fn indicator(raw: &str, hint: Option<KindHint>) -> Indicator {
+    let parsed =
+        parse_indicator(raw, hint, ParseOptions::default()).unwrap_or_else(|err| panic!("{raw:?}: {err}"));
+    Indicator {
+        value: parsed.value,
+        original: raw.to_owned(),
+        meta: Arc::new(Meta::default()),
+        origin: Origin {
+            source: Arc::from("test"),
+            line: 1,
+        },
+    }
+}
+
+fn build(lists: &[(&str, &[&str])]) -> Matcher {
+    let mut builder = MatcherBuilder::new();
+    for (name, values) in lists {
+        let list = builder.add_watchlist(name, DomainMatch::Subdomains);
+        for raw in *values {
+            // A "type value" row gives a declared type.
+            let (hint, value) = match raw.split_once(' ') {
+                Some((kind, value)) => (KindHint::from_name(kind), value),
+                None => (None, *raw),
+            };
+            builder.add(list, indicator(value, hint));
+        }
+    }
+    builder.build().unwrap()
+}
+
+fn matches(matcher: &Matcher, field: Field, value: &str, port: Option<u16>) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    matcher.match_value(field, value, port, |id, atomic| {
+        let entry = matcher.entry(id);
+        let list = &matcher.watchlist(entry.watchlist).name;
+        found.push((
+            format!("{list}:{}", entry.indicator.original),
+            atomic.into_owned(),
+        ));
+    });
+    found.sort();
+    found
+}
+
+const ADDRESSES: &[Row] = &[
+    row!(
+        ipv4_exact,
+        &[("a", &["198.51.100.7"])],
+        DestinationIp,
+        "198.51.100.7",
+        &[("a:198.51.100.7", "198.51.100.7")]
+    ),
+    row!(
+        ipv4_other,
+        &[("a", &["198.51.100.7"])],
+        DestinationIp,
+        "198.51.100.8",
+        &[]
+    ),
+    row!(
+        ipv4_mapped_observed,
+        &[("a", &["192.0.2.10"])],
+        SourceIp,
+        "::ffff:192.0.2.10",
+        &[("a:192.0.2.10", "192.0.2.10")]
+    ),
+    row!(
+        ipv6_expanded_observed,
+        &[("a", &["2001:db8::1"])],
+        SourceIp,
+        "2001:0db8:0000:0000:0000:0000:0000:0001",
+        &[("a:2001:db8::1", "2001:db8::1")]
+    ),
+    row!(
+        ipv6_upper_indicator,
+        &[("a", &["2001:0DB8:0000:0000:0000:0000:0000:0001"])],
+        SourceIp,
+        "2001:db8::1",
+        &[("a:2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8::1")]
+    ),
+    row!(
+        network_contains,
+        &[("a", &["198.51.100.0/24"])],
+        DestinationIp,
+        "198.51.100.200",
+        &[("a:198.51.100.0/24", "198.51.100.200")]
+    ),
+    row!(
+        network_outside,
+        &[("a", &["198.51.100.0/24"])],
+        DestinationIp,
+        "198.51.101.1",
+        &[]
+    ),
+    row!(
+        every_covering_network,
+        &[
+            ("a", &["172.16.0.0/12", "198.51.100.32/27"]),
+            ("b", &["198.51.100.0/24", "198.51.100.63"])
+        ],
+        SourceIp,
+        "198.51.100.63",
+        &[
+            ("a:198.51.100.32/27", "198.51.100.63"),
+            ("b:198.51.100.0/24", "198.51.100.63"),
+            ("b:198.51.100.63", "198.51.100.63")
+        ]
+    ),
+    row!(
+        odd_prefix_lengths,
+        &[("a", &["10.0.0.0/9", "203.0.113.128/25", "203.0.113.0/31"])],
+        SourceIp,
+        "203.0.113.1",
+        &[("a:203.0.113.0/31", "203.0.113.1")]
+    ),
+    row!(
+        ipv6_network,
+        &[("a", &["2001:db8:1::/48"])],
+        SourceIp,
+        "2001:db8:1:ffff::9",
+        &[("a:2001:db8:1::/48", "2001:db8:1:ffff::9")]
+    ),
+    row!(
+        resolved_ip_matches,
+        &[("a", &["198.51.100.7"])],
+        DnsResolvedIp,
+        "198.51.100.7",
+        &[("a:198.51.100.7", "198.51.100.7")]
+    ),
+    row!(
+        sni_ip_literal,
+        &[("a", &["198.51.100.7"])],
+        TlsServerName,
+        "198.51.100.7",
+        &[("a:198.51.100.7", "198.51.100.7")]
+    ),
+    row!(
+        socket_port_matches,
+        &[("a", &["204.79.197.200:8443"])],
+        DestinationIp,
+        "204.79.197.200",
+        port 8443,
+        &[("a:204.79.197.200:8443", "204.79.197.200")]
+    ),
+    row!(socket_other_port, &[("a", &["204.79.197.200:8443"])], DestinationIp, "204.79.197.200", port 443, &[]),
+    row!(
+        socket_no_port,
+        &[("a", &["204.79.197.200:8443"])],
+        DestinationIp,
+        "204.79.197.200",
+        &[]
+    ),
+    row!(
+        garbage_address,
+        &[("a", &["198.51.100.7"])],
+        SourceIp,
+        "not-an-ip",
+        &[]
+    ),
+];
+
+const DOMAINS: &[Row] = &[
+    row!(
+        domain_exact,
+        &[("a", &["evil.example"])],
+        DnsQuestionName,
+        "evil.example",
+        &[("a:evil.example", "evil.example")]
+    ),
+    row!(
+        domain_subdomain,
+        &[("a", &["evil.example"])],
+        DnsQuestionName,
+        "www.evil.example",
+        &[("a:evil.example", "www.evil.example")]
+    ),
+    row!(
+        domain_label_boundary,
+        &[("a", &["higan.example"])],
+        DnsQuestionName,
+        "michigan.example",
+        &[]
+    ),
+    row!(
+        domain_longer_tld,
+        &[("a", &["higan.example"])],
+        DnsQuestionName,
+        "higan.example.net",
+        &[]
+    ),
+    row!(
+        domain_case_and_dot,
+        &[("a", &["good.example."])],
+        DnsQuestionName,
+        "GOOD.Example.",
+        &[("a:good.example.", "good.example")]
+    ),
+    row!(
+        domain_idn_both_sides,
+        &[("a", &["bücher.example"])],
+        UrlDomain,
+        "www.xn--bcher-kva.example",
+        &[("a:bücher.example", "www.xn--bcher-kva.example")]
+    ),
+    row!(
+        domain_idn_observed_unicode,
+        &[("a", &["xn--bcher-kva.example"])],
+        TlsServerName,
+        "BÜCHER.example",
+        &[("a:xn--bcher-kva.example", "xn--bcher-kva.example")]
+    ),
+    row!(
+        domain_parent_and_child_both,
+        &[("a", &["evil.example", "cdn.evil.example"])],
+        DnsQuestionName,
+        "x.cdn.evil.example",
+        &[
+            ("a:cdn.evil.example", "x.cdn.evil.example"),
+            ("a:evil.example", "x.cdn.evil.example")
+        ]
+    ),
+    row!(
+        domain_not_in_ip_field,
+        &[("a", &["evil.example"])],
+        SourceIp,
+        "evil.example",
+        &[]
+    ),
+];
+
+const URLS: &[Row] = &[
+    row!(
+        url_scheme_host_case_port,
+        &[("a", &["http://malware.example/path.txt"])],
+        UrlFull,
+        "HTTPS://MALWARE.EXAMPLE:443/path.txt",
+        &[(
+            "a:http://malware.example/path.txt",
+            "https://malware.example/path.txt"
+        )]
+    ),
+    row!(
+        url_fragment_dropped,
+        &[("a", &["http://malware.example/path.txt"])],
+        UrlFull,
+        "http://malware.example/path.txt#top",
+        &[(
+            "a:http://malware.example/path.txt",
+            "http://malware.example/path.txt"
+        )]
+    ),
+    row!(
+        url_path_case_kept,
+        &[("a", &["http://malware.example/path.txt"])],
+        UrlFull,
+        "http://malware.example/PATH.txt",
+        &[]
+    ),
+    row!(
+        url_zero_padded_port,
+        &[("a", &["http://malware.example:8080/x"])],
+        UrlFull,
+        "http://malware.example:08080/x",
+        &[("a:http://malware.example:8080/x", "http://malware.example:8080/x")]
+    ),
+    row!(
+        url_other_port,
+        &[("a", &["http://malware.example:8080/x"])],
+        UrlFull,
+        "http://malware.example/x",
+        &[]
+    ),
+    row!(
+        url_without_scheme_any_scheme,
+        &[("a", &["malware.example/x"])],
+        UrlFull,
+        "ftp://malware.example/x",
+        &[("a:malware.example/x", "ftp://malware.example/x")]
+    ),
+    row!(
+        url_ftp_not_http,
+        &[("a", &["ftp://malware.example/x"])],
+        UrlFull,
+        "http://malware.example/x",
+        &[]
+    ),
+    row!(
+        url_empty_path,
+        &[("a", &["http://www.bad3.example"])],
+        UrlFull,
+        "http://www.bad3.example/",
+        &[("a:http://www.bad3.example", "http://www.bad3.example/")]
+    ),
+    row!(
+        url_query_kept,
+        &[("a", &["http://a.example/gate.php?id=1"])],
+        UrlFull,
+        "http://a.example/gate.php?id=1",
+        &[(
+            "a:http://a.example/gate.php?id=1",
+            "http://a.example/gate.php?id=1"
+        )]
+    ),
+    row!(
+        url_query_differs,
+        &[("a", &["http://a.example/gate.php?id=1"])],
+        UrlFull,
+        "http://a.example/gate.php?id=2",
+        &[]
+    ),
+    row!(
+        url_defanged_indicator,
+        &[("a", &["hxxps[://]secure-login[.]example[/]drop[.]php"])],
+        UrlFull,
+        "https://secure-login.example/drop.php",
+        &[(
+            "a:hxxps[://]secure-login[.]example[/]drop[.]php",
+            "https://secure-login.example/drop.php"
+        )]
+    ),
+];
+
+const DIGESTS: &[Row] = &[
+    row!(
+        sha1_upper_indicator,
+        &[("a", &["3395856CE81F2B7382DEE72602F798B642F14140"])],
+        FileSha1,
+        "3395856ce81f2b7382dee72602f798b642f14140",
+        &[(
+            "a:3395856CE81F2B7382DEE72602F798B642F14140",
+            "3395856ce81f2b7382dee72602f798b642f14140"
+        )]
+    ),
+    row!(
+        md5_upper_observed,
+        &[("a", &["44d88612fea8a8f36de82e1278abb02f"])],
+        FileMd5,
+        "44D88612FEA8A8F36DE82E1278ABB02F",
+        &[(
+            "a:44d88612fea8a8f36de82e1278abb02f",
+            "44d88612fea8a8f36de82e1278abb02f"
+        )]
+    ),
+    row!(
+        bare_sha1_matches_cert,
+        &[("a", &["e7fc4b658c64f9f7defb825a9d855cbfa65c3781"])],
+        TlsCertSha1,
+        "e7:fc:4b:65:8c:64:f9:f7:de:fb:82:5a:9d:85:5c:bf:a6:5c:37:81",
+        &[(
+            "a:e7fc4b658c64f9f7defb825a9d855cbfa65c3781",
+            "e7fc4b658c64f9f7defb825a9d855cbfa65c3781"
+        )]
+    ),
+    row!(
+        bare_md5_matches_ja3,
+        &[("a", &["b386946a5a44d1ddcc843bc75336dfce"])],
+        TlsJa3,
+        "b386946a5a44d1ddcc843bc75336dfce",
+        &[(
+            "a:b386946a5a44d1ddcc843bc75336dfce",
+            "b386946a5a44d1ddcc843bc75336dfce"
+        )]
+    ),
+    row!(
+        typed_cert_not_file,
+        &[("a", &["cert_sha1 e7fc4b658c64f9f7defb825a9d855cbfa65c3781"])],
+        FileSha1,
+        "e7fc4b658c64f9f7defb825a9d855cbfa65c3781",
+        &[]
+    ),
+    row!(
+        typed_ja3s_not_ja3,
+        &[("a", &["ja3s b386946a5a44d1ddcc843bc75336dfce"])],
+        TlsJa3,
+        "b386946a5a44d1ddcc843bc75336dfce",
+        &[]
+    ),
+    row!(
+        typed_ja3_matches_ja3,
+        &[("a", &["ja3 b386946a5a44d1ddcc843bc75336dfce"])],
+        TlsJa3,
+        "B386946A5A44D1DDCC843BC75336DFCE",
+        &[(
+            "a:b386946a5a44d1ddcc843bc75336dfce",
+            "b386946a5a44d1ddcc843bc75336dfce"
+        )]
+    ),
+    row!(
+        typed_file_hash_not_cert,
+        &[("a", &["file_hash e7fc4b658c64f9f7defb825a9d855cbfa65c3781"])],
+        TlsCertSha1,
+        "e7fc4b658c64f9f7defb825a9d855cbfa65c3781",
+        &[]
+    ),
+    row!(
+        sha1_not_in_md5_field,
+        &[("a", &["3395856ce81f2b7382dee72602f798b642f14140"])],
+        FileMd5,
+        "3395856ce81f2b7382dee72602f798b642f14140",
+        &[]
+    ),
+    row!(
+        ja4_case,
+        &[("a", &["t13d1516h2_8daaf6152771_b0da82dd1658"])],
+        TlsJa4,
+        "T13D1516H2_8DAAF6152771_B0DA82DD1658",
+        &[(
+            "a:t13d1516h2_8daaf6152771_b0da82dd1658",
+            "t13d1516h2_8daaf6152771_b0da82dd1658"
+        )]
+    ),
+];
+
+const EMAILS: &[Row] = &[
+    row!(
+        email_case,
+        &[("a", &["user[@]mail[.]example"])],
+        EmailFrom,
+        "User@Mail.Example",
+        &[("a:user[@]mail[.]example", "user@mail.example")]
+    ),
+    row!(
+        email_brackets,
+        &[("a", &["user@mail.example"])],
+        EmailTo,
+        "<user@mail.example>",
+        &[("a:user@mail.example", "user@mail.example")]
+    ),
+    row!(
+        email_other_domain,
+        &[("a", &["user@mail.example"])],
+        EmailFrom,
+        "user@mail.example.net",
+        &[]
+    ),
+];
+
+fn run(rows: &[Row]) {
+    for row in rows {
+        let matcher = build(row.lists);
+        let got = matches(&matcher, row.field, row.observed, row.port);
+        let expected: Vec<(String, String)> = row
+            .expected
+            .iter()
+            .map(|(id, atomic)| ((*id).to_owned(), (*atomic).to_owned()))
+            .collect();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(got, expected, "row {}", row.name);
+    }
+}
+
+#[test]
+fn address_rows() {
+    run(ADDRESSES);
+}
+
+#[test]
+fn domain_rows() {
+    run(DOMAINS);
+}
+
+#[test]
+fn url_rows() {
+    run(URLS);
+}
+
+#[test]
+fn digest_rows() {
+    run(DIGESTS);
+}
+
+#[test]
+fn email_rows() {
+    run(EMAILS);
+}
+
+#[test]
+fn exact_domain_watchlist() {
+    let mut builder = MatcherBuilder::new();
+    let list = builder.add_watchlist("exact", DomainMatch::Exact);
+    builder.add(list, indicator("evil.example", None));
+    let matcher = builder.build().unwrap();
+    assert_eq!(
+        matches(&matcher, Field::DnsQuestionName, "evil.example", None).len(),
+        1
+    );
+    assert!(matches(&matcher, Field::DnsQuestionName, "www.evil.example", None).is_empty());
+}
+
+#[test]
+fn duplicate_values_added_once() {
+    let mut builder = MatcherBuilder::new();
+    let list = builder.add_watchlist("a", DomainMatch::Subdomains);
+    assert!(builder.add(list, indicator("198.51.100.7", None)));
+    assert!(!builder.add(list, indicator("198.51.100.7", None)));
+    assert_eq!(builder.duplicates(), 1);
+    assert_eq!(builder.build().unwrap().len(), 1);
+}
+
+#[test]
+fn lookup_any_field() {
+    let matcher = build(&[("a", &["evil.example", "198.51.100.0/24"])]);
+    let found = matcher.lookup("www.evil.example");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].2, "www.evil.example");
+    assert_eq!(matcher.lookup("198.51.100.9").len(), 1);
+    assert!(matcher.lookup("example.net").is_empty());
+}
+
+#[test]
+fn empty_matcher_matches_nothing() {
+    let matcher = Matcher::empty();
+    assert!(matches(&matcher, Field::SourceIp, "198.51.100.7", None).is_empty());
+    assert!(matches(&matcher, Field::DnsQuestionName, "evil.example", None).is_empty());
+}
