@@ -1,1 +1,55 @@
-fn main() {}
+//! The `iocwatch` binary: argument parsing and dispatch.
+
+mod args;
+mod intel;
+mod lookup;
+mod progress;
+mod scan;
+
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+
+/// Exit status when an error kept an input from being read.
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitCode::from(EXIT_ERROR)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Scan(args) => scan::run(args),
+        Command::Lookup(args) => lookup::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if !is_broken_pipe(&err) {
+                let prefix = if io::stderr().is_terminal() {
+                    "\x1b[31merror\x1b[0m"
+                } else {
+                    "error"
+                };
+                eprintln!("{prefix}: {err:#}");
+            }
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<io::Error>())
+        .any(|io| io.kind() == io::ErrorKind::BrokenPipe)
+}

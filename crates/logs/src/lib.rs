@@ -4,8 +4,34 @@
 //! A decoder never fails the stream: a malformed line is returned as a
 //! [`DecodeError`] that the caller counts and reports, and the next line
 //! is decoded as usual.
+//!
+//! Two decoders cover the supported formats:
+//!
+//! - [`ZeekTsvDecoder`] reads Zeek's tab-separated logs, driven by their
+//!   `#` header lines.
+//! - [`JsonDecoder`] reads JSON lines and decides for each line whether it
+//!   is a Suricata EVE event, a Zeek JSON record or an ECS document, so
+//!   one stream may mix all three.
+//!
+//! [`detect_format`] picks between them from the first bytes of a file,
+//! and [`new_decoder`] builds the matching decoder.
+
+#![deny(missing_docs)]
 
 use iocwatch_model::Record;
+
+mod ecs;
+mod eve;
+mod json;
+mod lenient;
+#[cfg(test)]
+mod testing;
+mod zeek;
+mod zeek_json;
+mod zeek_tsv;
+
+pub use json::JsonDecoder;
+pub use zeek_tsv::ZeekTsvDecoder;
 
 /// A decoder for one log stream (one file, one connection).
 ///
@@ -31,4 +57,173 @@ pub trait Decoder: Send {
 pub struct DecodeError {
     /// What is wrong, naming the field or column where one is at fault.
     pub message: String,
+}
+
+impl DecodeError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+/// The framing of a log file, as far as it decides which decoder reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Zeek's tab-separated logs with `#` header lines.
+    ZeekTsv,
+    /// One JSON object per line: Suricata EVE, Zeek JSON or ECS.
+    Json,
+}
+
+/// Detects the format of a log from its first bytes, after any gzip
+/// decompression.
+///
+/// Blank lines and `#` comment lines are skipped until a line decides:
+/// `#separator` or `#fields` means Zeek TSV, a line starting with `{` means
+/// JSON lines. Returns `None` when no line decides, for example when the
+/// head holds only comments or starts with plain text. A UTF-8 byte order
+/// mark at the start is ignored.
+pub fn detect_format(head: &[u8]) -> Option<Format> {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.trim_ascii_start();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with(b"#separator") || line.starts_with(b"#fields") {
+            return Some(Format::ZeekTsv);
+        }
+        if line.starts_with(b"#") {
+            continue;
+        }
+        return (line.first() == Some(&b'{')).then_some(Format::Json);
+    }
+    None
+}
+
+/// Builds a fresh decoder for `format`.
+pub fn new_decoder(format: Format) -> Box<dyn Decoder> {
+    match format {
+        Format::ZeekTsv => Box::new(ZeekTsvDecoder::new()),
+        Format::Json => Box::new(JsonDecoder::new()),
+    }
+}
+
+/// Maximum number of characters of a log value quoted in an error message.
+const EXCERPT_CHARS: usize = 80;
+
+/// Quotes `bytes` for an error message: lossy UTF-8, at most
+/// [`EXCERPT_CHARS`] characters, with `…` when cut.
+pub(crate) fn excerpt(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut quoted: String = text.chars().take(EXCERPT_CHARS).collect();
+    if text.chars().nth(EXCERPT_CHARS).is_some() {
+        quoted.push('…');
+    }
+    format!("{quoted:?}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detect_format_cases() {
+        let rows: [(&[u8], Option<Format>); 11] = [
+            (b"#separator \\x09\n#set_separator\t,\n", Some(Format::ZeekTsv)),
+            (b"#fields\tts\tuid\n", Some(Format::ZeekTsv)),
+            (b"### BTest baseline\n#separator \\x09\n", Some(Format::ZeekTsv)),
+            (b"{\"ts\":1}\n", Some(Format::Json)),
+            (b"\n\n  {\"event_type\":\"flow\"}", Some(Format::Json)),
+            (b"\xEF\xBB\xBF{\"a\":1}", Some(Format::Json)),
+            (b"### BTest baseline\n{\"ts\":1}", Some(Format::Json)),
+            (b"1541117137.618695\tCYtJYz4gNk3t5ZEt2\n", None),
+            (b"[1,2]\n", None),
+            (b"# only a comment\n", None),
+            (b"", None),
+        ];
+        for (head, expected) in rows {
+            assert_eq!(
+                detect_format(head),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(head)
+            );
+        }
+    }
+
+    #[test]
+    fn new_decoder_formats() {
+        assert_eq!(new_decoder(Format::ZeekTsv).format(), "zeek-tsv");
+        assert_eq!(new_decoder(Format::Json).format(), "json");
+    }
+
+    /// Decodes every prefix of each sample line and every variant with one
+    /// byte replaced by a byte that JSON or Zeek TSV treats specially. The
+    /// check is that nothing panics; errors are expected.
+    #[test]
+    fn damaged_lines_never_panic() {
+        let tsv_header = [
+            "#separator \\x09",
+            "#set_separator\t,",
+            "#path\tdns",
+            "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tquery\tanswers\thost\turi",
+        ];
+        let samples: [(Format, &str); 5] = [
+            (
+                Format::ZeekTsv,
+                "1.0\tC1\t10.0.0.1\t53\t[2001:db8::1]\t65535\ta\\x2cb.example\\\\\tx,192.0.2.1,(empty)\thost:80\t/p?q",
+            ),
+            (
+                Format::Json,
+                r#"{"timestamp":"2024-02-28T09:58:31+0000","flow_id":1,"event_type":"alert","src_ip":"10.0.0.1","src_port":1,"dest_ip":"::1","dest_port":2,"proto":"TCP","alert":{"signature":"x","signature_id":2},"dns":{"version":2,"query":[{"rrname":"a.example"}],"answers":[{"rrtype":"A","rdata":"192.0.2.1"}],"grouped":{"A":["192.0.2.2"]}},"http":{"hostname":"h","http_port":81,"url":"/u","http_user_agent":"ua"},"tls":{"sni":"s","ja3":{"hash":"h"},"fingerprint":"aa:bb"},"smtp":{"mail_from":"<a@b>","rcpt_to":["<c@d>"]},"email":{"from":"e@f","to":["g@h"]},"fileinfo":{"md5":"m"}}"#,
+            ),
+            (
+                Format::Json,
+                r#"{"_path":"http","ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":8080,"host":"a.example:8080","uri":"/x\u0041","user_agent":"ua","tags":[],"src":"10.0.0.9"}"#,
+            ),
+            (
+                Format::Json,
+                r#"{"@timestamp":"2024-01-01T00:00:00Z","source":{"ip":"10.0.0.1","port":"1"},"destination.ip":"10.0.0.2","url":{"original":"/x","domain":"[::1]:80"},"dns":{"answers":[{"data":"192.0.2.1"}]},"related.ip":["10.0.0.3"],"email":{"to":{"address":["a@b"]}}}"#,
+            ),
+            (
+                Format::Json,
+                r#"{"ts":"2018-03-24T17:15:20Z","fingerprint":"ab","certificate.subject":"CN=x","san.dns":["a"],"san.ip":["192.0.2.1"]}"#,
+            ),
+        ];
+        let specials = [
+            b'"', b'\\', b'\t', b'{', b'}', b'[', b',', b':', b'.', b'-', b'0', 0xff, 0xc3,
+        ];
+        for (format, sample) in samples {
+            let mut decoder = new_decoder(format);
+            if format == Format::ZeekTsv {
+                for header in tsv_header {
+                    assert_eq!(decoder.decode(header.as_bytes()), Ok(None), "{header}");
+                }
+            }
+            let bytes = sample.as_bytes();
+            for end in 0..=bytes.len() {
+                let _ = decoder.decode(bytes.get(..end).unwrap_or_default());
+            }
+            let mut damaged = bytes.to_vec();
+            for position in 0..bytes.len() {
+                for special in specials {
+                    let original = damaged[position];
+                    damaged[position] = special;
+                    let _ = decoder.decode(&damaged);
+                    damaged[position] = original;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn excerpt_truncates_long_values() {
+        let long = "a".repeat(200);
+        let quoted = excerpt(long.as_bytes());
+        assert_eq!(quoted.chars().filter(|c| *c == 'a').count(), EXCERPT_CHARS);
+        assert!(quoted.ends_with("…\""), "{quoted}");
+        assert_eq!(excerpt(b"short"), "\"short\"");
+    }
 }

@@ -2,7 +2,6 @@
 //! observed value in a field, and the indicators (by original text) that
 //! must match, with the normalised value reported.
 
-
 use std::sync::Arc;
 
 use iocwatch_model::{Field, Indicator, KindHint, Meta, Origin, ParseOptions, parse_indicator};

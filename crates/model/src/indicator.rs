@@ -22,7 +22,7 @@ pub const MIN_IPV4_PREFIX: u8 = 8;
 /// Shortest IPv6 prefix accepted without `allow_broad`.
 pub const MIN_IPV6_PREFIX: u8 = 32;
 
-/// Which observed digests a digest indicator applies to.
+/// The kind of observed digest a digest indicator applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DigestScope {
     /// The source does not say what the digest is of: it matches file and
@@ -124,7 +124,7 @@ impl fmt::Display for IndicatorKind {
 }
 
 impl IndicatorValue {
-    /// The indicator's type.
+    /// Returns the indicator's type.
     pub fn kind(&self) -> IndicatorKind {
         match self {
             Self::Ip(_) => IndicatorKind::Ip,
@@ -143,7 +143,7 @@ impl IndicatorValue {
         }
     }
 
-    /// The STIX 2.1 cyber-observable type the indicator describes, as ECS
+    /// Returns the STIX 2.1 cyber-observable type the indicator describes, as ECS
     /// `threat.indicator.type` uses it.
     pub fn stix_type(&self) -> &'static str {
         match self {
@@ -289,7 +289,7 @@ impl fmt::Display for Note {
     }
 }
 
-/// Why an indicator was not loaded.
+/// The reason an indicator was not loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum IndicatorError {
@@ -403,8 +403,19 @@ fn detect(value: &str) -> Result<IndicatorValue, IndicatorError> {
     if value.contains("://") {
         return Ok(IndicatorValue::Url(CanonicalUrl::parse(value)?));
     }
-    if let Ok(address) = parse_address(value) {
+    let address = parse_address(value);
+    if let Ok(address) = address {
         return Ok(address);
+    }
+    // An address-shaped value keeps the address error (a port out of
+    // range, a bad prefix) rather than a misleading domain error.
+    if let Err(err) = address {
+        let head = value.split(['/', ':']).next().unwrap_or(value);
+        let tail = value.rsplit(['/', ':']).next().unwrap_or_default();
+        let numeric_tail = !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit());
+        if value.contains([':', '/']) && numeric_tail && parse_ip(head).is_ok() {
+            return Err(err);
+        }
     }
     if is_ja4(value) {
         return Ok(IndicatorValue::Ja4(value.to_ascii_lowercase()));
@@ -436,8 +447,8 @@ fn detect(value: &str) -> Result<IndicatorValue, IndicatorError> {
     }
 }
 
-/// A value without dots, slashes or `@` that is mostly hex and long: a
-/// digest, possibly a broken one that deserves a precise message.
+/// Tells whether a value without dots, slashes or `@` is long and mostly
+/// hex: a digest, possibly a broken one that deserves a precise message.
 fn looks_like_digest(value: &str) -> bool {
     if value.contains(['.', '/', '@']) || value.len() < 16 {
         return false;
@@ -522,8 +533,10 @@ fn check_scope(
                     "network {trunc} is shorter than /{min}"
                 )));
             }
+            // Dropped only when the whole network lies in one unroutable
+            // block: 0.0.0.0/0 spans several and is merely too broad.
             if let Some(reason) =
-                unroutable(trunc.network()).filter(|_| unroutable(trunc.broadcast()).is_some())
+                unroutable(trunc.network()).filter(|r| unroutable(trunc.broadcast()) == Some(*r))
             {
                 return Err(IndicatorError::Unroutable(reason));
             }
@@ -542,7 +555,7 @@ fn check_scope(
             Ok(value)
         }
         IndicatorValue::Domain(ref domain) => {
-            if !options.allow_broad && psl::suffix_str(domain) == Some(domain.as_str()) {
+            if !options.allow_broad && is_public_suffix(domain) {
                 return Err(IndicatorError::TooBroad(format!(
                     "{domain} is a top-level domain or public suffix"
                 )));
@@ -553,13 +566,35 @@ fn check_scope(
     }
 }
 
-/// The reason an address can never be a remote party, if it cannot.
+/// Tells whether `domain` is a top-level domain or a public suffix.
+///
+/// Every ICANN suffix counts (`com`, `co.uk`). Of the private suffixes
+/// (hosting and dynamic-DNS providers), only those of two labels count
+/// (`github.io`, `duckdns.org`). Wildcard rules of the list make every
+/// name directly under some providers a suffix, and those names are
+/// exactly the attacker-chosen hosts that feeds list.
+fn is_public_suffix(domain: &str) -> bool {
+    let Some(suffix) = psl::suffix(domain.as_bytes()) else {
+        return false;
+    };
+    if suffix.as_bytes() != domain.as_bytes() {
+        return false;
+    }
+    match suffix.typ() {
+        Some(psl::Type::Private) => domain.split('.').count() <= 2,
+        _ => true,
+    }
+}
+
+/// Returns the reason an address can never be a remote party, if it cannot.
 fn unroutable(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) if v4.is_unspecified() => Some("the unspecified address"),
+        IpAddr::V4(v4) if v4.octets()[0] == 0 => Some("a \"this network\" address (0.0.0.0/8)"),
         IpAddr::V4(v4) if v4.is_loopback() => Some("a loopback address"),
         IpAddr::V4(v4) if v4.is_multicast() => Some("a multicast address"),
         IpAddr::V4(v4) if v4 == Ipv4Addr::BROADCAST => Some("the limited broadcast address"),
+        IpAddr::V4(v4) if v4.octets()[0] >= 240 => Some("a reserved address (240.0.0.0/4)"),
         IpAddr::V6(v6) if v6.is_unspecified() => Some("the unspecified address"),
         IpAddr::V6(v6) if v6.is_loopback() => Some("a loopback address"),
         IpAddr::V6(v6) if v6.is_multicast() => Some("a multicast address"),
@@ -586,8 +621,7 @@ fn is_unicast_link_local(v6: Ipv6Addr) -> bool {
     (v6.segments()[0] & 0xffc0) == 0xfe80
 }
 
-/// What the intelligence says about an indicator, as far as its source
-/// gives it.
+/// Metadata the source gives about an indicator.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Meta {
     /// Human-readable description or listing reason.
@@ -596,7 +630,7 @@ pub struct Meta {
     /// Link to more information.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
-    /// Who published the indicator (feed or organisation).
+    /// Publisher of the indicator (feed or organisation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
     /// Confidence from 0 to 100.
@@ -629,7 +663,7 @@ impl Meta {
     }
 }
 
-/// Where an indicator was read.
+/// Location an indicator was read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     /// The file (or other source) name.
@@ -645,9 +679,9 @@ pub struct Indicator {
     pub value: IndicatorValue,
     /// The value as the source wrote it.
     pub original: String,
-    /// What the source says about it.
+    /// Metadata from the source.
     pub meta: Arc<Meta>,
-    /// Where it was read.
+    /// Location it was read from.
     pub origin: Origin,
 }
 
@@ -675,6 +709,7 @@ mod tests {
             ("evil.example", IndicatorKind::Domain),
             ("http://evil.example/a", IndicatorKind::Url),
             ("evil.example/a.php", IndicatorKind::Url),
+            ("89.39.105.12/ip.shtml", IndicatorKind::Url),
             ("user@mail.example", IndicatorKind::Email),
             (
                 "44d88612fea8a8f36de82e1278abb02f",
@@ -710,6 +745,25 @@ mod tests {
         }
         let allowed = parse_indicator("com", None, ParseOptions { allow_broad: true });
         assert!(allowed.is_ok());
+        let everything = parse_indicator("0.0.0.0/0", None, ParseOptions { allow_broad: true });
+        assert!(everything.is_ok());
+    }
+
+    #[test]
+    fn hosts_under_wildcard_suffixes_kept() {
+        for raw in [
+            "0kydwb3k6.localto.net",
+            "decision-at.at.ply.gg",
+            "kinggru.duckdns.org",
+        ] {
+            assert_eq!(kind(raw), IndicatorKind::Domain, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn port_out_of_range_named() {
+        let err = parse("147.185.221.18:525310").unwrap_err();
+        assert!(err.to_string().contains("port"), "{err}");
     }
 
     #[test]
@@ -717,7 +771,9 @@ mod tests {
         for raw in [
             "127.0.0.1",
             "0.0.0.0",
+            "0.0.0.1",
             "255.255.255.255",
+            "250.1.2.3",
             "224.0.0.1",
             "::1",
             "::",

@@ -11,6 +11,9 @@ pub fn parse_timestamp(raw: &str) -> Option<OffsetDateTime> {
     if raw.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return parse_epoch(raw);
     }
+    if !raw.is_ascii() {
+        return None;
+    }
     if let Ok(parsed) = OffsetDateTime::parse(raw, &Rfc3339) {
         return Some(parsed.to_offset(UtcOffset::UTC));
     }
@@ -28,6 +31,9 @@ pub fn parse_timestamp(raw: &str) -> Option<OffsetDateTime> {
 
 fn parse_epoch(raw: &str) -> Option<OffsetDateTime> {
     let (secs, frac) = raw.split_once('.').unwrap_or((raw, ""));
+    if !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let secs: i64 = secs.parse().ok()?;
     let mut nanos: i64 = 0;
     for (index, digit) in frac.bytes().take(9).enumerate() {
@@ -75,6 +81,9 @@ mod tests {
 
     #[test]
     fn timestamp_rejects_text() {
+        assert_eq!(parse_timestamp("1.2.3"), None);
+        assert_eq!(parse_timestamp("2024-01-01T00:00:00+0€"), None);
+        assert_eq!(parse_timestamp("€€€€€€"), None);
         assert_eq!(parse_timestamp("yesterday"), None);
         assert_eq!(parse_timestamp("-"), None);
     }

@@ -38,7 +38,7 @@ impl CanonicalUrl {
         canonicalise(value, false).ok()
     }
 
-    /// The host part of the key, without port.
+    /// Returns the host part of the key, without port.
     pub fn host(&self) -> &str {
         let authority = self.key.split('/').next().unwrap_or_default();
         if authority.starts_with('[') {
@@ -69,7 +69,10 @@ fn default_port(scheme: &str) -> Option<u16> {
 
 fn canonicalise(value: &str, strict: bool) -> Result<CanonicalUrl, &'static str> {
     let value = value.trim();
-    let (scheme, rest) = match value.find("://") {
+    // A "://" after the first "/" belongs to the path (an archived URL
+    // inside another), not to a scheme.
+    let scheme_end = value.find("://").filter(|pos| !value[..*pos].contains('/'));
+    let (scheme, rest) = match scheme_end {
         Some(pos) if is_scheme(&value[..pos]) => (Some(value[..pos].to_ascii_lowercase()), &value[pos + 3..]),
         Some(_) => return Err("the scheme is malformed"),
         None => (None, value.strip_prefix("//").unwrap_or(value)),
@@ -204,6 +207,10 @@ mod tests {
             (
                 "http://117.209.87.242:60905/bin.sh",
                 "http://117.209.87.242:60905/bin.sh",
+            ),
+            (
+                "web.archive.org/web/2022/https://uploads.example/a",
+                "web.archive.org/web/2022/https://uploads.example/a",
             ),
         ];
         for (input, expected) in rows {

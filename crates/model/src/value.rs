@@ -2,7 +2,7 @@
 //! digests, e-mail addresses and JA4 fingerprints.
 //!
 //! Two flavours exist for each kind. The strict parsers (`parse_*`) serve
-//! indicators and return a [`ValueError`] that says what is wrong. The
+//! indicators and return a [`ValueError`] that names the problem. The
 //! lenient ones (`observed_*`) serve log fields on the hot path: they
 //! return `None` for a value that cannot match and borrow when the value
 //! is already in normal form.
@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use thiserror::Error;
 
-/// Why a value could not be read as an indicator.
+/// The reason a value could not be read as an indicator.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ValueError {
@@ -98,7 +98,7 @@ pub fn parse_ip(value: &str) -> Result<IpAddr, ValueError> {
     Err(ValueError::InvalidAddress(value.to_owned()))
 }
 
-/// Reads an address from a log field, or `None` when the field holds none.
+/// Reads an address from a log field, or `None` when the field contains none.
 #[inline]
 pub fn observed_ip(value: &str) -> Option<IpAddr> {
     let first = *value.as_bytes().first()?;
@@ -208,7 +208,7 @@ fn validate_host_name(ascii: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// A digest algorithm, told apart by the digest's length.
+/// A digest algorithm, identified by the digest's length.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DigestAlgo {
     /// 128-bit MD5 (also the form of JA3 and JA3S).
@@ -222,7 +222,7 @@ pub enum DigestAlgo {
 }
 
 impl DigestAlgo {
-    /// The algorithm whose hex form has `len` digits.
+    /// Returns the algorithm whose hex form has `len` digits.
     pub fn from_hex_len(len: usize) -> Option<Self> {
         match len {
             32 => Some(Self::Md5),
@@ -320,7 +320,8 @@ pub fn parse_email(value: &str) -> Result<String, ValueError> {
     Ok(format!("{}@{domain}", local.to_lowercase()))
 }
 
-/// Normalises an e-mail address seen in a log, or `None` if it is none.
+/// Normalises an e-mail address seen in a log, or returns `None` when the
+/// value is not an e-mail address.
 pub fn observed_email(value: &str) -> Option<Cow<'_, str>> {
     let addr = strip_display_name(value);
     let (local, domain) = addr.rsplit_once('@')?;

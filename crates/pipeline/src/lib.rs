@@ -1,1 +1,17 @@
-//! placeholder
+//! The iocwatch pipeline: loading watchlists into a matcher, scanning
+//! logs, building alerts and summarising what was found.
+
+#![deny(missing_docs)]
+
+pub mod alert;
+pub mod homenet;
+pub mod lines;
+pub mod scan;
+pub mod stats;
+mod table;
+pub mod watchlists;
+
+pub use alert::{Alert, AlertBuilder, Severity};
+pub use homenet::{Direction, HomeNet};
+pub use scan::{Input, OutputFormat, Progress, ScanOptions, ScanSummary, scan};
+pub use stats::ScanStats;

@@ -1,0 +1,152 @@
+//! Loading the watchlists named on the command line and reporting what
+//! was loaded, rejected and dropped.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use iocwatch_intel::{LoadOptions, Watchlist, load_file};
+use iocwatch_matcher::Matcher;
+use iocwatch_model::ParseOptions;
+use iocwatch_pipeline::watchlists::build_matcher;
+
+use crate::args::IntelArgs;
+
+/// Rejected lines listed one by one per watchlist; the rest are counted.
+const REPORTED_REJECTIONS: usize = 5;
+
+/// Loads every watchlist and builds the matcher. Messages go to stderr
+/// unless `quiet`.
+///
+/// # Errors
+///
+/// A watchlist file that cannot be read at all, or a `NAME=` given for a
+/// directory.
+pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
+    let options = LoadOptions {
+        format: None,
+        column: args.column.clone(),
+        parse: ParseOptions {
+            allow_broad: args.allow_broad,
+        },
+    };
+    let mut watchlists = Vec::new();
+    for spec in &args.intel {
+        let (name, path) = split_spec(spec);
+        for (name, file) in expand(name, &path)? {
+            let watchlist = load_file(&file, name.as_deref(), &options)
+                .with_context(|| format!("cannot load watchlist {}", file.display()))?;
+            if !quiet {
+                report(&watchlist);
+            }
+            watchlists.push(watchlist);
+        }
+    }
+    let (matcher, duplicates) = build_matcher(watchlists).context("cannot build the matcher")?;
+    if !quiet {
+        let kinds: Vec<String> = matcher
+            .kind_counts()
+            .iter()
+            .map(|(kind, count)| format!("{count} {kind}"))
+            .collect();
+        eprintln!(
+            "loaded {} indicators from {} watchlists ({}){}",
+            matcher.len(),
+            matcher.watchlists().len(),
+            kinds.join(", "),
+            if duplicates > 0 {
+                format!("; {duplicates} duplicates ignored")
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(matcher)
+}
+
+/// Splits `NAME=PATH`; a spec that names an existing path is a path even
+/// when it contains `=`.
+fn split_spec(spec: &str) -> (Option<String>, PathBuf) {
+    if Path::new(spec).exists() {
+        return (None, PathBuf::from(spec));
+    }
+    match spec.split_once('=') {
+        Some((name, path))
+            if !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
+        {
+            (Some(name.to_owned()), PathBuf::from(path))
+        }
+        _ => (None, PathBuf::from(spec)),
+    }
+}
+
+/// The files a spec stands for: the file itself, or every file of a
+/// directory (sorted), each its own watchlist.
+fn expand(name: Option<String>, path: &Path) -> Result<Vec<(Option<String>, PathBuf)>> {
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("cannot read watchlist {}", path.display()))?;
+    if !metadata.is_dir() {
+        return Ok(vec![(name, path.to_owned())]);
+    }
+    if name.is_some() {
+        bail!(
+            "{}: NAME= cannot be given for a directory, whose files are each a watchlist named after the file",
+            path.display()
+        );
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot list watchlist directory {}", path.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|file| file.is_file())
+        .collect();
+    files.sort();
+    Ok(files.into_iter().map(|file| (None, file)).collect())
+}
+
+fn report(watchlist: &Watchlist) {
+    let report = &watchlist.report;
+    eprintln!(
+        "watchlist {}: {} ({})",
+        watchlist.name,
+        report.summary(),
+        watchlist.source
+    );
+    for rejection in report.rejected.iter().take(REPORTED_REJECTIONS) {
+        eprintln!(
+            "  {}:{}: rejected {:?}: {}",
+            watchlist.source, rejection.line, rejection.value, rejection.error
+        );
+    }
+    if report.rejected.len() > REPORTED_REJECTIONS {
+        eprintln!(
+            "  ... and {} more rejected lines",
+            report.rejected.len() - REPORTED_REJECTIONS
+        );
+    }
+    for dropped in report.dropped.iter().take(REPORTED_REJECTIONS) {
+        eprintln!(
+            "  {}:{}: warning: {:?} {}",
+            watchlist.source, dropped.line, dropped.value, dropped.error
+        );
+    }
+    if report.dropped.len() > REPORTED_REJECTIONS {
+        eprintln!(
+            "  ... and {} more dropped",
+            report.dropped.len() - REPORTED_REJECTIONS
+        );
+    }
+    for entry in report.notes.iter().take(REPORTED_REJECTIONS) {
+        eprintln!(
+            "  {}:{}: note: {:?} {}",
+            watchlist.source, entry.line, entry.value, entry.note
+        );
+    }
+    if report.notes.len() > REPORTED_REJECTIONS {
+        eprintln!(
+            "  ... and {} more notes",
+            report.notes.len() - REPORTED_REJECTIONS
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! `iocwatch lookup`: is this value on any watchlist?
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use iocwatch_matcher::Matcher;
+use iocwatch_model::refang::refang;
+use iocwatch_model::{ParseOptions, parse_indicator};
+use serde_json::{Value, json};
+
+use crate::args::LookupArgs;
+
+/// Looks each value up; exit status 0 when any matched, 1 when none.
+pub fn run(args: LookupArgs) -> Result<ExitCode> {
+    let matcher = crate::intel::load(&args.intel, args.json)?;
+    let mut any = false;
+    for value in &args.values {
+        let answer = lookup(&matcher, value);
+        any |= answer["matches"].as_array().is_some_and(|m| !m.is_empty());
+        if args.json {
+            println!("{answer}");
+        } else {
+            print_text(&answer);
+        }
+    }
+    Ok(if any { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn lookup(matcher: &Matcher, raw: &str) -> Value {
+    let live = refang(raw.trim()).trim().to_owned();
+    let parsed = parse_indicator(&live, None, ParseOptions { allow_broad: true });
+    let (kind, normalised, problem) = match &parsed {
+        Ok(parsed) => (
+            Some(parsed.value.kind().as_str()),
+            Some(parsed.value.to_string()),
+            None,
+        ),
+        Err(err) => (None, None, Some(err.to_string())),
+    };
+    let matches: Vec<Value> = matcher
+        .lookup(&live)
+        .into_iter()
+        .map(|(id, field, atomic)| {
+            let entry = matcher.entry(id);
+            let indicator = &entry.indicator;
+            json!({
+                "watchlist": &*matcher.watchlist(entry.watchlist).name,
+                "indicator": indicator.value.to_string(),
+                "kind": indicator.value.kind().as_str(),
+                "matched_as": field.as_str(),
+                "atomic": atomic,
+                "source": format!("{}:{}", indicator.origin.source, indicator.origin.line),
+                "meta": &*indicator.meta,
+            })
+        })
+        .collect();
+    json!({ "value": raw, "type": kind, "normalised": normalised, "problem": problem, "matches": matches })
+}
+
+fn print_text(answer: &Value) {
+    let value = answer["value"].as_str().unwrap_or_default();
+    match (answer["type"].as_str(), answer["normalised"].as_str()) {
+        (Some(kind), Some(normalised)) => println!("{value}  ({kind} {normalised})"),
+        _ => println!(
+            "{value}  ({})",
+            answer["problem"].as_str().unwrap_or("not an indicator")
+        ),
+    }
+    let matches = answer["matches"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if matches.is_empty() {
+        println!("  not on any watchlist");
+    }
+    for found in matches {
+        println!(
+            "  MATCH {} {} ({}, {})",
+            found["watchlist"].as_str().unwrap_or_default(),
+            found["indicator"].as_str().unwrap_or_default(),
+            found["kind"].as_str().unwrap_or_default(),
+            found["source"].as_str().unwrap_or_default()
+        );
+        if let Some(meta) = found["meta"].as_object() {
+            for (key, value) in meta {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                println!("      {key}: {text}");
+            }
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! End-to-end tests of the `iocwatch` binary on small logs and watchlists
+//! written by the tests or shipped in `examples/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use common::{alerts, enrichments, iocwatch, run, status, stderr};
+use serde_json::Value;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+fn example_args(json: bool) -> Vec<String> {
+    let root = examples();
+    let mut args = vec!["scan".to_owned()];
+    if json {
+        args.push("--json".to_owned());
+    }
+    for list in ["c2-servers.csv", "phishing.txt", "malware.intel"] {
+        args.push("--intel".to_owned());
+        args.push(root.join("intel").join(list).display().to_string());
+    }
+    args.push(root.join("logs").display().to_string());
+    args
+}
+
+fn run_owned(args: &[String]) -> std::process::Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run(&args)
+}
+
+fn atomics(alerts: &[Value]) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = alerts
+        .iter()
+        .flat_map(enrichments)
+        .map(|e| {
+            (
+                e["matched"]["field"].as_str().unwrap_or_default().to_owned(),
+                e["matched"]["atomic"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn examples_produce_expected_alerts() {
+    let output = run_owned(&example_args(true));
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let alerts = alerts(&output);
+    assert_eq!(alerts.len(), 13, "{}", stderr(&output));
+    let expected: Vec<(String, String)> = [
+        ("destination.ip", "198.51.100.23"),
+        ("source.ip", "203.0.113.9"),
+        ("destination.ip", "2001:db8:bad::17"),
+        ("dns.question.name", "cdn7.update-check.badcdn.example"),
+        ("dns.resolved_ip", "198.51.100.23"),
+        ("dns.question.name", "www.secure-payroll.example"),
+        ("url.full", "http://dl.payload-drop.example/stage2.bin"),
+        ("url.full", "http://docs-share.example/invoice.zip"),
+        ("file.hash.md5", "44d88612fea8a8f36de82e1278abb02f"),
+        ("tls.server.hash.sha1", "e7fc4b658c64f9f7defb825a9d855cbfa65c3781"),
+        (
+            "url.full",
+            "http://login-microsoft.account-verify.example/owa/auth.php",
+        ),
+        ("destination.ip", "203.0.113.12"),
+        ("email.from.address", "billing@secure-payroll.example"),
+        ("url.full", "https://docs-share.example/invoice.zip"),
+    ]
+    .iter()
+    .map(|(f, a)| ((*f).to_owned(), (*a).to_owned()))
+    .collect();
+    let mut expected = expected;
+    expected.sort();
+    assert_eq!(atomics(&alerts), expected);
+}
+
+#[test]
+fn alert_document_contract() {
+    let output = run_owned(&example_args(true));
+    let alerts = alerts(&output);
+    let alert = alerts
+        .iter()
+        .find(|a| a["destination"]["ip"] == "198.51.100.23")
+        .expect("alert for the C2 connection");
+    assert_eq!(alert["@timestamp"], "2026-12-03T09:00:00.112233Z");
+    assert_eq!(alert["event"]["kind"], "alert");
+    assert_eq!(alert["event"]["dataset"], "zeek.conn");
+    assert!(alert["event"]["original"].as_str().unwrap().contains("CxA1"));
+    assert_eq!(alert["source"]["ip"], "10.20.0.15");
+    assert_eq!(alert["source"]["port"], 49822);
+    assert_eq!(alert["destination"]["port"], 443);
+    assert!(
+        alert["log"]["file"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("conn.log")
+    );
+    assert!(alert["log"]["offset"].as_u64().unwrap() > 0);
+    assert_eq!(alert["iocwatch"]["direction"], "outbound");
+    assert_eq!(alert["iocwatch"]["internal_host"], "10.20.0.15");
+    assert_eq!(alert["iocwatch"]["severity"], "high");
+    assert_eq!(alert["iocwatch"]["alert_id"].as_str().unwrap().len(), 36);
+    let enrichment = &enrichments(alert)[0];
+    assert_eq!(enrichment["matched"]["type"], "indicator_match_rule");
+    assert_eq!(enrichment["indicator"]["type"], "ipv4-addr");
+    assert_eq!(enrichment["indicator"]["description"], "Botnet C2 server");
+    assert_eq!(
+        enrichment["indicator"]["reference"],
+        "https://intel.example/reports/2026-041"
+    );
+    assert_eq!(enrichment["indicator"]["first_seen"], "2026-10-02");
+    assert_eq!(enrichment["indicator"]["confidence"], "High");
+    assert_eq!(enrichment["iocwatch"]["malware"], "TrickBot");
+    assert_eq!(enrichment["feed"]["name"], "c2-servers");
+}
+
+#[test]
+fn dns_alert_carries_both_matches() {
+    let output = run_owned(&example_args(true));
+    let alerts = alerts(&output);
+    let alert = alerts
+        .iter()
+        .find(|a| a["dns"]["question"]["name"] == "cdn7.update-check.badcdn.example")
+        .expect("alert for the beacon query");
+    assert_eq!(enrichments(alert).len(), 2);
+}
+
+#[test]
+fn inbound_direction_names_internal_host() {
+    let output = run_owned(&example_args(true));
+    let alerts = alerts(&output);
+    let alert = alerts
+        .iter()
+        .find(|a| a["source"]["ip"] == "203.0.113.9")
+        .expect("inbound alert");
+    assert_eq!(alert["iocwatch"]["direction"], "inbound");
+    assert_eq!(alert["iocwatch"]["internal_host"], "10.20.0.40");
+}
+
+#[test]
+fn table_output_and_summary() {
+    let output = run_owned(&example_args(false));
+    assert_eq!(status(&output), 0);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.starts_with("TIME"), "{table}");
+    assert!(table.contains("198.51.100.23"), "{table}");
+    assert!(table.contains("c2-servers"), "{table}");
+    let summary = stderr(&output);
+    for needle in [
+        "zeek-tsv",
+        "suricata-eve",
+        "ecs",
+        "alerts: 13",
+        "top indicators:",
+        "top internal hosts:",
+        "MB/s",
+    ] {
+        assert!(summary.contains(needle), "summary lacks {needle:?}:\n{summary}");
+    }
+}
+
+#[test]
+fn no_alerts_exit_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.99\n").unwrap();
+    let log = dir.path().join("ecs.json");
+    fs::write(
+        &log,
+        "{\"source\":{\"ip\":\"10.0.0.1\"},\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
+    )
+    .unwrap();
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 1, "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+}
+
+#[test]
+fn missing_log_path_exit_two_and_rest_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let log = dir.path().join("ecs.json");
+    fs::write(&log, "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n").unwrap();
+    let missing = dir.path().join("missing.log");
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        missing.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 2);
+    assert_eq!(alerts(&output).len(), 1);
+    assert!(stderr(&output).contains("missing.log"), "{}", stderr(&output));
+}
+
+#[test]
+fn unreadable_intel_exit_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ecs.json");
+    fs::write(&log, "{}\n").unwrap();
+    let output = run(&["scan", "--intel", "/nonexistent/list.txt", log.to_str().unwrap()]);
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("/nonexistent/list.txt"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn malformed_lines_reported_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let log = dir.path().join("eve.json");
+    let mut text = String::new();
+    text.push_str("{\"event_type\":\"flow\",\"src_ip\":\"10.0.0.1\",\"dest_ip\":\"198.51.100.1\"}\n");
+    for _ in 0..8 {
+        text.push_str("{\"event_type\": broken\n");
+    }
+    text.push_str("{\"event_type\":\"flow\",\"src_ip\":\"10.0.0.2\",\"dest_ip\":\"198.51.100.1\"}\n");
+    fs::write(&log, text).unwrap();
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0);
+    assert_eq!(alerts(&output).len(), 2);
+    let messages = stderr(&output);
+    assert!(
+        messages.contains("eve.json:2: malformed line skipped"),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("eve.json:6: malformed line skipped"),
+        "{messages}"
+    );
+    assert!(!messages.contains("eve.json:7: malformed"), "{messages}");
+    assert!(messages.contains("malformed lines: 8"), "{messages}");
+    assert!(
+        messages.contains("3 more malformed lines not shown"),
+        "{messages}"
+    );
+}
+
+#[test]
+fn truncated_gzip_keeps_earlier_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for i in 0..20_000 {
+        writeln!(
+            encoder,
+            "{{\"source\":{{\"ip\":\"10.0.{}.{}\"}},\"destination\":{{\"ip\":\"198.51.100.1\"}}}}",
+            i / 250,
+            i % 250
+        )
+        .unwrap();
+    }
+    let compressed = encoder.finish().unwrap();
+    let log = dir.path().join("cut.json.gz");
+    fs::write(&log, &compressed[..compressed.len() / 2]).unwrap();
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 2, "{}", stderr(&output));
+    assert!(alerts(&output).len() > 1000);
+    assert!(stderr(&output).contains("cut.json.gz"), "{}", stderr(&output));
+}
+
+#[test]
+fn stdin_and_output_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "evil.example\n").unwrap();
+    let out = dir.path().join("alerts.jsonl");
+    let mut child = iocwatch()
+        .args([
+            "scan",
+            "--json",
+            "--output",
+            out.to_str().unwrap(),
+            "--intel",
+            intel.to_str().unwrap(),
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"{\"source\":{\"ip\":\"10.1.1.1\"},\"dns\":{\"question\":{\"name\":\"www.Evil.example.\"}}}\n",
+        )
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert!(output.stdout.is_empty());
+    let written = fs::read_to_string(&out).unwrap();
+    let alert: Value = serde_json::from_str(written.lines().next().unwrap()).unwrap();
+    assert_eq!(enrichments(&alert)[0]["matched"]["atomic"], "www.evil.example");
+    assert_eq!(alert["log"]["file"]["path"], "-");
+}
+
+#[test]
+fn zeek_tsv_on_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.23\n").unwrap();
+    let log = fs::read(examples().join("logs/zeek/conn.log")).unwrap();
+    let mut child = iocwatch()
+        .args([
+            "scan",
+            "--json",
+            "--quiet",
+            "--intel",
+            intel.to_str().unwrap(),
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&log).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(alerts(&output).len(), 1);
+}
+
+#[test]
+fn home_net_changes_direction() {
+    let root = examples();
+    let output = run(&[
+        "scan",
+        "--json",
+        "--home-net",
+        "198.51.100.0/24",
+        "--intel",
+        root.join("intel/c2-servers.csv").to_str().unwrap(),
+        root.join("logs/zeek/conn.log").to_str().unwrap(),
+    ]);
+    let alerts = alerts(&output);
+    let alert = alerts
+        .iter()
+        .find(|a| a["destination"]["ip"] == "198.51.100.23")
+        .unwrap();
+    assert_eq!(alert["iocwatch"]["direction"], "inbound");
+    assert_eq!(alert["iocwatch"]["internal_host"], "198.51.100.23");
+}
+
+#[test]
+fn named_watchlist() {
+    let root = examples();
+    let spec = format!("partner-feed={}", root.join("intel/c2-servers.csv").display());
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        &spec,
+        root.join("logs/zeek/conn.log").to_str().unwrap(),
+    ]);
+    let alerts = alerts(&output);
+    assert!(!alerts.is_empty());
+    assert_eq!(enrichments(&alerts[0])[0]["feed"]["name"], "partner-feed");
+}
+
+#[test]
+fn large_file_split_matches_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.7\n").unwrap();
+    let log = dir.path().join("conn.log");
+    let mut file = std::io::BufWriter::new(fs::File::create(&log).unwrap());
+    writeln!(
+        file,
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn"
+    )
+    .unwrap();
+    writeln!(
+        file,
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tpadding"
+    )
+    .unwrap();
+    let padding = "x".repeat(200);
+    let lines = 400_000;
+    for i in 0..lines {
+        let dest = if i % 1000 == 7 {
+            "198.51.100.7"
+        } else {
+            "198.51.101.7"
+        };
+        writeln!(file, "{i}.5\tC{i}\t10.0.0.1\t40000\t{dest}\t443\ttcp\t{padding}").unwrap();
+    }
+    drop(file);
+    let size = fs::metadata(&log).unwrap().len();
+    assert!(
+        size > 64 * 1024 * 1024,
+        "the file must be large enough to be split: {size}"
+    );
+    let output = run(&[
+        "scan",
+        "--json",
+        "--threads",
+        "2",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let alerts = alerts(&output);
+    assert_eq!(alerts.len(), lines / 1000);
+    let uids: Vec<u64> = alerts
+        .iter()
+        .map(|a| a["log"]["offset"].as_u64().unwrap())
+        .collect();
+    let mut sorted = uids.clone();
+    sorted.sort_unstable();
+    assert_eq!(uids, sorted, "alerts are written in file order");
+    assert!(
+        stderr(&output).contains(&format!("{} events", lines)),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn lookup_reports_matches() {
+    let root = examples();
+    let output = run(&[
+        "lookup",
+        "--intel",
+        root.join("intel/c2-servers.csv").to_str().unwrap(),
+        "--intel",
+        root.join("intel/phishing.txt").to_str().unwrap(),
+        "www.secure-payroll[.]example",
+        "198.51.100.99",
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("www.secure-payroll[.]example  (domain www.secure-payroll.example)"),
+        "{text}"
+    );
+    assert!(text.contains("MATCH phishing secure-payroll.example"), "{text}");
+    assert!(
+        text.contains("198.51.100.99  (ip 198.51.100.99)\n  not on any watchlist"),
+        "{text}"
+    );
+}
+
+#[test]
+fn lookup_json_and_no_match_exit() {
+    let root = examples();
+    let output = run(&[
+        "lookup",
+        "--json",
+        "--intel",
+        root.join("intel/c2-servers.csv").to_str().unwrap(),
+        "203.0.113.5",
+    ]);
+    assert_eq!(status(&output), 0);
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["matches"][0]["indicator"], "203.0.113.0/28");
+    assert_eq!(answer["matches"][0]["meta"]["confidence"], 60);
+    let none = run(&[
+        "lookup",
+        "--intel",
+        root.join("intel/c2-servers.csv").to_str().unwrap(),
+        "192.0.2.1",
+    ]);
+    assert_eq!(status(&none), 1);
+}

@@ -1,0 +1,421 @@
+//! Plain lists: one or more indicators per line, in the syntaxes that
+//! public blocklists use.
+//!
+//! - Comment lines start with `#`, `;` or `!` (adblock). An inline comment
+//!   starts with `#` or `;` after a blank (`1.10.16.0/20 ; SBL256894`) and
+//!   becomes the description of the line's indicators.
+//! - Several values may share a line, separated by blanks.
+//! - Hosts files: `0.0.0.0 name...` or `127.0.0.1 name...`, where the first
+//!   address is the sink and the names after it are the indicators.
+//! - Adblock rules `||host^` and `||host/path^$options`; exception rules
+//!   (`@@`) are rejected.
+//! - dnsmasq `address=/name/0.0.0.0`, `server=/name/` and `local=/name/`.
+//! - BIND `zone "name" { ... };` lines.
+//! - Response policy zones: `name CNAME .` records; directives (`$TTL`)
+//!   and other records (SOA, NS) are skipped.
+//! - Header comments: maltrail `# Reference: <url>` lines apply to the
+//!   entries up to the next reference block, `# Aliases:` to the rest of the
+//!   file; FireHOL `# Maintainer : name` sets the provider and
+//!   `# Category : name` a tag.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use iocwatch_model::Meta;
+
+use crate::columns::set_extra;
+use crate::error::LineError;
+use crate::watchlist::{Collector, MetaCache};
+
+/// Host names that hosts files map to themselves; they are no indicators.
+const HOSTS_FILE_NAMES: &[&str] = &[
+    "localhost",
+    "localhost.localdomain",
+    "local",
+    "broadcasthost",
+    "ip6-localhost",
+    "ip6-loopback",
+    "ip6-localnet",
+    "ip6-mcastprefix",
+    "ip6-allnodes",
+    "ip6-allrouters",
+    "ip6-allhosts",
+    "0.0.0.0",
+];
+
+/// DNS record types recognised in zone-file lines.
+const RECORD_TYPES: &[&str] = &[
+    "SOA", "NS", "CNAME", "A", "AAAA", "TXT", "MX", "PTR", "SRV", "DNAME", "CAA",
+];
+
+/// Reads plain-list lines into indicators.
+pub(crate) struct PlainDecoder {
+    provider: Option<String>,
+    category: Option<String>,
+    aliases: Option<String>,
+    references: Vec<String>,
+    /// True once an entry follows the current reference lines, so that the
+    /// next `# Reference:` line starts a new block.
+    references_used: bool,
+    /// Metadata from header comments, shared by every entry without an
+    /// inline comment.
+    base: Arc<Meta>,
+    commented: MetaCache,
+    /// True inside a multi-line zone-file record, such as an SOA in
+    /// parentheses.
+    in_zone_record: bool,
+}
+
+/// The content of one non-comment line.
+#[derive(Debug, PartialEq, Eq)]
+enum Entry<'a> {
+    Values(Vec<&'a str>),
+    /// A line with no indicator, such as a zone-file directive.
+    Skip,
+    /// A zone-file record that continues up to a closing parenthesis.
+    OpenRecord,
+    Reject(LineError),
+}
+
+impl PlainDecoder {
+    pub(crate) fn new() -> Self {
+        Self {
+            provider: None,
+            category: None,
+            aliases: None,
+            references: Vec::new(),
+            references_used: false,
+            base: Arc::default(),
+            commented: MetaCache::default(),
+            in_zone_record: false,
+        }
+    }
+
+    pub(crate) fn line(&mut self, number: u64, text: &str, out: &mut Collector) {
+        let line = text.trim();
+        if line.is_empty() {
+            return;
+        }
+        if self.in_zone_record {
+            self.in_zone_record = !line.contains(')');
+            return;
+        }
+        if let Some(comment) = comment_text(line) {
+            self.comment(comment);
+            return;
+        }
+        self.references_used = true;
+
+        let (body, inline_comment) = split_inline_comment(line);
+        match entry(body) {
+            Entry::Values(values) => {
+                let meta = self.meta_for(inline_comment);
+                for value in values {
+                    out.add(number, value, None, &meta);
+                }
+            }
+            Entry::Skip => {}
+            Entry::OpenRecord => self.in_zone_record = true,
+            Entry::Reject(error) => out.reject(number, body, error),
+        }
+    }
+
+    /// Applies a header comment of the form `key: value` or `key : value`.
+    fn comment(&mut self, comment: &str) {
+        let Some((key, value)) = comment.split_once(':') else {
+            return;
+        };
+        let key = key.trim();
+        let value = value.trim();
+        let is_key = key.len() <= 32 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ');
+        if !is_key || value.is_empty() {
+            return;
+        }
+        let value = value.to_owned();
+        match key.to_ascii_lowercase().as_str() {
+            "reference" => {
+                if self.references_used {
+                    self.references.clear();
+                    self.references_used = false;
+                }
+                self.references.push(value);
+            }
+            "aliases" => self.aliases = Some(value),
+            "maintainer" => self.provider = Some(value),
+            "category" => self.category = Some(value),
+            _ => return,
+        }
+        self.base = Arc::new(self.header_meta());
+    }
+
+    fn header_meta(&self) -> Meta {
+        let mut meta = Meta {
+            provider: self.provider.clone(),
+            tags: self.category.iter().cloned().collect(),
+            reference: self.references.first().cloned(),
+            ..Meta::default()
+        };
+        if self.references.len() > 1 {
+            set_extra(&mut meta, "references", &self.references.join(" "));
+        }
+        if let Some(aliases) = &self.aliases {
+            set_extra(&mut meta, "aliases", aliases);
+        }
+        meta
+    }
+
+    fn meta_for(&mut self, inline_comment: Option<&str>) -> Arc<Meta> {
+        match inline_comment {
+            None => Arc::clone(&self.base),
+            Some(description) => self.commented.share(Meta {
+                description: Some(description.to_owned()),
+                ..Meta::clone(&self.base)
+            }),
+        }
+    }
+}
+
+/// Returns the text of a comment line without its markers, or `None` for
+/// other lines.
+fn comment_text(line: &str) -> Option<&str> {
+    if line.starts_with(['#', ';', '!']) {
+        return Some(line.trim_start_matches(['#', ';', '!']).trim());
+    }
+    // The `[Adblock Plus 2.0]` header line of adblock lists.
+    let lower = line.to_ascii_lowercase();
+    if line.starts_with('[') && line.ends_with(']') && (lower.contains("adblock") || lower.contains("ublock"))
+    {
+        return Some("");
+    }
+    None
+}
+
+/// Splits `line` at the first `#` or `;` that follows a blank, returning
+/// the part before it and the comment text, if any.
+fn split_inline_comment(line: &str) -> (&str, Option<&str>) {
+    if line.starts_with("zone") {
+        // BIND `zone` lines use `;` as a statement terminator.
+        return (line, None);
+    }
+    let bytes = line.as_bytes();
+    let marker =
+        (1..bytes.len()).find(|&i| matches!(bytes[i], b'#' | b';') && bytes[i - 1].is_ascii_whitespace());
+    match marker {
+        Some(i) => {
+            let comment = line[i..].trim_start_matches(['#', ';']).trim();
+            (line[..i].trim_end(), (!comment.is_empty()).then_some(comment))
+        }
+        None => (line, None),
+    }
+}
+
+/// Finds the values of one non-comment line.
+fn entry(body: &str) -> Entry<'_> {
+    if let Some(rule) = body.strip_prefix("||") {
+        let end = rule.find(['^', '$', '|']).unwrap_or(rule.len());
+        return Entry::Values(vec![&rule[..end]]);
+    }
+    if body.starts_with("@@") {
+        return Entry::Reject(LineError::AdblockException);
+    }
+    if let Some(names) = dnsmasq_names(body) {
+        return Entry::Values(names);
+    }
+    if let Some(name) = bind_zone_name(body) {
+        return Entry::Values(vec![name]);
+    }
+    let tokens: Vec<&str> = body.split_whitespace().collect();
+    if let Some(entry) = zone_file_entry(&tokens) {
+        return entry;
+    }
+    if tokens.len() >= 2 && is_sink_address(tokens[0]) {
+        let names = tokens[1..]
+            .iter()
+            .copied()
+            .filter(|name| !is_hosts_file_name(name));
+        return Entry::Values(names.collect());
+    }
+    Entry::Values(tokens)
+}
+
+/// Returns the names of a dnsmasq `address=/name/.../target` line.
+fn dnsmasq_names(body: &str) -> Option<Vec<&str>> {
+    let rest = ["address=", "server=", "local="]
+        .iter()
+        .find_map(|prefix| body.strip_prefix(prefix))?;
+    let parts: Vec<&str> = rest.strip_prefix('/')?.split('/').collect();
+    // The last part is the target address or empty; a line without the
+    // closing slash has none.
+    let names = if parts.len() > 1 {
+        &parts[..parts.len() - 1]
+    } else {
+        &parts[..]
+    };
+    Some(names.iter().copied().filter(|name| !name.is_empty()).collect())
+}
+
+/// Returns the name of a BIND `zone "name" { ... };` line.
+fn bind_zone_name(body: &str) -> Option<&str> {
+    let rest = body.strip_prefix("zone")?;
+    if !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    match rest.strip_prefix('"') {
+        Some(quoted) => quoted.split('"').next(),
+        None => rest.split_whitespace().next(),
+    }
+}
+
+/// Reads a zone-file line of a response policy zone. `$` directives and
+/// records other than CNAME carry no indicator. In `name CNAME target`,
+/// the owner name is the indicator unless the target is `rpz-passthru.`,
+/// which allows the name. Returns `None` for lines in another syntax.
+fn zone_file_entry<'a>(tokens: &[&'a str]) -> Option<Entry<'a>> {
+    let first = *tokens.first()?;
+    if first.starts_with('$') && first.len() > 1 && first[1..].bytes().all(|b| b.is_ascii_uppercase()) {
+        return Some(Entry::Skip);
+    }
+    let type_index = tokens
+        .iter()
+        .take(4)
+        .position(|token| RECORD_TYPES.contains(token))?;
+    let is_ttl_or_class = |token: &str| token == "IN" || token.bytes().all(|b| b.is_ascii_digit());
+    if !tokens[1..type_index.max(1)]
+        .iter()
+        .all(|token| is_ttl_or_class(token))
+    {
+        return None;
+    }
+    let owner = (type_index > 0 && !is_ttl_or_class(first)).then_some(first);
+    if tokens[type_index] != "CNAME" {
+        let opens = tokens.iter().any(|token| token.contains('('));
+        let closes = tokens.iter().any(|token| token.contains(')'));
+        return Some(if opens && !closes {
+            Entry::OpenRecord
+        } else {
+            Entry::Skip
+        });
+    }
+    let target = tokens.get(type_index + 1).copied();
+    match owner {
+        Some(name) if name != "@" && target != Some("rpz-passthru.") => {
+            Some(Entry::Values(vec![name.strip_prefix("*.").unwrap_or(name)]))
+        }
+        _ => Some(Entry::Skip),
+    }
+}
+
+/// True for the unspecified and loopback addresses that hosts files map
+/// blocked names to.
+fn is_sink_address(token: &str) -> bool {
+    token == "0"
+        || token
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_unspecified() || ip.is_loopback())
+}
+
+fn is_hosts_file_name(name: &str) -> bool {
+    HOSTS_FILE_NAMES
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_table() {
+        let rows: [(&str, &[&str]); 17] = [
+            ("evil.example", &["evil.example"]),
+            ("d1[.]example d2[.]example", &["d1[.]example", "d2[.]example"]),
+            ("0.0.0.0 bad.example", &["bad.example"]),
+            (
+                "127.0.0.1 bad.example other.example",
+                &["bad.example", "other.example"],
+            ),
+            ("::1 localhost ip6-localhost", &[]),
+            ("127.0.0.1", &["127.0.0.1"]),
+            ("||bad.example^", &["bad.example"]),
+            ("||bad.example/path/x.exe^$all", &["bad.example/path/x.exe"]),
+            ("||bad.example$third-party", &["bad.example"]),
+            ("address=/bad.example/0.0.0.0", &["bad.example"]),
+            ("server=/a.example/b.example/", &["a.example", "b.example"]),
+            ("local=/bad.example", &["bad.example"]),
+            (
+                "zone \"bad.example\" { type master; notify no; file \"null.zone.file\"; };",
+                &["bad.example"],
+            ),
+            ("bad.example CNAME .", &["bad.example"]),
+            ("*.bad.example 300 IN CNAME .", &["bad.example"]),
+            ("213.152.161.99:47390", &["213.152.161.99:47390"]),
+            ("http://91.240.84.166", &["http://91.240.84.166"]),
+        ];
+        for (body, expected) in rows {
+            assert_eq!(entry(body), Entry::Values(expected.to_vec()), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn zone_file_lines_skipped() {
+        for body in [
+            "$TTL 30",
+            "$ORIGIN rpz.example.",
+            "@ IN SOA localhost. root.localhost. 1 86400 3600 604800 30",
+            "NS localhost.",
+            "IN NS ns1.example.",
+            "allowed.example CNAME rpz-passthru.",
+        ] {
+            assert_eq!(entry(body), Entry::Skip, "{body:?}");
+        }
+        assert_eq!(entry("@ IN SOA ns.example. admin.example. ("), Entry::OpenRecord);
+    }
+
+    #[test]
+    fn adblock_exception_rejected() {
+        assert_eq!(
+            entry("@@||good.example^"),
+            Entry::Reject(LineError::AdblockException)
+        );
+    }
+
+    #[test]
+    fn inline_comment_table() {
+        let rows = [
+            ("1.10.16.0/20 ; SBL256894", "1.10.16.0/20", Some("SBL256894")),
+            ("evil.example # note", "evil.example", Some("note")),
+            (
+                "129.82.138.12 # pinger1a.netsec.colostate.edu",
+                "129.82.138.12",
+                Some("pinger1a.netsec.colostate.edu"),
+            ),
+            ("http://evil.example/#frag", "http://evil.example/#frag", None),
+            ("http://evil.example/a;b", "http://evil.example/a;b", None),
+            ("evil.example #", "evil.example", None),
+            (
+                "zone \"a.example\" { type master; };",
+                "zone \"a.example\" { type master; };",
+                None,
+            ),
+        ];
+        for (line, body, comment) in rows {
+            assert_eq!(split_inline_comment(line), (body, comment), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn comment_lines() {
+        let rows = [
+            ("# Reference: x", Some("Reference: x")),
+            ("; Spamhaus DROP List", Some("Spamhaus DROP List")),
+            ("! Title: list", Some("Title: list")),
+            ("[Adblock Plus 2.0]", Some("")),
+            ("[2001:db8::1]", None),
+            ("evil.example", None),
+        ];
+        for (line, expected) in rows {
+            assert_eq!(comment_text(line), expected, "{line:?}");
+        }
+    }
+}

@@ -1,0 +1,289 @@
+//! The result of loading a watchlist: its indicators and a report of what
+//! was loaded, skipped and noted, line by line.
+
+use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use iocwatch_model::{
+    Indicator, IndicatorValue, KindHint, Meta, Note, Origin, ParseOptions, Parsed, parse_indicator,
+};
+
+use crate::error::LineError;
+use crate::lines::excerpt;
+use crate::load::IntelFormat;
+
+/// A loaded watchlist.
+#[derive(Debug, Clone)]
+pub struct Watchlist {
+    /// The watchlist name, shown as `feed.name` in alerts.
+    pub name: String,
+    /// The path or other source name as the caller gave it.
+    pub source: String,
+    /// The format the file was read as.
+    pub format: IntelFormat,
+    /// The indicators in file order, each value once.
+    pub indicators: Vec<Indicator>,
+    /// Counts, rejected lines and notes.
+    pub report: LoadReport,
+}
+
+/// The outcome of loading a watchlist: counts, rejected values and notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Lines read, including comments and blank lines.
+    pub lines: u64,
+    /// Indicators loaded, after removing duplicates.
+    pub loaded: u64,
+    /// Values skipped because an earlier line had the same normalised value.
+    pub duplicates: u64,
+    /// Values and lines rejected as malformed or too broad.
+    pub rejected: Vec<Rejection>,
+    /// Addresses dropped because they can never be a remote party
+    /// (unspecified, loopback, multicast, limited broadcast).
+    pub dropped: Vec<Rejection>,
+    /// Notes on loaded indicators, such as re-typed values and internal
+    /// addresses.
+    pub notes: Vec<NoteEntry>,
+}
+
+impl LoadReport {
+    /// Returns a one-line count summary, such as
+    /// `989 lines: 985 loaded, 2 duplicates, 1 rejected, 1 dropped, 0 notes`.
+    pub fn summary(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} lines: {} loaded, {} duplicates, {} rejected, {} dropped, {} notes",
+            self.lines,
+            self.loaded,
+            self.duplicates,
+            self.rejected.len(),
+            self.dropped.len(),
+            self.notes.len()
+        )
+    }
+}
+
+/// A value or line that was not loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// 1-based line number; for a CSV record over several lines, its first.
+    pub line: u64,
+    /// The value as written, or the start of the line when the line as a
+    /// whole is malformed; cut to 200 characters.
+    pub value: String,
+    /// The reason.
+    pub error: LineError,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {:?}: {}", self.line, self.value, self.error)
+    }
+}
+
+/// A note on a loaded indicator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteEntry {
+    /// 1-based line number.
+    pub line: u64,
+    /// The value as written.
+    pub value: String,
+    /// The note.
+    pub note: Note,
+}
+
+impl fmt::Display for NoteEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {:?}: {}", self.line, self.value, self.note)
+    }
+}
+
+/// Parses values into indicators, dropping duplicates and recording every
+/// rejection and note.
+pub(crate) struct Collector {
+    source: Arc<str>,
+    parse: ParseOptions,
+    indicators: Vec<Indicator>,
+    /// Indexes into `indicators`, hashed by value, so that duplicates are
+    /// found without a second copy of every value.
+    seen: HashTable<usize>,
+    hasher: RandomState,
+    report: LoadReport,
+}
+
+impl Collector {
+    pub(crate) fn new(source: &str, parse: ParseOptions) -> Self {
+        Self {
+            source: Arc::from(source),
+            parse,
+            indicators: Vec::new(),
+            seen: HashTable::new(),
+            hasher: RandomState::new(),
+            report: LoadReport::default(),
+        }
+    }
+
+    /// Parses `raw` and adds it unless it is rejected, dropped or a
+    /// duplicate of an earlier value.
+    pub(crate) fn add(&mut self, line: u64, raw: &str, hint: Option<KindHint>, meta: &Arc<Meta>) {
+        match parse_indicator(raw, hint, self.parse) {
+            Ok(Parsed { value, notes }) => self.insert(line, raw.trim(), value, notes, meta),
+            Err(error) => self.reject(line, raw.trim(), error.into()),
+        }
+    }
+
+    /// Records a value or line that is not loaded, as rejected or dropped.
+    pub(crate) fn reject(&mut self, line: u64, value: &str, error: LineError) {
+        let rejection = Rejection {
+            line,
+            value: excerpt(value),
+            error,
+        };
+        if rejection.error.is_dropped() {
+            self.report.dropped.push(rejection);
+        } else {
+            self.report.rejected.push(rejection);
+        }
+    }
+
+    fn insert(&mut self, line: u64, raw: &str, value: IndicatorValue, notes: Vec<Note>, meta: &Arc<Meta>) {
+        let Self {
+            source,
+            indicators,
+            seen,
+            hasher,
+            report,
+            ..
+        } = self;
+        let hash = hasher.hash_one(&value);
+        if seen
+            .find(hash, |&index| indicators[index].value == value)
+            .is_some()
+        {
+            report.duplicates += 1;
+            return;
+        }
+        seen.insert_unique(hash, indicators.len(), |&index| {
+            hasher.hash_one(&indicators[index].value)
+        });
+        for note in notes {
+            report.notes.push(NoteEntry {
+                line,
+                value: raw.to_owned(),
+                note,
+            });
+        }
+        indicators.push(Indicator {
+            value,
+            original: raw.to_owned(),
+            meta: Arc::clone(meta),
+            origin: Origin {
+                source: Arc::clone(source),
+                line,
+            },
+        });
+    }
+
+    /// Returns the indicators and the report, with `lines` as the line count.
+    pub(crate) fn finish(self, lines: u64) -> (Vec<Indicator>, LoadReport) {
+        let mut report = self.report;
+        report.lines = lines;
+        report.loaded = self.indicators.len() as u64;
+        (self.indicators, report)
+    }
+}
+
+/// Shares one `Arc<Meta>` between consecutive indicators with equal
+/// metadata, which is the common case in Zeek intel files and plain lists.
+#[derive(Debug, Default)]
+pub(crate) struct MetaCache {
+    last: Arc<Meta>,
+}
+
+impl MetaCache {
+    pub(crate) fn share(&mut self, meta: Meta) -> Arc<Meta> {
+        if *self.last != meta {
+            self.last = Arc::new(meta);
+        }
+        Arc::clone(&self.last)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn collect(values: &[&str]) -> (Vec<Indicator>, LoadReport) {
+        let mut collector = Collector::new("test.txt", ParseOptions::default());
+        let meta = Arc::new(Meta::default());
+        for (index, value) in values.iter().enumerate() {
+            collector.add(index as u64 + 1, value, None, &meta);
+        }
+        collector.finish(values.len() as u64)
+    }
+
+    #[test]
+    fn duplicates_counted_first_kept() {
+        let (indicators, report) =
+            collect(&["Evil.Example", "evil.example.", "198.51.100.7", "evil.example"]);
+        assert_eq!(indicators.len(), 2);
+        assert_eq!(report.duplicates, 2);
+        assert_eq!(indicators[0].original, "Evil.Example");
+        assert_eq!(indicators[0].origin.line, 1);
+    }
+
+    #[test]
+    fn rejected_and_dropped_separated() {
+        let (indicators, report) = collect(&["127.0.0.1", "0.0.0.0/0", "not a value", "192.0.2.0/24"]);
+        assert_eq!(indicators.len(), 1);
+        assert_eq!(report.dropped.len(), 1);
+        assert_eq!(report.dropped[0].line, 1);
+        let lines: Vec<u64> = report.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3]);
+    }
+
+    #[test]
+    fn notes_recorded_with_line() {
+        let (_, report) = collect(&["192.0.2.1", "10.1.2.3"]);
+        assert_eq!(report.notes.len(), 1);
+        assert_eq!(report.notes[0].line, 2);
+        assert_eq!(report.notes[0].note, Note::InternalAddress);
+    }
+
+    #[test]
+    fn summary_counts() {
+        let (_, report) = collect(&["192.0.2.1", "192.0.2.1", "127.0.0.1", "com", "10.0.0.1"]);
+        assert_eq!(
+            report.summary(),
+            "5 lines: 2 loaded, 1 duplicates, 1 rejected, 1 dropped, 1 notes"
+        );
+    }
+
+    #[test]
+    fn meta_cache_shares_equal_meta() {
+        let mut cache = MetaCache::default();
+        let first = cache.share(Meta {
+            provider: Some("a".to_owned()),
+            ..Meta::default()
+        });
+        let second = cache.share(Meta {
+            provider: Some("a".to_owned()),
+            ..Meta::default()
+        });
+        let third = cache.share(Meta {
+            provider: Some("b".to_owned()),
+            ..Meta::default()
+        });
+        assert!(Arc::ptr_eq(&first, &second));
+        assert!(!Arc::ptr_eq(&second, &third));
+    }
+}

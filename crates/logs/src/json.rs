@@ -1,0 +1,278 @@
+//! The JSON lines decoder: reads each line as Suricata EVE, Zeek JSON or
+//! ECS, deciding per line, so one stream may mix the three.
+//!
+//! The decision costs almost nothing for the common cases. A substring
+//! search for a key sends the line to the format that has it, and that
+//! format's reader confirms that the key is at the top level:
+//!
+//! 1. `"event_type"` at the top level: Suricata EVE.
+//! 2. `"_path"`, `"ts"`, `"uid"` or `"id.orig_h"` at the top level: Zeek.
+//! 3. Anything else: ECS.
+//!
+//! A line whose key is only nested (an ECS document that keeps the EVE
+//! event under `suricata.eve`) is parsed a second time as the next format.
+
+use std::borrow::Cow;
+
+use iocwatch_model::{Endpoint, Observed, Record};
+use memchr::memmem::Finder;
+
+use crate::{DecodeError, Decoder, ecs, eve, excerpt, zeek_json};
+
+/// Decoder for JSON lines: Suricata EVE, Zeek JSON and ECS documents,
+/// detected line by line.
+///
+/// Records of EVE and Zeek lines borrow their values from the line. ECS
+/// records own theirs, and so do records of lines that are not valid
+/// UTF-8, which are decoded after replacing the invalid bytes with U+FFFD.
+/// Blank lines and lines starting with `#` are skipped.
+pub struct JsonDecoder {
+    event_type: Finder<'static>,
+    zeek_keys: [Finder<'static>; 4],
+}
+
+impl Default for JsonDecoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for JsonDecoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonDecoder").finish_non_exhaustive()
+    }
+}
+
+impl JsonDecoder {
+    /// Creates a decoder for a JSON lines stream.
+    pub fn new() -> Self {
+        Self {
+            event_type: Finder::new(b"\"event_type\"").into_owned(),
+            zeek_keys: [
+                Finder::new(b"\"_path\"").into_owned(),
+                Finder::new(b"\"ts\"").into_owned(),
+                Finder::new(b"\"uid\"").into_owned(),
+                Finder::new(b"\"id.orig_h\"").into_owned(),
+            ],
+        }
+    }
+
+    fn decode_text<'l>(&self, line: &'l [u8]) -> Result<Option<Record<'l>>, DecodeError> {
+        let line = line.trim_ascii();
+        match line.first() {
+            None | Some(b'#') => return Ok(None),
+            Some(b'{') => {}
+            Some(_) => {
+                return Err(DecodeError::new(format!(
+                    "line is not a JSON object: {}",
+                    excerpt(line)
+                )));
+            }
+        }
+
+        if self.event_type.find(line).is_some() {
+            if let Some(record) = eve::decode(line).map_err(|err| json_error(line, &err))? {
+                return Ok(Some(record));
+            }
+        }
+        if self.zeek_keys.iter().any(|key| key.find(line).is_some()) {
+            if let Some(record) = zeek_json::decode(line).map_err(|err| json_error(line, &err))? {
+                return Ok(Some(record));
+            }
+        }
+        ecs::decode(line).map(Some)
+    }
+}
+
+impl Decoder for JsonDecoder {
+    fn decode<'l>(&mut self, line: &'l [u8]) -> Result<Option<Record<'l>>, DecodeError> {
+        match self.decode_text(line) {
+            Err(_) if std::str::from_utf8(line).is_err() => {
+                let text = String::from_utf8_lossy(line);
+                let record = self.decode_text(text.as_bytes())?;
+                Ok(record.map(into_owned))
+            }
+            decoded => decoded,
+        }
+    }
+
+    /// `json`: a line this decoder rejects may belong to any of its formats.
+    fn format(&self) -> &'static str {
+        "json"
+    }
+}
+
+/// Describes a serde_json error on `line`: where it is, what is wrong and
+/// the text found there.
+pub(crate) fn json_error(line: &[u8], err: &serde_json::Error) -> DecodeError {
+    let column = err.column();
+    let full = err.to_string();
+    let reason = full
+        .rfind(" at line ")
+        .and_then(|position| full.get(..position))
+        .unwrap_or(&full);
+    let found = line.get(column.saturating_sub(1)..).unwrap_or_default();
+    if err.is_eof() {
+        DecodeError::new(format!(
+            "invalid JSON: {reason}; the line ends early, is it cut off?"
+        ))
+    } else if column == 0 || found.is_empty() {
+        DecodeError::new(format!("invalid JSON: {reason}"))
+    } else {
+        DecodeError::new(format!(
+            "invalid JSON at column {column}: {reason}, found {}",
+            excerpt(found)
+        ))
+    }
+}
+
+/// Copies every borrowed value of `record`, so it outlives its line.
+fn into_owned(record: Record<'_>) -> Record<'static> {
+    fn own(value: Cow<'_, str>) -> Cow<'static, str> {
+        Cow::Owned(value.into_owned())
+    }
+    fn own_endpoint(endpoint: Endpoint<'_>) -> Endpoint<'static> {
+        Endpoint {
+            ip: own(endpoint.ip),
+            port: endpoint.port,
+        }
+    }
+    Record {
+        format: record.format,
+        dataset: own(record.dataset),
+        timestamp: record.timestamp.map(own),
+        source: record.source.map(own_endpoint),
+        destination: record.destination.map(own_endpoint),
+        observables: record
+            .observables
+            .into_iter()
+            .map(|observed| Observed {
+                field: observed.field,
+                value: own(observed.value),
+                port: observed.port,
+            })
+            .collect(),
+        context: record
+            .context
+            .into_iter()
+            .map(|(name, value)| (name, own(value)))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{decode_lines, pairs};
+
+    #[test]
+    fn mixed_stream_picks_format_per_line() {
+        let text = [
+            r#"{"timestamp":"2024-02-28T09:58:31.424243+0000","flow_id":2103584792248491,"event_type":"dns","src_ip":"192.168.100.163","src_port":65423,"dest_ip":"192.168.100.2","dest_port":53,"proto":"UDP","dns":{"version":2,"type":"query","id":24627,"rrname":"ocsp.digicert.com","rrtype":"A"}}"#,
+            r#"{"_path":"dns","ts":"2018-03-24T17:15:20.865716Z","uid":"C1","id.orig_h":"10.47.1.100","id.orig_p":41772,"id.resp_h":"10.0.0.100","id.resp_p":53,"query":"ise.wrccdc.org"}"#,
+            r#"{"ts":1332008617.54,"uid":"C2","id.orig_h":"192.168.202.138","id.orig_p":36510,"id.resp_h":"192.168.21.253","id.resp_p":443,"server_name":"example.org"}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"dataset":"suricata.eve","kind":"event"},"suricata":{"eve":{"event_type":"dns"}},"dns":{"question":{"name":"ecs.example"}}}"#,
+            r#"{"@timestamp":"2024-05-01T10:00:00Z","source.ip":"10.0.0.1","zeek":{"session_id":"C3","ts":1}}"#,
+        ]
+        .join("\n");
+        let mut decoder = JsonDecoder::new();
+        let records: Vec<_> = decode_lines(&mut decoder, &text)
+            .into_iter()
+            .map(|record| record.expect("every sample line decodes"))
+            .collect();
+        let formats: Vec<_> = records
+            .iter()
+            .map(|record| (record.format, record.dataset.as_ref()))
+            .collect();
+        assert_eq!(
+            formats,
+            [
+                ("suricata-eve", "suricata.eve"),
+                ("zeek-json", "zeek.dns"),
+                ("zeek-json", "zeek.ssl"),
+                ("ecs", "suricata.eve"),
+                ("ecs", "ecs"),
+            ]
+        );
+        assert_eq!(pairs(&records[3]), [("dns.question.name", "ecs.example")]);
+        assert_eq!(pairs(&records[4]), [("source.ip", "10.0.0.1")]);
+    }
+
+    #[test]
+    fn blank_and_comment_lines_are_skipped() {
+        let mut decoder = JsonDecoder::new();
+        for line in [
+            "",
+            "   ",
+            "\r",
+            "### BTest baseline data generated by btest-diff.",
+        ] {
+            assert_eq!(decoder.decode(line.as_bytes()), Ok(None), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn trailing_carriage_return() {
+        let mut decoder = JsonDecoder::new();
+        let record = decoder
+            .decode(b"{\"event_type\":\"flow\",\"src_ip\":\"10.0.0.1\"}\r")
+            .ok()
+            .flatten();
+        assert_eq!(record.map(|record| record.format), Some("suricata-eve"));
+    }
+
+    #[test]
+    fn malformed_lines_name_the_problem() {
+        let rows = [
+            (
+                r#"{"ts":XXXXXXXXXX.XXXXXX,"uid":"CHhAvVGS1DHFjwGM9"}"#,
+                r#"invalid JSON at column 7: expected value, found "XXXXXXXXXX.XXXXXX,\"uid\":\"CHhAvVGS1DHFjwGM9\"}""#,
+            ),
+            (
+                r#"{"event_type":"flow","src_ip":"10.0"#,
+                "invalid JSON: EOF while parsing a string; the line ends early, is it cut off?",
+            ),
+            (
+                r#"{"a":1} {"b":2}"#,
+                r#"invalid JSON at column 9: trailing characters, found "{\"b\":2}""#,
+            ),
+            (
+                "1541117137.618695\tCYtJYz4gNk3t5ZEt2",
+                r#"line is not a JSON object: "1541117137.618695\tCYtJYz4gNk3t5ZEt2""#,
+            ),
+            ("[1,2]", r#"line is not a JSON object: "[1,2]""#),
+        ];
+        let mut decoder = JsonDecoder::new();
+        for (line, expected) in rows {
+            let message = decoder.decode(line.as_bytes()).err().map(|err| err.message);
+            assert_eq!(message.as_deref(), Some(expected), "{line}");
+        }
+    }
+
+    #[test]
+    fn long_bad_values_are_truncated() {
+        let line = format!("{{\"ts\":{}}}", "x".repeat(500));
+        let message = JsonDecoder::new()
+            .decode(line.as_bytes())
+            .expect_err("invalid JSON")
+            .message;
+        assert!(message.chars().count() < 200, "{message}");
+        assert!(message.contains('…'), "{message}");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced() {
+        let line = b"{\"event_type\":\"dns\",\"dns\":{\"rrname\":\"bad\xff.example\"}}";
+        let record = JsonDecoder::new()
+            .decode(line)
+            .expect("decodes")
+            .expect("is an event");
+        assert_eq!(record.format, "suricata-eve");
+        assert_eq!(pairs(&record), [("dns.question.name", "bad\u{FFFD}.example")]);
+    }
+
+    #[test]
+    fn decoder_format_name() {
+        assert_eq!(JsonDecoder::new().format(), "json");
+    }
+}

@@ -1,0 +1,214 @@
+//! Splitting a byte stream into lines without copying each line.
+
+use std::io::{self, Read};
+
+/// Longest line accepted, in bytes. A longer line is skipped and
+/// reported as malformed rather than growing the buffer without bound.
+pub const MAX_LINE: usize = 16 * 1024 * 1024;
+
+const BUFFER: usize = 1024 * 1024;
+
+/// One line from a [`LineReader`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// A complete line without its `\n` (a trailing `\r` is kept).
+    Text {
+        /// The line's bytes.
+        bytes: &'a [u8],
+        /// Byte offset of the line's first byte in the stream.
+        offset: u64,
+    },
+    /// A line longer than [`MAX_LINE`], skipped.
+    TooLong {
+        /// Byte offset of the line's first byte in the stream.
+        offset: u64,
+    },
+}
+
+/// Reads lines from a stream into a reusable buffer.
+pub struct LineReader<R> {
+    inner: R,
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Stream offset of `buffer[0]`.
+    base: u64,
+    eof: bool,
+    /// Bytes still to be read from `inner`, when the stream is a range.
+    limit: Option<u64>,
+}
+
+impl<R: Read> LineReader<R> {
+    /// A reader over the whole of `inner`, whose first byte is at stream
+    /// offset `base`.
+    pub fn new(inner: R, base: u64) -> Self {
+        Self {
+            inner,
+            buffer: vec![0; BUFFER],
+            start: 0,
+            end: 0,
+            base,
+            eof: false,
+            limit: None,
+        }
+    }
+
+    /// A reader that stops after `limit` bytes of `inner` (then yields the
+    /// last, possibly unterminated, line).
+    pub fn with_limit(inner: R, base: u64, limit: u64) -> Self {
+        let mut reader = Self::new(inner, base);
+        reader.limit = Some(limit);
+        reader
+    }
+
+    /// The next line, or `None` at the end of the stream.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error from the underlying reader.
+    pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        let mut skipping: Option<u64> = None;
+        loop {
+            if let Some(pos) = memchr::memchr(b'\n', &self.buffer[self.start..self.end]) {
+                let line_start = self.start;
+                let line_end = self.start + pos;
+                self.start = line_end + 1;
+                let offset = self.base + line_start as u64;
+                if let Some(offset) = skipping {
+                    return Ok(Some(Line::TooLong { offset }));
+                }
+                return Ok(Some(Line::Text {
+                    bytes: &self.buffer[line_start..line_end],
+                    offset,
+                }));
+            }
+            if self.eof {
+                if self.start == self.end {
+                    return Ok(skipping.map(|offset| Line::TooLong { offset }));
+                }
+                let line_start = self.start;
+                self.start = self.end;
+                let offset = self.base + line_start as u64;
+                if let Some(offset) = skipping {
+                    return Ok(Some(Line::TooLong { offset }));
+                }
+                return Ok(Some(Line::Text {
+                    bytes: &self.buffer[line_start..self.end],
+                    offset,
+                }));
+            }
+            // Move the partial line to the front, growing the buffer when
+            // the line fills it.
+            if self.start > 0 {
+                self.buffer.copy_within(self.start..self.end, 0);
+                self.base += self.start as u64;
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.end == self.buffer.len() {
+                if self.buffer.len() >= MAX_LINE {
+                    // Drop what is buffered and keep reading to the newline.
+                    skipping.get_or_insert(self.base);
+                    self.base += self.end as u64;
+                    self.end = 0;
+                } else {
+                    let grown = (self.buffer.len() * 2).min(MAX_LINE);
+                    self.buffer.resize(grown, 0);
+                }
+            }
+            self.fill()?;
+        }
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        let mut room = self.buffer.len() - self.end;
+        if let Some(limit) = self.limit {
+            room = room.min(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
+        if room == 0 {
+            self.eof = true;
+            return Ok(());
+        }
+        let read = loop {
+            match self.inner.read(&mut self.buffer[self.end..self.end + room]) {
+                Ok(read) => break read,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) => return Err(err),
+            }
+        };
+        if read == 0 {
+            self.eof = true;
+        }
+        self.end += read;
+        if let Some(limit) = self.limit.as_mut() {
+            *limit -= read as u64;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(input: &[u8]) -> Vec<(String, u64)> {
+        let mut reader = LineReader::new(input, 0);
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            match line {
+                Line::Text { bytes, offset } => {
+                    lines.push((String::from_utf8_lossy(bytes).into_owned(), offset))
+                }
+                Line::TooLong { offset } => lines.push(("<too long>".to_owned(), offset)),
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn lines_and_offsets() {
+        let lines = collect(b"ab\ncd\r\n\nlast");
+        let expected = [("ab", 0), ("cd\r", 3), ("", 7), ("last", 8)];
+        let expected: Vec<(String, u64)> = expected.iter().map(|(s, o)| ((*s).to_owned(), *o)).collect();
+        assert_eq!(lines, expected);
+    }
+
+    #[test]
+    fn final_newline_no_empty_line() {
+        assert_eq!(collect(b"a\nb\n").len(), 2);
+        assert!(collect(b"").is_empty());
+    }
+
+    #[test]
+    fn lines_across_buffer_refills() {
+        let mut input = Vec::new();
+        for i in 0..200_000 {
+            input.extend_from_slice(format!("line-{i}\n").as_bytes());
+        }
+        let lines = collect(&input);
+        assert_eq!(lines.len(), 200_000);
+        assert_eq!(lines[199_999].0, "line-199999");
+        let offset = lines[150_000].1 as usize;
+        assert!(input[offset..].starts_with(b"line-150000\n"));
+    }
+
+    #[test]
+    fn long_line_grows_buffer() {
+        let mut input = vec![b'x'; BUFFER * 3];
+        input.extend_from_slice(b"\nnext\n");
+        let lines = collect(&input);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].0.len(), BUFFER * 3);
+        assert_eq!(lines[1], ("next".to_owned(), (BUFFER * 3 + 1) as u64));
+    }
+
+    #[test]
+    fn limit_stops_reading() {
+        let mut reader = LineReader::with_limit(&b"abc\ndef\nghi\n"[..], 0, 6);
+        let mut count = 0;
+        while reader.next_line().unwrap().is_some() {
+            count += 1;
+        }
+        assert_eq!(count, 2);
+    }
+}

@@ -1,0 +1,591 @@
+//! The batch scan: every line of every input decoded, matched, and turned
+//! into alerts, on all cores.
+//!
+//! Inputs are split into work units: a whole file, or for a large
+//! uncompressed file a newline-aligned byte range of it. Units run in
+//! parallel; their output is written in input order, so a scan's output
+//! does not depend on scheduling.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use iocwatch_logs::{Decoder, Format, detect_format, new_decoder};
+use iocwatch_matcher::Hit;
+use rayon::prelude::*;
+
+use crate::alert::{Alert, AlertBuilder, LineLocation};
+use crate::lines::{Line, LineReader, MAX_LINE};
+use crate::stats::{LineError, ScanStats};
+use crate::table;
+
+/// Files larger than this are split into ranges scanned in parallel.
+const SPLIT_THRESHOLD: u64 = 64 * 1024 * 1024;
+/// Target size of one range of a split file.
+const RANGE_SIZE: u64 = 32 * 1024 * 1024;
+/// Bytes read to detect a file's format and compression.
+const SNIFF: usize = 64 * 1024;
+
+/// How alerts are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One ECS alert document per line.
+    Json,
+    /// A table for a terminal.
+    Table,
+}
+
+/// A scan input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Standard input.
+    Stdin,
+    /// A file or a directory to walk.
+    Path(PathBuf),
+}
+
+/// Progress callbacks: the total once known, then bytes as they are read.
+pub trait Progress: Send + Sync {
+    /// Called once, before scanning starts, with the total input size in
+    /// bytes (compressed files count at their size on disk).
+    fn start(&self, total_bytes: u64);
+    /// Called as bytes are read.
+    fn advance(&self, bytes: u64);
+    /// Called once when the scan ends.
+    fn finish(&self);
+}
+
+/// Settings of a scan.
+pub struct ScanOptions {
+    /// Output format.
+    pub output: OutputFormat,
+    /// Worker threads; `None` uses every core.
+    pub threads: Option<usize>,
+    /// Progress reporting, if any.
+    pub progress: Option<Arc<dyn Progress>>,
+}
+
+/// What a scan did.
+#[derive(Debug, Default)]
+pub struct ScanSummary {
+    /// Counters.
+    pub stats: ScanStats,
+    /// Problems that kept an input from being scanned: a missing path, an
+    /// unreadable file. Any of these makes the scan exit with status 2.
+    pub errors: Vec<String>,
+    /// Files skipped because their content is no supported log format.
+    pub skipped: Vec<String>,
+    /// Wall-clock time of the scan.
+    pub elapsed: std::time::Duration,
+}
+
+/// One piece of work: a file or a range of one.
+#[derive(Debug, Clone)]
+struct Unit {
+    input: UnitInput,
+    /// Name shown in alerts and messages.
+    display: Arc<str>,
+    format: Format,
+    /// Byte range of the file, for a split file.
+    range: Option<(u64, u64)>,
+    /// 1-based line number of the unit's first line.
+    first_line: u64,
+    /// Header lines before the range that set the decoder's state.
+    headers: Arc<Vec<Vec<u8>>>,
+    size: u64,
+}
+
+#[derive(Debug, Clone)]
+enum UnitInput {
+    Stdin,
+    File { path: PathBuf, gzip: bool },
+}
+
+struct UnitResult {
+    output: Vec<u8>,
+    stats: ScanStats,
+    error: Option<String>,
+}
+
+/// Scans `inputs` and writes alerts to `out`.
+pub fn scan(
+    inputs: &[Input],
+    builder: &AlertBuilder,
+    options: &ScanOptions,
+    out: Box<dyn Write + Send>,
+) -> ScanSummary {
+    let started = Instant::now();
+    let mut summary = ScanSummary::default();
+    let units = plan(inputs, &mut summary);
+
+    if let Some(progress) = &options.progress {
+        progress.start(units.iter().map(|unit| unit.size).sum());
+    }
+    let threads = options
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build();
+
+    let cancelled = AtomicBool::new(false);
+    let (sender, receiver) = mpsc::sync_channel::<(usize, UnitResult)>(threads * 2);
+    let output_format = options.output;
+    let writer = std::thread::spawn(move || write_in_order(receiver, out, output_format));
+
+    let work = |sender: mpsc::SyncSender<(usize, UnitResult)>| {
+        units
+            .par_iter()
+            .enumerate()
+            .for_each_with(sender, |sender, (index, unit)| {
+                let result = if cancelled.load(Ordering::Relaxed) {
+                    UnitResult {
+                        output: Vec::new(),
+                        stats: ScanStats::default(),
+                        error: None,
+                    }
+                } else {
+                    run_unit(
+                        unit,
+                        builder,
+                        output_format,
+                        options.progress.as_deref(),
+                        &cancelled,
+                    )
+                };
+                if sender.send((index, result)).is_err() {
+                    cancelled.store(true, Ordering::Relaxed);
+                }
+            });
+    };
+    match pool {
+        Ok(pool) => pool.install(|| work(sender)),
+        Err(_) => work(sender),
+    }
+
+    match writer.join() {
+        Ok(Ok(results)) => {
+            for (stats, error) in results {
+                summary.stats.merge(stats);
+                summary.errors.extend(error);
+            }
+        }
+        Ok(Err(err)) if err.kind() == io::ErrorKind::BrokenPipe => {}
+        Ok(Err(err)) => summary.errors.push(format!("writing alerts failed: {err}")),
+        Err(_) => summary
+            .errors
+            .push("the alert writer thread stopped unexpectedly".to_owned()),
+    }
+    if let Some(progress) = &options.progress {
+        progress.finish();
+    }
+    summary.elapsed = started.elapsed();
+    summary
+}
+
+/// Writes unit outputs in unit order; returns each unit's counters.
+fn write_in_order(
+    receiver: mpsc::Receiver<(usize, UnitResult)>,
+    out: Box<dyn Write + Send>,
+    format: OutputFormat,
+) -> io::Result<Vec<(ScanStats, Option<String>)>> {
+    let mut out = io::BufWriter::with_capacity(256 * 1024, out);
+    let mut pending: BTreeMap<usize, UnitResult> = BTreeMap::new();
+    let mut next = 0;
+    let mut results = Vec::new();
+    let mut header_written = false;
+    for (index, result) in receiver {
+        pending.insert(index, result);
+        while let Some(result) = pending.remove(&next) {
+            if format == OutputFormat::Table && !header_written && !result.output.is_empty() {
+                out.write_all(table::header().as_bytes())?;
+                header_written = true;
+            }
+            out.write_all(&result.output)?;
+            results.push((result.stats, result.error));
+            next += 1;
+        }
+    }
+    out.flush()?;
+    Ok(results)
+}
+
+/// Expands directories and splits large files into units.
+fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
+    let mut units = Vec::new();
+    for input in inputs {
+        match input {
+            // Standard input can be read only once, so its format is
+            // detected from its first line inside the unit.
+            Input::Stdin => units.push(Unit {
+                input: UnitInput::Stdin,
+                display: Arc::from("-"),
+                format: Format::Json,
+                range: None,
+                first_line: 1,
+                headers: Arc::new(Vec::new()),
+                size: 0,
+            }),
+            Input::Path(path) => {
+                let files = match expand(path) {
+                    Ok(files) => files,
+                    Err(message) => {
+                        summary.errors.push(message);
+                        continue;
+                    }
+                };
+                for file in files {
+                    if let Err(message) = plan_file(&file, &mut units, summary) {
+                        summary.errors.push(message);
+                    }
+                }
+            }
+        }
+    }
+    units
+}
+
+/// The files under `path`, sorted; `path` itself when it is a file.
+fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let metadata = std::fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    if !metadata.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut files = Vec::new();
+    for entry in ignore::WalkBuilder::new(path).standard_filters(false).build() {
+        match entry {
+            Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => files.push(entry.into_path()),
+            Ok(_) => {}
+            Err(err) => return Err(format!("{}: {err}", path.display())),
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn plan_file(path: &Path, units: &mut Vec<Unit>, summary: &mut ScanSummary) -> Result<(), String> {
+    let display: Arc<str> = Arc::from(path.display().to_string());
+    let fail = |err: io::Error| format!("{display}: {err}");
+    let mut file = File::open(path).map_err(fail)?;
+    let size = file.metadata().map_err(fail)?.len();
+    let mut head = vec![0; SNIFF];
+    let read = read_up_to(&mut file, &mut head).map_err(fail)?;
+    head.truncate(read);
+    let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let format = if gzip {
+        let mut decompressed = vec![0; SNIFF];
+        let mut decoder = flate2::read::MultiGzDecoder::new(&head[..]);
+        let read = read_up_to(&mut decoder, &mut decompressed).unwrap_or(0);
+        detect_format(&decompressed[..read])
+    } else {
+        detect_format(&head)
+    };
+    let Some(format) = format else {
+        if size > 0 {
+            summary.skipped.push(format!(
+                "{display}: not a supported log format (Zeek TSV or JSON lines)"
+            ));
+        }
+        return Ok(());
+    };
+
+    if gzip || size < SPLIT_THRESHOLD {
+        units.push(Unit {
+            input: UnitInput::File {
+                path: path.to_owned(),
+                gzip,
+            },
+            display,
+            format,
+            range: None,
+            first_line: 1,
+            headers: Arc::new(Vec::new()),
+            size,
+        });
+        return Ok(());
+    }
+    for range in split(path, size, format).map_err(fail)? {
+        units.push(Unit {
+            input: UnitInput::File {
+                path: path.to_owned(),
+                gzip: false,
+            },
+            display: Arc::clone(&display),
+            format,
+            range: Some((range.start, range.end)),
+            first_line: range.first_line,
+            headers: range.headers,
+            size: range.end - range.start,
+        });
+    }
+    Ok(())
+}
+
+struct Range {
+    start: u64,
+    end: u64,
+    first_line: u64,
+    headers: Arc<Vec<Vec<u8>>>,
+}
+
+/// Splits a file into newline-aligned ranges. One pass over the file
+/// counts lines at each range start (for exact line numbers in messages)
+/// and, for Zeek TSV, collects the header lines each range needs.
+fn split(path: &Path, size: u64, format: Format) -> io::Result<Vec<Range>> {
+    let mut reader = LineReader::new(BufReader::with_capacity(0, File::open(path)?), 0);
+    let mut ranges = Vec::new();
+    let mut headers: Vec<Vec<u8>> = Vec::new();
+    let mut range_start = 0;
+    let mut range_first_line = 1;
+    let mut range_headers = Arc::new(Vec::new());
+    let mut line_number = 0;
+    while let Some(line) = reader.next_line()? {
+        line_number += 1;
+        let (offset, bytes) = match line {
+            Line::Text { bytes, offset } => (offset, Some(bytes)),
+            Line::TooLong { offset } => (offset, None),
+        };
+        if offset - range_start >= RANGE_SIZE {
+            ranges.push(Range {
+                start: range_start,
+                end: offset,
+                first_line: range_first_line,
+                headers: range_headers,
+            });
+            range_start = offset;
+            range_first_line = line_number;
+            range_headers = Arc::new(headers.clone());
+        }
+        if let (Format::ZeekTsv, Some(bytes)) = (format, bytes) {
+            if bytes.first() == Some(&b'#') {
+                headers.push(bytes.to_vec());
+            }
+        }
+    }
+    ranges.push(Range {
+        start: range_start,
+        end: size,
+        first_line: range_first_line,
+        headers: range_headers,
+    });
+    Ok(ranges)
+}
+
+fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
+}
+
+/// Scans one unit.
+fn run_unit(
+    unit: &Unit,
+    builder: &AlertBuilder,
+    format: OutputFormat,
+    progress: Option<&dyn Progress>,
+    cancelled: &AtomicBool,
+) -> UnitResult {
+    let mut result = UnitResult {
+        output: Vec::new(),
+        stats: ScanStats::default(),
+        error: None,
+    };
+    if unit.range.is_none_or(|(start, _)| start == 0) {
+        result.stats.files = 1;
+    }
+    let reader: Box<dyn Read> = match open_unit(unit) {
+        Ok(reader) => reader,
+        Err(err) => {
+            result.error = Some(format!("{}: {err}", unit.display));
+            return result;
+        }
+    };
+    let base = unit.range.map_or(0, |(start, _)| start);
+    let mut lines = match unit.range {
+        Some((start, end)) => LineReader::with_limit(reader, base, end - start),
+        None => LineReader::new(reader, base),
+    };
+
+    let mut decoder: Option<Box<dyn Decoder>> = match unit.input {
+        UnitInput::Stdin => None,
+        UnitInput::File { .. } => Some(new_decoder(unit.format)),
+    };
+    if let Some(decoder) = decoder.as_mut() {
+        for header in unit.headers.iter() {
+            let _ = decoder.decode(header);
+        }
+    }
+
+    let matcher = builder.matcher();
+    let mut hits: Vec<Hit> = Vec::new();
+    let mut line_number = unit.first_line;
+    let mut unreported_bytes = 0_u64;
+    loop {
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(err) => {
+                result.error = Some(format!(
+                    "{}: read failed at line {line_number}: {err}",
+                    unit.display
+                ));
+                break;
+            }
+        };
+        let (bytes, offset) = match line {
+            Line::Text { bytes, offset } => (bytes, offset),
+            Line::TooLong { .. } => {
+                let format = decoder.as_ref().map_or("unknown", |d| d.format());
+                let message = format!("line longer than {} MiB skipped", MAX_LINE / (1024 * 1024));
+                result.stats.count_malformed(
+                    format,
+                    LineError {
+                        path: unit.display.to_string(),
+                        line: line_number,
+                        message,
+                    },
+                );
+                result.stats.lines += 1;
+                line_number += 1;
+                continue;
+            }
+        };
+        let this_line = line_number;
+        line_number += 1;
+        result.stats.lines += 1;
+        let length = bytes.len() as u64 + 1;
+        result.stats.bytes += length;
+        unreported_bytes += length;
+        if unreported_bytes >= 4 * 1024 * 1024 {
+            if let Some(progress) = progress {
+                progress.advance(unreported_bytes);
+            }
+            unreported_bytes = 0;
+            if cancelled.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        if bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+            continue;
+        }
+        let decoder =
+            decoder.get_or_insert_with(|| new_decoder(detect_format(bytes).unwrap_or(Format::Json)));
+        let record = match decoder.decode(bytes) {
+            Ok(Some(record)) => record,
+            Ok(None) => continue,
+            Err(err) => {
+                let error = LineError {
+                    path: unit.display.to_string(),
+                    line: this_line,
+                    message: err.message,
+                };
+                result.stats.count_malformed(decoder.format(), error);
+                continue;
+            }
+        };
+        *result.stats.events_by_format.entry(record.format).or_default() += 1;
+        hits.clear();
+        if !matcher.match_record(&record, &mut hits) {
+            continue;
+        }
+        let location = LineLocation {
+            path: &unit.display,
+            offset,
+        };
+        let alert = builder.build(&record, &hits, bytes, Some(location));
+        result.stats.count_alert(&alert, matcher);
+        write_alert(&mut result.output, &alert, format, builder);
+    }
+    if let Some(progress) = progress {
+        progress.advance(unreported_bytes);
+    }
+    result
+}
+
+fn open_unit(unit: &Unit) -> io::Result<Box<dyn Read>> {
+    match &unit.input {
+        UnitInput::Stdin => {
+            let stdin = BufReader::with_capacity(256 * 1024, io::stdin());
+            let mut peekable = PeekReader::new(stdin)?;
+            if peekable.head().starts_with(&[0x1f, 0x8b]) {
+                return Ok(Box::new(flate2::read::MultiGzDecoder::new(peekable)));
+            }
+            peekable.rewind_head();
+            Ok(Box::new(peekable))
+        }
+        UnitInput::File { path, gzip: true } => Ok(Box::new(flate2::read::MultiGzDecoder::new(
+            BufReader::with_capacity(256 * 1024, File::open(path)?),
+        ))),
+        UnitInput::File { path, gzip: false } => {
+            let mut file = File::open(path)?;
+            if let Some((start, _)) = unit.range {
+                file.seek(SeekFrom::Start(start))?;
+            }
+            Ok(Box::new(file))
+        }
+    }
+}
+
+/// A reader that looks at its first bytes before handing them on.
+struct PeekReader<R> {
+    inner: R,
+    head: Vec<u8>,
+    position: usize,
+}
+
+impl<R: Read> PeekReader<R> {
+    fn new(mut inner: R) -> io::Result<Self> {
+        let mut head = vec![0; 2];
+        let read = read_up_to(&mut inner, &mut head)?;
+        head.truncate(read);
+        Ok(Self {
+            inner,
+            head,
+            position: 0,
+        })
+    }
+
+    fn head(&self) -> &[u8] {
+        &self.head
+    }
+
+    fn rewind_head(&mut self) {
+        self.position = 0;
+    }
+}
+
+impl<R: Read> Read for PeekReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.position < self.head.len() {
+            let available = &self.head[self.position..];
+            let count = available.len().min(buf.len());
+            buf[..count].copy_from_slice(&available[..count]);
+            self.position += count;
+            return Ok(count);
+        }
+        self.inner.read(buf)
+    }
+}
+
+fn write_alert(output: &mut Vec<u8>, alert: &Alert, format: OutputFormat, builder: &AlertBuilder) {
+    match format {
+        OutputFormat::Json => {
+            if serde_json::to_writer(&mut *output, &alert.document).is_ok() {
+                output.push(b'\n');
+            }
+        }
+        OutputFormat::Table => table::write_rows(output, alert, builder.matcher()),
+    }
+}

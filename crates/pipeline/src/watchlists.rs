@@ -1,0 +1,23 @@
+//! Turning loaded watchlists into a matcher.
+
+use iocwatch_intel::Watchlist;
+use iocwatch_matcher::{BuildError, DomainMatch, Matcher, MatcherBuilder};
+
+/// Builds one matcher from every watchlist. Returns the matcher and the
+/// number of indicators a watchlist listed twice.
+///
+/// # Errors
+///
+/// [`BuildError`] when there are more watchlists or indicators than the
+/// matcher can number.
+pub fn build_matcher(watchlists: Vec<Watchlist>) -> Result<(Matcher, u64), BuildError> {
+    let mut builder = MatcherBuilder::new();
+    for watchlist in watchlists {
+        let id = builder.add_watchlist(&watchlist.name, DomainMatch::Subdomains);
+        for indicator in watchlist.indicators {
+            builder.add(id, indicator);
+        }
+    }
+    let duplicates = builder.duplicates();
+    Ok((builder.build()?, duplicates))
+}
