@@ -38,7 +38,7 @@ pub struct IntelArgs {
     #[arg(long = "intel", value_name = "[NAME=]PATH", required = true)]
     pub intel: Vec<String>,
 
-    /// The CSV column that holds the indicators, when its name is not one
+    /// The CSV column that contains the indicators, when its name is not one
     /// of the usual ones (indicator, ioc, value, ip, domain, url, md5,
     /// sha256, ...).
     #[arg(long, value_name = "NAME")]

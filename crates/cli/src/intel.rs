@@ -8,6 +8,7 @@ use iocwatch_intel::{LoadOptions, Watchlist, load_file};
 use iocwatch_matcher::Matcher;
 use iocwatch_model::ParseOptions;
 use iocwatch_pipeline::watchlists::build_matcher;
+use rayon::prelude::*;
 
 use crate::args::IntelArgs;
 
@@ -29,17 +30,23 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
             allow_broad: args.allow_broad,
         },
     };
-    let mut watchlists = Vec::new();
+    let mut files = Vec::new();
     for spec in &args.intel {
         let (name, path) = split_spec(spec);
-        for (name, file) in expand(name, &path)? {
-            let watchlist = load_file(&file, name.as_deref(), &options)
-                .with_context(|| format!("cannot load watchlist {}", file.display()))?;
-            if !quiet {
-                report(&watchlist);
-            }
-            watchlists.push(watchlist);
+        files.extend(expand(name, &path)?);
+    }
+    // Files load in parallel; reports print in command-line order.
+    let loaded: Vec<_> = files
+        .par_iter()
+        .map(|(name, file)| load_file(file, name.as_deref(), &options))
+        .collect();
+    let mut watchlists = Vec::with_capacity(loaded.len());
+    for watchlist in loaded {
+        let watchlist = watchlist.context("cannot load watchlist")?;
+        if !quiet {
+            report(&watchlist);
         }
+        watchlists.push(watchlist);
     }
     let (matcher, duplicates) = build_matcher(watchlists).context("cannot build the matcher")?;
     if !quiet {
@@ -82,7 +89,7 @@ fn split_spec(spec: &str) -> (Option<String>, PathBuf) {
     }
 }
 
-/// The files a spec stands for: the file itself, or every file of a
+/// Lists the files a spec names: the file itself, or every file of a
 /// directory (sorted), each its own watchlist.
 fn expand(name: Option<String>, path: &Path) -> Result<Vec<(Option<String>, PathBuf)>> {
     let metadata =

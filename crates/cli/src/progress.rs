@@ -12,7 +12,7 @@ pub struct Bar {
 }
 
 impl Bar {
-    /// A bar that draws on stderr.
+    /// Creates a bar that draws on stderr.
     pub fn new() -> Self {
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         let style =

@@ -30,7 +30,7 @@ pub type IndicatorId = u32;
 /// Index of a watchlist in a [`Matcher`].
 pub type WatchlistId = u16;
 
-/// How a watchlist's domains match.
+/// Domain matching mode of a watchlist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DomainMatch {
     /// A domain matches itself and every subdomain.
@@ -40,12 +40,12 @@ pub enum DomainMatch {
     Exact,
 }
 
-/// A watchlist as the matcher knows it.
+/// A watchlist as the matcher stores it.
 #[derive(Debug, Clone)]
 pub struct WatchlistInfo {
     /// The watchlist's name (`feed.name` in alerts).
     pub name: Arc<str>,
-    /// How its domains match.
+    /// Its domain matching mode.
     pub domain_match: DomainMatch,
 }
 
@@ -58,7 +58,7 @@ pub struct Entry {
     pub indicator: Indicator,
 }
 
-/// Why a matcher could not be built.
+/// The reason a matcher could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BuildError {
@@ -90,7 +90,7 @@ pub struct MatcherBuilder {
 }
 
 impl MatcherBuilder {
-    /// An empty builder.
+    /// Creates an empty builder.
     pub fn new() -> Self {
         Self::default()
     }
@@ -109,7 +109,7 @@ impl MatcherBuilder {
     }
 
     /// Adds an indicator to a watchlist. Returns false when the watchlist
-    /// already holds the same value, which is then not added again.
+    /// already contains the same value, which is then not added again.
     pub fn add(&mut self, watchlist: WatchlistId, indicator: Indicator) -> bool {
         if !self.seen.insert((watchlist, indicator.value.clone())) {
             self.duplicates += 1;
@@ -175,7 +175,7 @@ pub struct Hit {
 }
 
 impl Matcher {
-    /// A matcher with no indicators.
+    /// Creates a matcher with no indicators.
     pub fn empty() -> Self {
         MatcherBuilder::new()
             .build()
@@ -187,12 +187,12 @@ impl Matcher {
         self.inner.entries.len()
     }
 
-    /// True when the matcher holds no indicator.
+    /// True when the matcher contains no indicator.
     pub fn is_empty(&self) -> bool {
         self.inner.entries.is_empty()
     }
 
-    /// The indicator with id `id`.
+    /// Returns the indicator with id `id`.
     ///
     /// # Panics
     ///
@@ -201,7 +201,7 @@ impl Matcher {
         &self.inner.entries[id as usize]
     }
 
-    /// The watchlist with id `id`.
+    /// Returns the watchlist with id `id`.
     ///
     /// # Panics
     ///

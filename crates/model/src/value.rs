@@ -106,11 +106,54 @@ pub fn observed_ip(value: &str) -> Option<IpAddr> {
     if !(first.is_ascii_hexdigit() || first == b':' || first == b'[') {
         return None;
     }
-    if let Ok(v4) = value.parse::<Ipv4Addr>() {
+    if let Some(v4) = parse_ipv4_bytes(value.as_bytes()) {
         return Some(IpAddr::V4(v4));
+    }
+    if !value.contains(':') {
+        return None;
     }
     let bare = strip_brackets_and_zone(value);
     bare.parse::<Ipv6Addr>().ok().map(|v6| fold_ip(IpAddr::V6(v6)))
+}
+
+/// Parses dotted-quad IPv4 text, rejecting leading zeros as the standard
+/// library does. Written out because it runs for every address of every
+/// log line, and the general parser was a tenth of the scan's time.
+#[inline]
+fn parse_ipv4_bytes(bytes: &[u8]) -> Option<Ipv4Addr> {
+    if bytes.len() < 7 || bytes.len() > 15 {
+        return None;
+    }
+    let mut octets = [0_u8; 4];
+    let mut index = 0;
+    let mut value: u16 = 0;
+    let mut digits = 0;
+    for &byte in bytes {
+        match byte {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return None;
+                }
+                value = value * 10 + u16::from(byte - b'0');
+                digits += 1;
+                if value > 255 {
+                    return None;
+                }
+            }
+            b'.' if digits > 0 && index < 3 => {
+                octets[index] = value as u8;
+                index += 1;
+                value = 0;
+                digits = 0;
+            }
+            _ => return None,
+        }
+    }
+    if index != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(Ipv4Addr::from(octets))
 }
 
 fn strip_brackets_and_zone(value: &str) -> &str {
@@ -415,6 +458,34 @@ mod tests {
         assert_eq!(parse_ip("010.0.0.1"), Err(ValueError::LeadingZeroOctet));
         assert_eq!(parse_ip("10.0.0.01"), Err(ValueError::LeadingZeroOctet));
         assert_eq!(observed_ip("010.0.0.1"), None);
+    }
+
+    #[test]
+    fn ipv4_fast_parser_agrees_with_std() {
+        let rows = [
+            "0.0.0.0",
+            "1.2.3.4",
+            "255.255.255.255",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1.2.3.04",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.",
+            "10.0.0.1 ",
+            "1.2.3.4a",
+            "1000.1.1.1",
+            "0.00.1.1",
+        ];
+        for row in rows {
+            assert_eq!(
+                parse_ipv4_bytes(row.as_bytes()),
+                row.parse::<Ipv4Addr>().ok(),
+                "{row:?}"
+            );
+        }
     }
 
     #[test]

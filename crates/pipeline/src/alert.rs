@@ -30,14 +30,14 @@ use time::OffsetDateTime;
 
 use crate::homenet::{Direction, HomeNet};
 
-/// Longest raw line kept in `event.original`, in bytes.
+/// Maximum length of the raw line kept in `event.original`, in bytes.
 pub const MAX_ORIGINAL: usize = 8 * 1024;
 
 /// Namespace of alert ids (UUID version 5 over file, offset and
 /// indicators), so that scanning the same file twice yields the same ids.
 const ALERT_NAMESPACE: uuid::Uuid = uuid::uuid!("5b0c8f0e-7d43-4b6e-9a0c-1f3e2d4c6a10");
 
-/// How urgent an alert is, from the confidence of its indicators.
+/// Urgency of an alert, from the confidence of its indicators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// Every indicator has a confidence below 40.
@@ -49,7 +49,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// The lower-case name used in alert documents.
+    /// Returns the lower-case name used in alert documents.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Low => "low",
@@ -98,7 +98,7 @@ pub struct Alert {
     pub document: Value,
 }
 
-/// Where a line was read.
+/// Location a line was read from.
 #[derive(Debug, Clone, Copy)]
 pub struct LineLocation<'a> {
     /// The file path as given, or `-` for standard input.
@@ -116,7 +116,7 @@ pub struct AlertBuilder {
 }
 
 impl AlertBuilder {
-    /// A builder for alerts of `matcher`'s indicators; `created` is the
+    /// Creates a builder for alerts of `matcher`'s indicators; `created` is the
     /// time stamped as `event.created`.
     pub fn new(matcher: Matcher, home: HomeNet, created: OffsetDateTime) -> Self {
         Self {
@@ -126,7 +126,7 @@ impl AlertBuilder {
         }
     }
 
-    /// The matcher whose hits this builder turns into alerts.
+    /// Returns the matcher whose hits this builder turns into alerts.
     pub fn matcher(&self) -> &Matcher {
         &self.matcher
     }
@@ -300,7 +300,7 @@ impl AlertBuilder {
         Value::Object(enrichment)
     }
 
-    /// A first response step for the analyst, by indicator kind.
+    /// Suggests a first response step for the analyst, by indicator kind.
     fn next_step(&self, found: &AlertMatch, direction: Option<Direction>, host: Option<IpAddr>) -> String {
         let host = host.map_or_else(|| "the internal host".to_owned(), |ip| ip.to_string());
         let value = &found.atomic;
@@ -418,7 +418,7 @@ fn alert_id(location: Option<LineLocation<'_>>, matches: &[AlertMatch]) -> Strin
 }
 
 /// Inserts `value` at the dotted ECS path `path`, creating the objects on
-/// the way. A path whose prefix already holds a non-object keeps that
+/// the way. A path whose prefix already contains a non-object keeps that
 /// value and stores the new one under the full dotted key instead.
 pub fn insert(doc: &mut Map<String, Value>, path: &str, value: Value) {
     let Some((head, rest)) = path.split_once('.') else {

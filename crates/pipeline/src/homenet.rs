@@ -35,7 +35,7 @@ impl Default for HomeNet {
 }
 
 impl HomeNet {
-    /// A home network made of `networks`, or the default when empty.
+    /// Creates a home network made of `networks`, or the default when empty.
     pub fn new(networks: Vec<IpNet>) -> Self {
         if networks.is_empty() {
             Self::default()
@@ -44,7 +44,7 @@ impl HomeNet {
         }
     }
 
-    /// The configured networks.
+    /// Returns the configured networks.
     pub fn networks(&self) -> &[IpNet] {
         &self.networks
     }
@@ -54,7 +54,7 @@ impl HomeNet {
         self.networks.iter().any(|net| net.contains(&ip))
     }
 
-    /// The direction of a connection from `source` to `destination` and
+    /// Classifies the direction of a connection from `source` to `destination` and
     /// the internal host involved, when either is known.
     pub fn classify(
         &self,
@@ -79,7 +79,7 @@ impl HomeNet {
     }
 }
 
-/// Which way a connection crossed the home network's edge
+/// Direction of a connection relative to the home network's edge
 /// (`iocwatch.direction`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Direction {
@@ -95,7 +95,7 @@ pub enum Direction {
 }
 
 impl Direction {
-    /// The lower-case name used in alert documents.
+    /// Returns the lower-case name used in alert documents.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Inbound => "inbound",

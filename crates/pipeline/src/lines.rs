@@ -2,7 +2,7 @@
 
 use std::io::{self, Read};
 
-/// Longest line accepted, in bytes. A longer line is skipped and
+/// Maximum line length accepted, in bytes. A longer line is skipped and
 /// reported as malformed rather than growing the buffer without bound.
 pub const MAX_LINE: usize = 16 * 1024 * 1024;
 
@@ -39,7 +39,7 @@ pub struct LineReader<R> {
 }
 
 impl<R: Read> LineReader<R> {
-    /// A reader over the whole of `inner`, whose first byte is at stream
+    /// Creates a reader over the whole of `inner`, whose first byte is at stream
     /// offset `base`.
     pub fn new(inner: R, base: u64) -> Self {
         Self {
@@ -53,7 +53,7 @@ impl<R: Read> LineReader<R> {
         }
     }
 
-    /// A reader that stops after `limit` bytes of `inner` (then yields the
+    /// Creates a reader that stops after `limit` bytes of `inner` (then yields the
     /// last, possibly unterminated, line).
     pub fn with_limit(inner: R, base: u64, limit: u64) -> Self {
         let mut reader = Self::new(inner, base);
@@ -61,7 +61,7 @@ impl<R: Read> LineReader<R> {
         reader
     }
 
-    /// The next line, or `None` at the end of the stream.
+    /// Reads the next line, or returns `None` at the end of the stream.
     ///
     /// # Errors
     ///

@@ -31,7 +31,7 @@ const RANGE_SIZE: u64 = 32 * 1024 * 1024;
 /// Bytes read to detect a file's format and compression.
 const SNIFF: usize = 64 * 1024;
 
-/// How alerts are written.
+/// Output format of alerts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     /// One ECS alert document per line.
@@ -70,7 +70,7 @@ pub struct ScanOptions {
     pub progress: Option<Arc<dyn Progress>>,
 }
 
-/// What a scan did.
+/// Outcome of a scan.
 #[derive(Debug, Default)]
 pub struct ScanSummary {
     /// Counters.
@@ -250,7 +250,7 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
     units
 }
 
-/// The files under `path`, sorted; `path` itself when it is a file.
+/// Lists the files under `path`, sorted; `path` itself when it is a file.
 fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
     let metadata = std::fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?;
     if !metadata.is_dir() {

@@ -19,7 +19,7 @@ pub struct LineError {
     pub path: String,
     /// 1-based line number.
     pub line: u64,
-    /// What is wrong.
+    /// Description of the problem.
     pub message: String,
 }
 
@@ -125,7 +125,7 @@ impl ScanStats {
         });
     }
 
-    /// The end-of-scan summary: lines per format, malformed lines, alerts
+    /// Renders the end-of-scan summary: lines per format, malformed lines, alerts
     /// per watchlist, top indicators, top internal hosts, time and
     /// throughput.
     pub fn render(&self, matcher: &Matcher, elapsed: Duration) -> String {

@@ -6,10 +6,10 @@ use iocwatch_matcher::Matcher;
 
 use crate::alert::Alert;
 
-/// The table's header line.
+/// Returns the table's header line.
 pub fn header() -> String {
     format!(
-        "{:<27} {:<8} {:<9} {:<39} {:<24} {:<40} {:<20} {}\n",
+        "{:<27} {:<8} {:<9} {:<16} {:<22} {:<40} {:<20} {}\n",
         "TIME", "SEVERITY", "DIRECTION", "INTERNAL HOST", "FIELD", "VALUE", "WATCHLIST", "DESCRIPTION"
     )
 }
@@ -31,7 +31,7 @@ pub fn write_rows(output: &mut Vec<u8>, alert: &Alert, matcher: &Matcher) {
             .unwrap_or("-");
         let _ = writeln!(
             output,
-            "{:<27} {:<8} {:<9} {:<39} {:<24} {:<40} {:<20} {}",
+            "{:<27} {:<8} {:<9} {:<16} {:<22} {:<40} {:<20} {}",
             alert.timestamp,
             alert.severity.as_str(),
             direction,
