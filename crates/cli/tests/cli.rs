@@ -403,11 +403,8 @@ fn large_file_split_matches_whole() {
     fs::write(&intel, "198.51.100.7\n").unwrap();
     let log = dir.path().join("conn.log");
     let mut file = std::io::BufWriter::new(fs::File::create(&log).unwrap());
-    writeln!(
-        file,
-        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn"
-    )
-    .unwrap();
+    let header = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn";
+    writeln!(file, "{header}").unwrap();
     writeln!(
         file,
         "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tpadding"
@@ -415,13 +412,36 @@ fn large_file_split_matches_whole() {
     .unwrap();
     let padding = "x".repeat(200);
     let lines = 400_000;
+    let mut line_number = 6;
+    let mut malformed_at = 0;
     for i in 0..lines {
         let dest = if i % 1000 == 7 {
             "198.51.100.7"
         } else {
             "198.51.101.7"
         };
-        writeln!(file, "{i}.5\tC{i}\t10.0.0.1\t40000\t{dest}\t443\ttcp\t{padding}").unwrap();
+        if i == 200_000 {
+            // A second header block with the columns in another order: the
+            // ranges after it must read the responder from its new place.
+            writeln!(file, "#close\t2026-12-03-10-00-00\n{header}").unwrap();
+            writeln!(
+                file,
+                "#fields\tts\tuid\tid.resp_h\tid.resp_p\tid.orig_h\tid.orig_p\tproto\tpadding"
+            )
+            .unwrap();
+            line_number += 7;
+        }
+        if i == 350_000 {
+            writeln!(file, "only\ttwo").unwrap();
+            line_number += 1;
+            malformed_at = line_number;
+        }
+        if i >= 200_000 {
+            writeln!(file, "{i}.5\tC{i}\t{dest}\t443\t10.0.0.1\t40000\ttcp\t{padding}").unwrap();
+        } else {
+            writeln!(file, "{i}.5\tC{i}\t10.0.0.1\t40000\t{dest}\t443\ttcp\t{padding}").unwrap();
+        }
+        line_number += 1;
     }
     drop(file);
     let size = fs::metadata(&log).unwrap().len();
@@ -441,17 +461,21 @@ fn large_file_split_matches_whole() {
     assert_eq!(status(&output), 0, "{}", stderr(&output));
     let alerts = alerts(&output);
     assert_eq!(alerts.len(), lines / 1000);
-    let uids: Vec<u64> = alerts
+    for alert in &alerts {
+        assert_eq!(enrichments(alert)[0]["matched"]["field"], "destination.ip");
+    }
+    let offsets: Vec<u64> = alerts
         .iter()
         .map(|a| a["log"]["offset"].as_u64().unwrap())
         .collect();
-    let mut sorted = uids.clone();
+    let mut sorted = offsets.clone();
     sorted.sort_unstable();
-    assert_eq!(uids, sorted, "alerts are written in file order");
+    assert_eq!(offsets, sorted, "alerts are written in file order");
+    let messages = stderr(&output);
+    assert!(messages.contains(&format!("{} events", lines)), "{messages}");
     assert!(
-        stderr(&output).contains(&format!("{} events", lines)),
-        "{}",
-        stderr(&output)
+        messages.contains(&format!("conn.log:{malformed_at}: malformed line skipped")),
+        "{messages}"
     );
 }
 

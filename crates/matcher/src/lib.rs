@@ -19,8 +19,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use hashbrown::HashSet;
-use iocwatch_model::{Field, Indicator, IndicatorKind, IndicatorValue, Record};
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use iocwatch_model::{Field, Indicator, IndicatorKind, Record};
 
 use strategy::Strategies;
 
@@ -84,7 +86,10 @@ impl std::error::Error for BuildError {}
 pub struct MatcherBuilder {
     watchlists: Vec<WatchlistInfo>,
     entries: Vec<Entry>,
-    seen: HashSet<(WatchlistId, IndicatorValue)>,
+    /// Indexes into `entries`, hashed by watchlist and value, so that a
+    /// duplicate is found without keeping a second copy of every value.
+    seen: HashTable<IndicatorId>,
+    hasher: foldhash::fast::FixedState,
     duplicates: u64,
     overflow: Option<BuildError>,
 }
@@ -111,10 +116,26 @@ impl MatcherBuilder {
     /// Adds an indicator to a watchlist. Returns false when the watchlist
     /// already contains the same value, which is then not added again.
     pub fn add(&mut self, watchlist: WatchlistId, indicator: Indicator) -> bool {
-        if !self.seen.insert((watchlist, indicator.value.clone())) {
+        let hasher = self.hasher.clone();
+        let hash = hasher.hash_one((watchlist, &indicator.value));
+        let entries = &self.entries;
+        let same = |id: &IndicatorId| {
+            let entry = &entries[*id as usize];
+            entry.watchlist == watchlist && entry.indicator.value == indicator.value
+        };
+        if self.seen.find(hash, same).is_some() {
             self.duplicates += 1;
             return false;
         }
+        let Ok(id) = IndicatorId::try_from(self.entries.len()) else {
+            self.overflow = Some(BuildError::TooManyIndicators);
+            return false;
+        };
+        let rehash = |id: &IndicatorId| {
+            let entry = &entries[*id as usize];
+            hasher.hash_one((entry.watchlist, &entry.indicator.value))
+        };
+        self.seen.insert_unique(hash, id, rehash);
         self.entries.push(Entry { watchlist, indicator });
         true
     }

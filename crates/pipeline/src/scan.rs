@@ -6,7 +6,7 @@
 //! parallel; their output is written in input order, so a scan's output
 //! does not depend on scheduling.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -93,8 +93,11 @@ struct Unit {
     format: Format,
     /// Byte range of the file, for a split file.
     range: Option<(u64, u64)>,
-    /// 1-based line number of the unit's first line.
-    first_line: u64,
+    /// True for a range after the first of a split file, whose first
+    /// line number is known only once the ranges before it are read: its
+    /// messages carry line numbers relative to the range until the writer
+    /// adds the lines of the ranges before.
+    relative_lines: bool,
     /// Header lines before the range that set the decoder's state.
     headers: Arc<Vec<Vec<u8>>>,
     size: u64,
@@ -110,6 +113,8 @@ struct UnitResult {
     output: Vec<u8>,
     stats: ScanStats,
     error: Option<String>,
+    path: Arc<str>,
+    relative_lines: bool,
 }
 
 /// Scans `inputs` and writes alerts to `out`.
@@ -148,6 +153,8 @@ pub fn scan(
                         output: Vec::new(),
                         stats: ScanStats::default(),
                         error: None,
+                        path: Arc::clone(&unit.display),
+                        relative_lines: unit.relative_lines,
                     }
                 } else {
                     run_unit(
@@ -199,9 +206,19 @@ fn write_in_order(
     let mut next = 0;
     let mut results = Vec::new();
     let mut header_written = false;
+    // Lines read so far in each file, to turn range-relative line numbers
+    // into file line numbers; the ranges of a file arrive in order.
+    let mut lines_before: HashMap<Arc<str>, u64> = HashMap::new();
     for (index, result) in receiver {
         pending.insert(index, result);
-        while let Some(result) = pending.remove(&next) {
+        while let Some(mut result) = pending.remove(&next) {
+            let before = lines_before.entry(Arc::clone(&result.path)).or_default();
+            if result.relative_lines {
+                for error in &mut result.stats.reported_errors {
+                    error.line += *before;
+                }
+            }
+            *before += result.stats.lines;
             if format == OutputFormat::Table && !header_written && !result.output.is_empty() {
                 out.write_all(table::header().as_bytes())?;
                 header_written = true;
@@ -227,7 +244,7 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
                 display: Arc::from("-"),
                 format: Format::Json,
                 range: None,
-                first_line: 1,
+                relative_lines: false,
                 headers: Arc::new(Vec::new()),
                 size: 0,
             }),
@@ -303,7 +320,7 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>, summary: &mut ScanSummary) -> R
             display,
             format,
             range: None,
-            first_line: 1,
+            relative_lines: false,
             headers: Arc::new(Vec::new()),
             size,
         });
@@ -318,7 +335,7 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>, summary: &mut ScanSummary) -> R
             display: Arc::clone(&display),
             format,
             range: Some((range.start, range.end)),
-            first_line: range.first_line,
+            relative_lines: range.start > 0,
             headers: range.headers,
             size: range.end - range.start,
         });
@@ -329,51 +346,117 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>, summary: &mut ScanSummary) -> R
 struct Range {
     start: u64,
     end: u64,
-    first_line: u64,
     headers: Arc<Vec<Vec<u8>>>,
 }
 
-/// Splits a file into newline-aligned ranges. One pass over the file
-/// counts lines at each range start (for exact line numbers in messages)
-/// and, for Zeek TSV, collects the header lines each range needs.
+/// Splits a file into ranges of about [`RANGE_SIZE`] bytes, each ending
+/// after a newline. For Zeek TSV, each range also gets the header lines
+/// before it, which set the columns its decoder must use.
 fn split(path: &Path, size: u64, format: Format) -> io::Result<Vec<Range>> {
-    let mut reader = LineReader::new(BufReader::with_capacity(0, File::open(path)?), 0);
-    let mut ranges = Vec::new();
-    let mut headers: Vec<Vec<u8>> = Vec::new();
-    let mut range_start = 0;
-    let mut range_first_line = 1;
-    let mut range_headers = Arc::new(Vec::new());
-    let mut line_number = 0;
-    while let Some(line) = reader.next_line()? {
-        line_number += 1;
-        let (offset, bytes) = match line {
-            Line::Text { bytes, offset } => (offset, Some(bytes)),
-            Line::TooLong { offset } => (offset, None),
-        };
-        if offset - range_start >= RANGE_SIZE {
-            ranges.push(Range {
-                start: range_start,
-                end: offset,
-                first_line: range_first_line,
-                headers: range_headers,
-            });
-            range_start = offset;
-            range_first_line = line_number;
-            range_headers = Arc::new(headers.clone());
-        }
-        if let (Format::ZeekTsv, Some(bytes)) = (format, bytes) {
-            if bytes.first() == Some(&b'#') {
-                headers.push(bytes.to_vec());
+    let mut file = File::open(path)?;
+    let mut starts = vec![0_u64];
+    let mut target = RANGE_SIZE;
+    while target < size {
+        match next_line_start(&mut file, target)? {
+            Some(start) if start < size => {
+                starts.push(start);
+                target = start + RANGE_SIZE;
             }
+            _ => break,
         }
     }
-    ranges.push(Range {
-        start: range_start,
-        end: size,
-        first_line: range_first_line,
-        headers: range_headers,
-    });
+    let headers = match format {
+        Format::ZeekTsv => header_lines(&mut file)?,
+        Format::Json => Vec::new(),
+    };
+    let ranges = starts
+        .iter()
+        .enumerate()
+        .map(|(index, &start)| {
+            let end = starts.get(index + 1).copied().unwrap_or(size);
+            let before: Vec<Vec<u8>> = headers
+                .iter()
+                .filter(|(offset, _)| *offset < start)
+                .map(|(_, line)| line.clone())
+                .collect();
+            Range {
+                start,
+                end,
+                headers: Arc::new(before),
+            }
+        })
+        .collect();
     Ok(ranges)
+}
+
+/// Returns the offset just after the first newline at or after `offset`,
+/// or `None` when the file has none.
+fn next_line_start(file: &mut File, offset: u64) -> io::Result<Option<u64>> {
+    file.seek(SeekFrom::Start(offset))?;
+    let mut buffer = vec![0; 64 * 1024];
+    let mut position = offset;
+    loop {
+        let read = read_up_to(file, &mut buffer)?;
+        if read == 0 {
+            return Ok(None);
+        }
+        if let Some(newline) = memchr::memchr(b'\n', &buffer[..read]) {
+            return Ok(Some(position + newline as u64 + 1));
+        }
+        position += read as u64;
+    }
+}
+
+/// Collects every line that starts with `#`, with its offset, in one
+/// pass that looks only for newline-hash pairs.
+fn header_lines(file: &mut File) -> io::Result<Vec<(u64, Vec<u8>)>> {
+    const BLOCK: usize = 4 * 1024 * 1024;
+    file.seek(SeekFrom::Start(0))?;
+    let mut headers = Vec::new();
+    // `buffer` holds the unread tail of the previous block, then the new
+    // block; `base` is the file offset of `buffer[0]`.
+    let mut buffer: Vec<u8> = Vec::with_capacity(BLOCK + 1);
+    let mut base = 0_u64;
+    let mut at_file_start = true;
+    let finder = memchr::memmem::Finder::new(b"\n#");
+    loop {
+        let kept = buffer.len();
+        buffer.resize(kept + BLOCK, 0);
+        let read = read_up_to(file, &mut buffer[kept..])?;
+        buffer.truncate(kept + read);
+        let eof = read == 0;
+        let mut line_starts: Vec<usize> = Vec::new();
+        if at_file_start && buffer.first() == Some(&b'#') {
+            line_starts.push(0);
+        }
+        at_file_start = false;
+        if buffer.is_empty() {
+            return Ok(headers);
+        }
+        line_starts.extend(finder.find_iter(&buffer).map(|hit| hit + 1));
+        let mut carry_from = buffer.len().saturating_sub(1);
+        for start in line_starts {
+            match memchr::memchr(b'\n', &buffer[start..]) {
+                Some(length) => headers.push((base + start as u64, buffer[start..start + length].to_vec())),
+                None if eof => headers.push((base + start as u64, buffer[start..].to_vec())),
+                None => {
+                    // The header line continues in the next block: keep it,
+                    // with the newline before it, for the next pass.
+                    carry_from = start.saturating_sub(1);
+                    at_file_start = start == 0;
+                    break;
+                }
+            }
+        }
+        if eof {
+            return Ok(headers);
+        }
+        // Keep the last byte (a newline may pair with a `#` in the next
+        // block) or the incomplete header line.
+        let tail = buffer.split_off(carry_from);
+        base += carry_from as u64;
+        buffer = tail;
+    }
 }
 
 fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
@@ -401,6 +484,8 @@ fn run_unit(
         output: Vec::new(),
         stats: ScanStats::default(),
         error: None,
+        path: Arc::clone(&unit.display),
+        relative_lines: unit.relative_lines,
     };
     if unit.range.is_none_or(|(start, _)| start == 0) {
         result.stats.files = 1;
@@ -430,7 +515,7 @@ fn run_unit(
 
     let matcher = builder.matcher();
     let mut hits: Vec<Hit> = Vec::new();
-    let mut line_number = unit.first_line;
+    let mut line_number = 1;
     let mut unreported_bytes = 0_u64;
     loop {
         let line = match lines.next_line() {
@@ -587,5 +672,73 @@ fn write_alert(output: &mut Vec<u8>, alert: &Alert, format: OutputFormat, builde
             }
         }
         OutputFormat::Table => table::write_rows(output, alert, builder.matcher()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// Appends `line` and a newline to `content`, returning its offset.
+    fn push_line(content: &mut Vec<u8>, line: &str) -> u64 {
+        let start = content.len() as u64;
+        content.extend_from_slice(line.as_bytes());
+        content.push(b'\n');
+        start
+    }
+
+    #[test]
+    fn header_lines_across_blocks() {
+        let mut content = Vec::new();
+        let mut expected = Vec::new();
+        expected.push((
+            push_line(&mut content, "#fields\ta\tb"),
+            b"#fields\ta\tb".to_vec(),
+        ));
+        let filler = "1\t2\t".repeat(25);
+        // Enough data lines that later headers fall on and around the
+        // 4 MiB block boundary.
+        while content.len() < 4 * 1024 * 1024 - 200 {
+            push_line(&mut content, &filler);
+        }
+        while content.len() < 4 * 1024 * 1024 - 21 {
+            push_line(&mut content, "x");
+        }
+        let long_header = format!("#fields\t{}", "c\t".repeat(40));
+        expected.push((
+            push_line(&mut content, &long_header),
+            long_header.clone().into_bytes(),
+        ));
+        while content.len() < 8 * 1024 * 1024 - 1 {
+            push_line(&mut content, "x");
+        }
+        expected.push((push_line(&mut content, "#close"), b"#close".to_vec()));
+        expected.push((content.len() as u64, b"#last-without-newline".to_vec()));
+        content.extend_from_slice(b"#last-without-newline");
+
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&content).unwrap();
+        let found = header_lines(file.as_file_mut()).unwrap();
+        assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn split_ranges_end_after_newlines() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let line = "y".repeat(999);
+        for _ in 0..(100 * 1024) {
+            writeln!(file, "{line}").unwrap();
+        }
+        let size = file.as_file().metadata().unwrap().len();
+        let ranges = split(file.path(), size, Format::Json).unwrap();
+        assert!(ranges.len() >= 3, "{} ranges", ranges.len());
+        assert_eq!(ranges[0].start, 0);
+        assert_eq!(ranges.last().unwrap().end, size);
+        for pair in ranges.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start);
+            assert_eq!(pair[1].start % 1000, 0, "a range starts at a line start");
+        }
     }
 }
