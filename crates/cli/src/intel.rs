@@ -30,6 +30,7 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
             allow_broad: args.allow_broad,
         },
     };
+    let started = std::time::Instant::now();
     let mut files = Vec::new();
     for spec in &args.intel {
         let (name, path) = split_spec(spec);
@@ -56,9 +57,11 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
             .map(|(kind, count)| format!("{count} {kind}"))
             .collect();
         eprintln!(
-            "loaded {} indicators from {} watchlists ({}){}",
+            "loaded {} indicators from {} watchlist{} in {:.2} s ({}){}",
             matcher.len(),
             matcher.watchlists().len(),
+            if matcher.watchlists().len() == 1 { "" } else { "s" },
+            started.elapsed().as_secs_f64(),
             kinds.join(", "),
             if duplicates > 0 {
                 format!("; {duplicates} duplicates ignored")

@@ -41,7 +41,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         } else {
             OutputFormat::Table
         },
-        threads: args.threads,
+        threads: args.threads.map(usize::from),
         progress,
     };
     let builder = AlertBuilder::new(

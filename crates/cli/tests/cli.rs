@@ -526,3 +526,15 @@ fn lookup_json_and_no_match_exit() {
     ]);
     assert_eq!(status(&none), 1);
 }
+
+#[test]
+fn thread_count_out_of_range_rejected() {
+    let root = examples();
+    let intel = root.join("intel/c2-servers.csv");
+    let logs = root.join("logs");
+    for threads in ["0", "100000"] {
+        let output = run(&["scan", "--threads", threads, "--intel", intel.to_str().unwrap(), logs.to_str().unwrap()]);
+        assert_eq!(status(&output), 2, "--threads {threads}");
+        assert!(stderr(&output).contains("--threads"), "{}", stderr(&output));
+    }
+}

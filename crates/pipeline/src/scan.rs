@@ -131,9 +131,11 @@ pub fn scan(
     if let Some(progress) = &options.progress {
         progress.start(units.iter().map(|unit| unit.size).sum());
     }
+    // More threads than units would only sit idle.
     let threads = options
         .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .clamp(1, units.len().max(1));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build();
