@@ -49,7 +49,11 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
         }
         watchlists.push(watchlist);
     }
+    make_names_unique(&mut watchlists, quiet);
     let (matcher, duplicates) = build_matcher(watchlists).context("cannot build the matcher")?;
+    if matcher.is_empty() {
+        bail!("no indicators were loaded from the watchlists, so nothing can match; see the messages above");
+    }
     if !quiet {
         let kinds: Vec<String> = matcher
             .kind_counts()
@@ -109,10 +113,49 @@ fn expand(name: Option<String>, path: &Path) -> Result<Vec<(Option<String>, Path
     let mut files: Vec<PathBuf> = std::fs::read_dir(path)
         .with_context(|| format!("cannot list watchlist directory {}", path.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|file| file.is_file())
+        .filter(|file| file.is_file() && !is_documentation(file))
         .collect();
     files.sort();
     Ok(files.into_iter().map(|file| (None, file)).collect())
+}
+
+/// Tells whether a file in a watchlist folder is documentation that sits
+/// beside feeds (licence, readme, notes, hidden files) rather than a feed.
+fn is_documentation(file: &Path) -> bool {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_uppercase())
+        .unwrap_or_default();
+    let prefixes = [
+        "LICENSE",
+        "LICENCE",
+        "COPYING",
+        "README",
+        "NOTICE",
+        "CHANGELOG",
+        ".",
+    ];
+    prefixes.iter().any(|prefix| name.starts_with(prefix)) || name.ends_with(".MD")
+}
+
+/// Gives every watchlist a distinct name: a repeated name gets `-2`,
+/// `-3` and so on, with a warning, so alerts tell the lists apart.
+fn make_names_unique(watchlists: &mut [Watchlist], quiet: bool) {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for watchlist in watchlists {
+        let count = seen.entry(watchlist.name.clone()).or_default();
+        *count += 1;
+        if *count > 1 {
+            let renamed = format!("{}-{count}", watchlist.name);
+            if !quiet {
+                eprintln!(
+                    "warning: watchlist name {} is already taken; {} is named {renamed}",
+                    watchlist.name, watchlist.source
+                );
+            }
+            watchlist.name = renamed;
+        }
+    }
 }
 
 fn report(watchlist: &Watchlist) {

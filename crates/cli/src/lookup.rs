@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use iocwatch_matcher::Matcher;
 use iocwatch_model::refang::refang;
-use iocwatch_model::{ParseOptions, parse_indicator};
+use iocwatch_model::{Field, IndicatorValue, ParseOptions, parse_indicator};
 use serde_json::{Value, json};
 
 use crate::args::LookupArgs;
@@ -37,18 +37,37 @@ fn lookup(matcher: &Matcher, raw: &str) -> Value {
         ),
         Err(err) => (None, None, Some(err.to_string())),
     };
-    let matches: Vec<Value> = matcher
-        .lookup(&live)
+    let mut found = matcher.lookup(&live);
+    // An address with a port or a URL also stands for its address or host:
+    // an analyst asking about 198.51.100.7:443 wants the listed address.
+    let related: Vec<(String, Option<u16>)> = match parsed.as_ref().map(|p| &p.value) {
+        Ok(IndicatorValue::Socket(ip, port)) => vec![(ip.to_string(), Some(*port))],
+        Ok(IndicatorValue::Url(url)) => vec![(url.host().to_owned(), None)],
+        _ => Vec::new(),
+    };
+    for (value, port) in related {
+        let mut extra = matcher.lookup(&value);
+        if let Some(port) = port {
+            matcher.match_value(Field::DestinationIp, &value, Some(port), |id, atomic| {
+                extra.push((id, Field::DestinationIp, atomic.into_owned()));
+            });
+        }
+        for hit in extra {
+            if !found.iter().any(|(id, ..)| *id == hit.0) {
+                found.push(hit);
+            }
+        }
+    }
+    let matches: Vec<Value> = found
         .into_iter()
-        .map(|(id, field, atomic)| {
+        .map(|(id, _, atomic)| {
             let entry = matcher.entry(id);
             let indicator = &entry.indicator;
             json!({
                 "watchlist": &*matcher.watchlist(entry.watchlist).name,
                 "indicator": indicator.value.to_string(),
                 "kind": indicator.value.kind().as_str(),
-                "matched_as": field.as_str(),
-                "atomic": atomic,
+                "matched": atomic,
                 "source": format!("{}:{}", indicator.origin.source, indicator.origin.line),
                 "meta": &*indicator.meta,
             })

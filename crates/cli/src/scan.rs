@@ -2,11 +2,11 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use iocwatch_pipeline::stats::REPORTED_ERRORS_PER_FILE;
 use iocwatch_pipeline::{AlertBuilder, HomeNet, Input, OutputFormat, Progress, ScanOptions, scan};
 
@@ -15,6 +15,9 @@ use crate::progress::Bar;
 
 /// Runs a scan; the exit status follows grep: 0 alerts, 1 none, 2 error.
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    if let Some(output) = &args.output {
+        check_output_path(output, &args)?;
+    }
     let matcher = crate::intel::load(&args.intel, args.quiet)?;
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(
@@ -69,6 +72,34 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Rejects an output file that is also an input: creating it would empty
+/// the log or watchlist before it is read.
+fn check_output_path(output: &Path, args: &ScanArgs) -> Result<()> {
+    let Ok(output) = output.canonicalize() else {
+        // The file does not exist yet, so it cannot be an input.
+        return Ok(());
+    };
+    let inputs = args.paths.iter().filter(|p| *p != "-").map(PathBuf::from);
+    let watchlists = args
+        .intel
+        .intel
+        .iter()
+        .map(|spec| PathBuf::from(spec.split_once('=').map_or(spec.as_str(), |(_, p)| p)));
+    for input in inputs
+        .chain(watchlists)
+        .chain(args.intel.intel.iter().map(PathBuf::from))
+    {
+        let Ok(input) = input.canonicalize() else { continue };
+        if output == input || (input.is_dir() && output.starts_with(&input)) {
+            bail!(
+                "the output file {} is also an input; write alerts to a file outside the scanned paths",
+                output.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn report_malformed(stats: &iocwatch_pipeline::ScanStats) {

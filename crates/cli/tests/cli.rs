@@ -533,8 +533,201 @@ fn thread_count_out_of_range_rejected() {
     let intel = root.join("intel/c2-servers.csv");
     let logs = root.join("logs");
     for threads in ["0", "100000"] {
-        let output = run(&["scan", "--threads", threads, "--intel", intel.to_str().unwrap(), logs.to_str().unwrap()]);
+        let output = run(&[
+            "scan",
+            "--threads",
+            threads,
+            "--intel",
+            intel.to_str().unwrap(),
+            logs.to_str().unwrap(),
+        ]);
         assert_eq!(status(&output), 2, "--threads {threads}");
         assert!(stderr(&output).contains("--threads"), "{}", stderr(&output));
     }
+}
+
+#[test]
+fn output_over_input_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let log = dir.path().join("ecs.json");
+    let content = "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n";
+    fs::write(&log, content).unwrap();
+    for target in [&log, &intel] {
+        let output = run(&[
+            "scan",
+            "--intel",
+            intel.to_str().unwrap(),
+            "-o",
+            target.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ]);
+        assert_eq!(status(&output), 2);
+        assert!(
+            stderr(&output).contains("is also an input"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(fs::read_to_string(&log).unwrap(), content);
+    assert_eq!(fs::read_to_string(&intel).unwrap(), "198.51.100.1\n");
+}
+
+#[test]
+fn empty_watchlists_exit_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "# nothing yet\nnot-an-indicator!\n").unwrap();
+    let log = dir.path().join("ecs.json");
+    fs::write(&log, "{}\n").unwrap();
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("no indicators were loaded"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn named_unsupported_file_is_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let binary = dir.path().join("blob.bin");
+    fs::write(&binary, [0_u8, 159, 146, 150, 7, 1, 2]).unwrap();
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        binary.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("not a supported log format"),
+        "{}",
+        stderr(&output)
+    );
+
+    // The same file inside a scanned folder is only skipped with a warning.
+    let folder = dir.path().join("logs");
+    fs::create_dir(&folder).unwrap();
+    fs::copy(&binary, folder.join("blob.bin")).unwrap();
+    fs::write(
+        folder.join("ecs.json"),
+        "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
+    )
+    .unwrap();
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert!(stderr(&output).contains("warning:"), "{}", stderr(&output));
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_in_folders_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let real = dir.path().join("real.json");
+    fs::write(&real, "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n").unwrap();
+    let folder = dir.path().join("logs");
+    fs::create_dir(&folder).unwrap();
+    std::os::unix::fs::symlink(&real, folder.join("link.json")).unwrap();
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(alerts(&output).len(), 1);
+}
+
+#[test]
+fn unparsable_time_marked() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let log = dir.path().join("ecs.json");
+    fs::write(
+        &log,
+        "{\"@timestamp\":\"not a time\",\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
+    )
+    .unwrap();
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    let alerts = alerts(&output);
+    assert_eq!(alerts[0]["iocwatch"]["timestamp_source"], "scan");
+    assert!(
+        stderr(&output).contains("1 alerts carry the scan time"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn watchlist_folder_skips_docs_and_renames() {
+    let dir = tempfile::tempdir().unwrap();
+    let lists = dir.path().join("lists");
+    fs::create_dir_all(lists.join("more")).unwrap();
+    fs::write(
+        lists.join("LICENSE"),
+        "Permission is hereby granted and/or sold\n",
+    )
+    .unwrap();
+    fs::write(lists.join("ips.txt"), "198.51.100.1\n").unwrap();
+    fs::write(lists.join("more").join("ips.txt"), "198.51.100.2\n").unwrap();
+    let log = dir.path().join("ecs.json");
+    fs::write(&log, "{\"destination\":{\"ip\":\"198.51.100.2\"}}\n").unwrap();
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        lists.to_str().unwrap(),
+        "--intel",
+        lists.join("more").to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let messages = stderr(&output);
+    assert!(!messages.contains("LICENSE"), "{messages}");
+    assert!(messages.contains("is named ips-2"), "{messages}");
+    assert_eq!(enrichments(&alerts(&output)[0])[0]["feed"]["name"], "ips-2");
+}
+
+#[test]
+fn lookup_address_with_port_and_url_host() {
+    let root = examples();
+    let intel = root.join("intel/c2-servers.csv");
+    let output = run(&[
+        "lookup",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        "198.51.100.23:443",
+        "hxxp://x.update-check.badcdn[.]example/a",
+    ]);
+    assert_eq!(status(&output), 0);
+    let answers: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers[0]["matches"][0]["indicator"], "198.51.100.23");
+    assert_eq!(
+        answers[1]["matches"][0]["indicator"],
+        "update-check.badcdn.example"
+    );
 }

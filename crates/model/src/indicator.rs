@@ -13,8 +13,8 @@ use thiserror::Error;
 use crate::refang::refang;
 use crate::url::CanonicalUrl;
 use crate::value::{
-    DigestAlgo, ValueError, is_ja4, looks_like_dotted_quad, parse_digest, parse_domain, parse_email,
-    parse_ip, parse_ja4,
+    DigestAlgo, ValueError, dotted_quad_error, is_ja4, looks_like_dotted_quad, parse_digest, parse_domain,
+    parse_email, parse_ip, parse_ja4,
 };
 
 /// Shortest IPv4 prefix accepted without `allow_broad`.
@@ -429,7 +429,7 @@ fn detect(value: &str) -> Result<IndicatorValue, IndicatorError> {
         });
     }
     if looks_like_dotted_quad(value) {
-        return Err(ValueError::LeadingZeroOctet.into());
+        return Err(dotted_quad_error(value).into());
     }
     if value.contains('@') && !value.contains('/') {
         return Ok(IndicatorValue::Email(parse_email(value)?));
@@ -438,7 +438,11 @@ fn detect(value: &str) -> Result<IndicatorValue, IndicatorError> {
         return Ok(IndicatorValue::Url(CanonicalUrl::parse(value)?));
     }
     match parse_domain(value) {
-        Ok(domain) if domain.contains('.') || psl::suffix_str(&domain) == Some(domain.as_str()) => {
+        // A single label is a domain only when it is a known top-level
+        // domain (rejected later as too broad); `wpad` or `AS12345` is not.
+        Ok(domain)
+            if domain.contains('.') || psl::suffix(domain.as_bytes()).is_some_and(|s| s.is_known()) =>
+        {
             Ok(IndicatorValue::Domain(domain))
         }
         Ok(_) => Err(ValueError::Unrecognised.into()),
@@ -809,6 +813,18 @@ mod tests {
     #[test]
     fn full_length_network_is_address() {
         assert_eq!(kind("198.51.100.7/32"), IndicatorKind::Ip);
+    }
+
+    #[test]
+    fn single_unknown_label_unrecognised() {
+        for raw in ["wpad", "AS12345", "the"] {
+            assert_eq!(
+                parse(raw),
+                Err(IndicatorError::Invalid(ValueError::Unrecognised)),
+                "{raw:?}"
+            );
+        }
+        assert!(matches!(parse("com"), Err(IndicatorError::TooBroad(_))));
     }
 
     #[test]

@@ -93,7 +93,7 @@ pub fn parse_ip(value: &str) -> Result<IpAddr, ValueError> {
         return Ok(fold_ip(ip));
     }
     if looks_like_dotted_quad(bare) {
-        return Err(ValueError::LeadingZeroOctet);
+        return Err(dotted_quad_error(bare));
     }
     Err(ValueError::InvalidAddress(value.to_owned()))
 }
@@ -164,6 +164,19 @@ fn strip_brackets_and_zone(value: &str) -> &str {
     match bare.find('%') {
         Some(zone) if bare.contains(':') => &bare[..zone],
         _ => bare,
+    }
+}
+
+/// Explains why an address of dotted-quad shape does not parse: a
+/// leading-zero octet, or an octet above 255.
+pub(crate) fn dotted_quad_error(value: &str) -> ValueError {
+    if value
+        .split('.')
+        .any(|octet| octet.len() > 1 && octet.starts_with('0'))
+    {
+        ValueError::LeadingZeroOctet
+    } else {
+        ValueError::InvalidAddress(format!("{value}: an octet is above 255"))
     }
 }
 
@@ -457,6 +470,10 @@ mod tests {
     fn leading_zero_octet_rejected() {
         assert_eq!(parse_ip("010.0.0.1"), Err(ValueError::LeadingZeroOctet));
         assert_eq!(parse_ip("10.0.0.01"), Err(ValueError::LeadingZeroOctet));
+        assert!(matches!(
+            parse_ip("999.1.1.1"),
+            Err(ValueError::InvalidAddress(_))
+        ));
         assert_eq!(observed_ip("010.0.0.1"), None);
     }
 

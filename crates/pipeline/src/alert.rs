@@ -6,7 +6,8 @@
 //! nests them (`{"source": {"ip": ...}}`):
 //!
 //! - `@timestamp`: the event time from the log, RFC 3339 UTC; the scan
-//!   time when the log line has none that parses.
+//!   time when the log line has none that parses, and then
+//!   `iocwatch.timestamp_source` is `scan`.
 //! - `event.kind` = `alert`, `event.category` = `["threat"]`,
 //!   `event.type` = `["indicator"]`, `event.dataset`, `event.created`
 //!   (when the alert was made), `event.original` (the raw line, at most
@@ -86,6 +87,9 @@ pub struct Alert {
     pub id: String,
     /// `@timestamp`.
     pub timestamp: String,
+    /// False when the log line had no event time that parses, so that
+    /// `@timestamp` is the scan time.
+    pub event_time_known: bool,
     /// `iocwatch.direction`.
     pub direction: Option<Direction>,
     /// `iocwatch.internal_host`.
@@ -142,11 +146,8 @@ impl AlertBuilder {
         let source_ip = record.source.as_ref().and_then(|e| observed_ip(&e.ip));
         let destination_ip = record.destination.as_ref().and_then(|e| observed_ip(&e.ip));
         let (direction, internal_host) = self.home.classify(source_ip, destination_ip);
-        let timestamp = record
-            .timestamp
-            .as_deref()
-            .and_then(parse_timestamp)
-            .map_or_else(|| format_timestamp(self.created), format_timestamp);
+        let event_time = record.timestamp.as_deref().and_then(parse_timestamp);
+        let timestamp = format_timestamp(event_time.unwrap_or(self.created));
 
         let matches: Vec<AlertMatch> = hits
             .iter()
@@ -214,6 +215,11 @@ impl AlertBuilder {
             insert(&mut doc, "iocwatch.internal_host", json!(host.to_string()));
         }
         insert(&mut doc, "iocwatch.dedup_count", json!(1));
+        if event_time.is_none() {
+            // The line has no event time that parses, so `@timestamp` is
+            // the scan time; say so rather than misplace the event.
+            insert(&mut doc, "iocwatch.timestamp_source", json!("scan"));
+        }
         insert(&mut doc, "iocwatch.watchlists", json!(watchlists));
         let steps: BTreeSet<String> = matches
             .iter()
@@ -224,6 +230,7 @@ impl AlertBuilder {
         Alert {
             id,
             timestamp,
+            event_time_known: event_time.is_some(),
             direction,
             internal_host,
             severity,

@@ -251,7 +251,8 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
                 size: 0,
             }),
             Input::Path(path) => {
-                let files = match expand(path) {
+                let named = !path.is_dir();
+                let files = match expand(path, summary) {
                     Ok(files) => files,
                     Err(message) => {
                         summary.errors.push(message);
@@ -259,8 +260,13 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
                     }
                 };
                 for file in files {
-                    if let Err(message) = plan_file(&file, &mut units, summary) {
-                        summary.errors.push(message);
+                    match plan_file(&file, &mut units) {
+                        Ok(None) => {}
+                        // A file named on the command line must be a log;
+                        // one found in a folder may be anything.
+                        Ok(Some(problem)) if named => summary.errors.push(problem),
+                        Ok(Some(problem)) => summary.skipped.push(problem),
+                        Err(message) => summary.errors.push(message),
                     }
                 }
             }
@@ -270,24 +276,32 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
 }
 
 /// Lists the files under `path`, sorted; `path` itself when it is a file.
-fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+fn expand(path: &Path, summary: &mut ScanSummary) -> Result<Vec<PathBuf>, String> {
     let metadata = std::fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?;
     if !metadata.is_dir() {
         return Ok(vec![path.to_owned()]);
     }
     let mut files = Vec::new();
-    for entry in ignore::WalkBuilder::new(path).standard_filters(false).build() {
+    let walker = ignore::WalkBuilder::new(path)
+        .standard_filters(false)
+        .follow_links(true)
+        .build();
+    for entry in walker {
         match entry {
-            Ok(entry) if entry.file_type().is_some_and(|t| t.is_file()) => files.push(entry.into_path()),
+            Ok(entry) if entry.path().is_file() => files.push(entry.into_path()),
             Ok(_) => {}
-            Err(err) => return Err(format!("{}: {err}", path.display())),
+            // A dangling link or an unreadable folder inside a tree loses
+            // only that entry.
+            Err(err) => summary.skipped.push(err.to_string()),
         }
     }
     files.sort();
     Ok(files)
 }
 
-fn plan_file(path: &Path, units: &mut Vec<Unit>, summary: &mut ScanSummary) -> Result<(), String> {
+/// Adds the units of one file. Returns why the file cannot be scanned
+/// when its content is no supported log format.
+fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, String> {
     let display: Arc<str> = Arc::from(path.display().to_string());
     let fail = |err: io::Error| format!("{display}: {err}");
     let mut file = File::open(path).map_err(fail)?;
@@ -299,18 +313,23 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>, summary: &mut ScanSummary) -> R
     let format = if gzip {
         let mut decompressed = vec![0; SNIFF];
         let mut decoder = flate2::read::MultiGzDecoder::new(&head[..]);
-        let read = read_up_to(&mut decoder, &mut decompressed).unwrap_or(0);
-        detect_format(&decompressed[..read])
+        match read_up_to(&mut decoder, &mut decompressed) {
+            Ok(read) => detect_format(&decompressed[..read]),
+            // The sniffed head ends mid-stream, which is expected; any
+            // other error means the data is not gzip after all.
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => detect_format(&decompressed),
+            Err(err) => return Ok(Some(format!("{display}: not a readable gzip file: {err}"))),
+        }
     } else {
         detect_format(&head)
     };
     let Some(format) = format else {
-        if size > 0 {
-            summary.skipped.push(format!(
-                "{display}: not a supported log format (Zeek TSV or JSON lines)"
-            ));
+        if size == 0 {
+            return Ok(None);
         }
-        return Ok(());
+        return Ok(Some(format!(
+            "{display}: not a supported log format (Zeek TSV, Zeek JSON, Suricata EVE or ECS JSON lines)"
+        )));
     };
 
     if gzip || size < SPLIT_THRESHOLD {
@@ -326,7 +345,7 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>, summary: &mut ScanSummary) -> R
             headers: Arc::new(Vec::new()),
             size,
         });
-        return Ok(());
+        return Ok(None);
     }
     for range in split(path, size, format).map_err(fail)? {
         units.push(Unit {
@@ -342,7 +361,7 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>, summary: &mut ScanSummary) -> R
             size: range.end - range.start,
         });
     }
-    Ok(())
+    Ok(None)
 }
 
 struct Range {

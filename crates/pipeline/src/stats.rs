@@ -48,12 +48,17 @@ pub struct ScanStats {
     pub alerts_by_host: HashMap<IpAddr, u64>,
     /// Files scanned.
     pub files: u64,
+    /// Alerts whose log line had no event time that parses.
+    pub alerts_without_event_time: u64,
 }
 
 impl ScanStats {
     /// Counts an alert.
     pub fn count_alert(&mut self, alert: &Alert, matcher: &Matcher) {
         self.alerts += 1;
+        if !alert.event_time_known {
+            self.alerts_without_event_time += 1;
+        }
         let mut lists: Vec<WatchlistId> = alert
             .matches
             .iter()
@@ -100,6 +105,7 @@ impl ScanStats {
         self.lines += other.lines;
         self.files += other.files;
         self.alerts += other.alerts;
+        self.alerts_without_event_time += other.alerts_without_event_time;
         for (format, count) in other.events_by_format {
             *self.events_by_format.entry(format).or_default() += count;
         }
@@ -134,8 +140,9 @@ impl ScanStats {
         let megabytes = self.bytes as f64 / 1e6;
         let _ = writeln!(
             out,
-            "scanned {} files, {} lines, {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} lines/s)",
+            "scanned {} file{}, {} lines, {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} lines/s)",
             self.files,
+            if self.files == 1 { "" } else { "s" },
             self.lines,
             megabytes,
             seconds,
@@ -155,6 +162,13 @@ impl ScanStats {
             let _ = writeln!(out, "malformed lines: {malformed} ({})", by_format.join(", "));
         }
         let _ = writeln!(out, "alerts: {}", self.alerts);
+        if self.alerts_without_event_time > 0 {
+            let _ = writeln!(
+                out,
+                "  {} alerts carry the scan time: their log lines have no event time that parses",
+                self.alerts_without_event_time
+            );
+        }
         let mut lists: Vec<(&str, u64)> = self
             .alerts_by_watchlist
             .iter()
@@ -162,24 +176,20 @@ impl ScanStats {
             .collect();
         lists.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         for (name, count) in lists {
-            let _ = writeln!(out, "  {name:<30} {count:>10}");
+            let _ = writeln!(out, "  {count:>10}  {name}");
         }
         if !self.alerts_by_indicator.is_empty() {
             let _ = writeln!(out, "top indicators:");
             for (id, count) in top(&self.alerts_by_indicator, 10) {
                 let entry = matcher.entry(id);
                 let list = &matcher.watchlist(entry.watchlist).name;
-                let _ = writeln!(
-                    out,
-                    "  {:<40} {count:>10}  ({list})",
-                    entry.indicator.value.to_string()
-                );
+                let _ = writeln!(out, "  {count:>10}  {} ({list})", entry.indicator.value);
             }
         }
         if !self.alerts_by_host.is_empty() {
             let _ = writeln!(out, "top internal hosts:");
             for (host, count) in top(&self.alerts_by_host, 10) {
-                let _ = writeln!(out, "  {:<40} {count:>10}", host.to_string());
+                let _ = writeln!(out, "  {count:>10}  {host}");
             }
         }
         out

@@ -9,38 +9,45 @@ use crate::alert::Alert;
 /// Returns the table's header line.
 pub fn header() -> String {
     format!(
-        "{:<27} {:<8} {:<9} {:<16} {:<22} {:<40} {:<20} {}\n",
-        "TIME", "SEVERITY", "DIRECTION", "INTERNAL HOST", "FIELD", "VALUE", "WATCHLIST", "DESCRIPTION"
+        "{:<20} {:<6} {:<9} {:<15} {:<16} {:<22} {}\n",
+        "TIME (UTC)", "SEV", "DIRECTION", "INTERNAL HOST", "WATCHLIST", "FIELD", "VALUE (DESCRIPTION)"
     )
 }
 
-/// Writes one row per match of `alert`.
+/// Writes one row per match of `alert`. The value comes last and whole,
+/// so hashes and URLs can be copied from the table; further matches of
+/// the same alert are marked with `+` in place of the time.
 pub fn write_rows(output: &mut Vec<u8>, alert: &Alert, matcher: &Matcher) {
     let direction = alert.direction.map_or("-", |d| d.as_str());
     let host = alert
         .internal_host
         .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
-    for found in &alert.matches {
+    // Seconds are enough to place an event; the JSON output has the rest.
+    let time = alert
+        .timestamp
+        .get(..19)
+        .map_or_else(|| alert.timestamp.clone(), |t| t.replace('T', " "));
+    for (index, found) in alert.matches.iter().enumerate() {
         let entry = matcher.entry(found.indicator);
         let list = &matcher.watchlist(entry.watchlist).name;
         let meta = &entry.indicator.meta;
-        let description = meta
-            .description
-            .as_deref()
-            .or(meta.malware.as_deref())
-            .unwrap_or("-");
-        let _ = writeln!(
+        let description = meta.description.as_deref().or(meta.malware.as_deref());
+        let when = if index == 0 { time.as_str() } else { "  +" };
+        let _ = write!(
             output,
-            "{:<27} {:<8} {:<9} {:<16} {:<22} {:<40} {:<20} {}",
-            alert.timestamp,
+            "{:<20} {:<6} {:<9} {:<15} {:<16} {:<22} {}",
+            when,
             alert.severity.as_str(),
             direction,
             host,
+            truncate(list, 16),
             found.field.as_str(),
-            truncate(&found.atomic, 40),
-            truncate(list, 20),
-            truncate(description, 60),
+            found.atomic,
         );
+        if let Some(description) = description {
+            let _ = write!(output, " ({})", truncate(description, 60));
+        }
+        let _ = writeln!(output);
     }
 }
 
