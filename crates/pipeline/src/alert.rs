@@ -217,7 +217,7 @@ impl AlertBuilder {
         insert(&mut doc, "iocwatch.dedup_count", json!(1));
         if event_time.is_none() {
             // The line has no event time that parses, so `@timestamp` is
-            // the scan time; say so rather than misplace the event.
+            // the scan time. The flag keeps the event off a timeline.
             insert(&mut doc, "iocwatch.timestamp_source", json!("scan"));
         }
         insert(&mut doc, "iocwatch.watchlists", json!(watchlists));

@@ -93,10 +93,9 @@ struct Unit {
     format: Format,
     /// Byte range of the file, for a split file.
     range: Option<(u64, u64)>,
-    /// True for a range after the first of a split file, whose first
-    /// line number is known only once the ranges before it are read: its
-    /// messages carry line numbers relative to the range until the writer
-    /// adds the lines of the ranges before.
+    /// True for a range after the first of a split file. Its first line
+    /// number is known only once the ranges before it are read, so its
+    /// messages carry range-relative line numbers that the writer fixes.
     relative_lines: bool,
     /// Header lines before the range that set the decoder's state.
     headers: Arc<Vec<Vec<u8>>>,

@@ -15,8 +15,8 @@ pub fn header() -> String {
 }
 
 /// Writes one row per match of `alert`. The value comes last and whole,
-/// so hashes and URLs can be copied from the table; further matches of
-/// the same alert are marked with `+` in place of the time.
+/// so hashes and URLs can be copied from the table. Further matches of
+/// the same alert show `+` in place of the time.
 pub fn write_rows(output: &mut Vec<u8>, alert: &Alert, matcher: &Matcher) {
     let direction = alert.direction.map_or("-", |d| d.as_str());
     let host = alert
