@@ -56,7 +56,7 @@ impl<R: BufRead> LineReader<R> {
     /// # Errors
     ///
     /// Read and decompression failures, content that is not text (UTF-16,
-    /// NUL bytes, another archive format) and input over
+    /// a NUL byte on the first line, another archive format) and input over
     /// [`MAX_INPUT_BYTES`].
     pub(crate) fn next_line(&mut self) -> Result<Option<(u64, LineText)>, IntelErrorKind> {
         let number = self.number + 1;
@@ -84,14 +84,20 @@ impl<R: BufRead> LineReader<R> {
             check_text_start(bytes)?;
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
-        if bytes.contains(&0) {
-            return Err(IntelErrorKind::NotText(format!(
-                "line {number} contains a NUL byte, so the file is binary or UTF-16 text"
-            )));
+        // A NUL on the first line means a binary or UTF-16 file. Later, it
+        // is a damaged line: the NUL becomes U+FFFD so that the value is
+        // rejected with its line number and the rest of the file loads.
+        if number == 1 && bytes.contains(&0) {
+            return Err(IntelErrorKind::NotText(
+                "line 1 contains a NUL byte, so the file is binary or UTF-16 text".to_owned(),
+            ));
         }
         bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
         bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-        let text = String::from_utf8_lossy(bytes);
+        let mut text = String::from_utf8_lossy(bytes);
+        if text.contains('\0') {
+            text = std::borrow::Cow::Owned(text.replace('\0', "\u{fffd}"));
+        }
 
         let line = if too_long {
             LineText::TooLong(excerpt(&text))
@@ -220,9 +226,16 @@ mod tests {
     }
 
     #[test]
-    fn nul_byte_names_line() {
-        let error = read_all(b"a\nb\x00c\n").unwrap_err();
-        assert!(error.to_string().contains("line 2"), "{error}");
+    fn nul_byte_on_first_line_fails() {
+        let error = read_all(b"a\x00b\nc\n").unwrap_err();
+        assert!(error.to_string().contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn nul_byte_later_replaced() {
+        let lines = read_all(b"a\nb\x00c\nd\n").unwrap();
+        assert_eq!(lines[1], (2, "b\u{fffd}c".to_owned()));
+        assert_eq!(lines[2], (3, "d".to_owned()));
     }
 
     #[test]
