@@ -842,3 +842,28 @@ fn rejection_display_names_line() {
     let line_text = watchlist.report.rejected[0].to_string();
     assert!(line_text.starts_with("line 2: \"bad\": "), "{line_text}");
 }
+
+#[test]
+fn csv_unterminated_quote_loses_one_line() {
+    let text = "ip,description\n192.0.2.1,\"never closed\n192.0.2.2,second\n192.0.2.3,third\n";
+    let watchlist = load("ragged.csv", text);
+    assert_eq!(values(&watchlist), ["192.0.2.2", "192.0.2.3"]);
+    assert_eq!(watchlist.report.rejected.len(), 1);
+    assert_eq!(watchlist.report.rejected[0].line, 2);
+    assert!(
+        watchlist.report.rejected[0].to_string().contains("never closed"),
+        "{}",
+        watchlist.report.rejected[0]
+    );
+}
+
+#[test]
+fn csv_long_open_quote_released_at_cap() {
+    let mut text = String::from("ip,description\n192.0.2.1,\"open\n");
+    for i in 0..100 {
+        text.push_str(&format!("198.51.100.{i},row\n"));
+    }
+    let watchlist = load("ragged.csv", &text);
+    assert_eq!(watchlist.indicators.len(), 100);
+    assert_eq!(watchlist.report.rejected.len(), 1);
+}

@@ -24,8 +24,9 @@ use crate::error::{IntelErrorKind, LineError};
 use crate::watchlist::Collector;
 
 /// Maximum number of lines one CSV record may span. A quoted field that is
-/// still open after this many lines is parsed as it is, so that one stray
-/// quote cannot swallow the rest of the file.
+/// still open after this many lines, or at the end of the input, is an
+/// unterminated quote: its first line is rejected and the others are read
+/// again, so that one stray quote cannot swallow the rest of the file.
 const MAX_RECORD_LINES: usize = 64;
 
 /// Reads CSV lines into indicators.
@@ -86,20 +87,23 @@ impl CsvDecoder {
         )
     }
 
-    /// Reads a record whose quoted field is still open at the end of input.
+    /// Ends the input: a record whose quoted field is still open is an
+    /// unterminated quote.
     pub(crate) fn finish(&mut self, out: &mut Collector) -> Result<(), IntelErrorKind> {
-        if let Some(mut record) = self.pending.take() {
-            record.lines = MAX_RECORD_LINES;
-            self.record(record, out)?;
+        if let Some(record) = self.pending.take() {
+            self.unterminated(record, out)?;
         }
         Ok(())
     }
 
     fn record(&mut self, record: Record, out: &mut Collector) -> Result<(), IntelErrorKind> {
         let (normalised, open_quote) = normalise_record(&record.text);
-        if open_quote && record.lines < MAX_RECORD_LINES {
-            self.pending = Some(record);
-            return Ok(());
+        if open_quote {
+            if record.lines < MAX_RECORD_LINES {
+                self.pending = Some(record);
+                return Ok(());
+            }
+            return self.unterminated(record, out);
         }
         let fields = match parse_record(&normalised) {
             Ok(fields) => fields,
@@ -111,6 +115,26 @@ impl CsvDecoder {
         match &self.header {
             Some(header) => header.row(record.line, &record.text, &fields, out),
             None => self.header = Some(Header::new(&fields, self.column.as_deref())?),
+        }
+        Ok(())
+    }
+}
+
+impl CsvDecoder {
+    /// Rejects the first line of a record whose quote never closes and
+    /// reads the lines it swallowed again as records of their own, so one
+    /// stray quote loses one line rather than the rest of the file.
+    fn unterminated(&mut self, record: Record, out: &mut Collector) -> Result<(), IntelErrorKind> {
+        let mut lines = record.text.split('\n');
+        let first = lines.next().unwrap_or_default();
+        out.reject(
+            record.line,
+            first,
+            LineError::Csv("a quoted field is never closed".to_owned()),
+        );
+        let rest: Vec<String> = lines.map(str::to_owned).collect();
+        for (offset, text) in rest.iter().enumerate() {
+            self.line(record.line + 1 + offset as u64, text, out)?;
         }
         Ok(())
     }
