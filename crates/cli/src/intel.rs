@@ -166,40 +166,35 @@ fn report(watchlist: &Watchlist) {
         report.summary(),
         watchlist.source
     );
-    for rejection in report.rejected.iter().take(REPORTED_REJECTIONS) {
-        eprintln!(
-            "  {}:{}: rejected {:?}: {}",
-            watchlist.source, rejection.line, rejection.value, rejection.error
-        );
+    let rejected = report
+        .rejected
+        .iter()
+        .map(|r| (r.line, &r.value, format!("rejected: {}", r.error)));
+    print_first(&watchlist.source, rejected, "rejected values");
+    let dropped = report
+        .dropped
+        .iter()
+        .map(|r| (r.line, &r.value, format!("warning: {}", r.error)));
+    print_first(&watchlist.source, dropped, "dropped values");
+    let notes = report
+        .notes
+        .iter()
+        .map(|n| (n.line, &n.value, format!("note: {}", n.note)));
+    print_first(&watchlist.source, notes, "notes");
+}
+
+/// Prints the first [`REPORTED_REJECTIONS`] entries as `source:line:
+/// "value" message` and counts the rest.
+fn print_first<'a>(
+    source: &str,
+    entries: impl ExactSizeIterator<Item = (u64, &'a String, String)>,
+    what: &str,
+) {
+    let total = entries.len();
+    for (line, value, message) in entries.take(REPORTED_REJECTIONS) {
+        eprintln!("  {source}:{line}: {value:?} {message}");
     }
-    if report.rejected.len() > REPORTED_REJECTIONS {
-        eprintln!(
-            "  ... and {} more rejected lines",
-            report.rejected.len() - REPORTED_REJECTIONS
-        );
-    }
-    for dropped in report.dropped.iter().take(REPORTED_REJECTIONS) {
-        eprintln!(
-            "  {}:{}: warning: {:?} {}",
-            watchlist.source, dropped.line, dropped.value, dropped.error
-        );
-    }
-    if report.dropped.len() > REPORTED_REJECTIONS {
-        eprintln!(
-            "  ... and {} more dropped",
-            report.dropped.len() - REPORTED_REJECTIONS
-        );
-    }
-    for entry in report.notes.iter().take(REPORTED_REJECTIONS) {
-        eprintln!(
-            "  {}:{}: note: {:?} {}",
-            watchlist.source, entry.line, entry.value, entry.note
-        );
-    }
-    if report.notes.len() > REPORTED_REJECTIONS {
-        eprintln!(
-            "  ... and {} more notes",
-            report.notes.len() - REPORTED_REJECTIONS
-        );
+    if total > REPORTED_REJECTIONS {
+        eprintln!("  ... and {} more {what}", total - REPORTED_REJECTIONS);
     }
 }
