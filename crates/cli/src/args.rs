@@ -75,7 +75,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
-    /// Print no watchlist report and no end-of-scan summary.
+    /// Print no watchlist report, no malformed-line messages and no
+    /// end-of-scan summary; errors are still printed.
     #[arg(long, short = 'q')]
     pub quiet: bool,
 

@@ -61,8 +61,9 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
             .map(|(kind, count)| format!("{count} {kind}"))
             .collect();
         eprintln!(
-            "loaded {} indicators from {} watchlist{} in {:.2} s ({}){}",
+            "loaded {} indicator{} from {} watchlist{} in {:.2} s ({}){}",
             matcher.len(),
+            if matcher.len() == 1 { "" } else { "s" },
             matcher.watchlists().len(),
             if matcher.watchlists().len() == 1 { "" } else { "s" },
             started.elapsed().as_secs_f64(),
@@ -192,9 +193,22 @@ fn print_first<'a>(
 ) {
     let total = entries.len();
     for (line, value, message) in entries.take(REPORTED_REJECTIONS) {
-        eprintln!("  {source}:{line}: {value:?} {message}");
+        eprintln!(
+            "  {source}:{line}: {:?} {}",
+            shorten(value, 80),
+            shorten(&message, 240)
+        );
     }
     if total > REPORTED_REJECTIONS {
         eprintln!("  ... and {} more {what}", total - REPORTED_REJECTIONS);
+    }
+}
+
+/// Cuts `text` to `max` characters, marking the cut, so that a huge value
+/// does not flood the terminal.
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }

@@ -175,6 +175,9 @@ fn hash_validation_messages() {
     let text = stderr(&output);
     assert!(text.contains(":3: \"zz5d"), "{text}");
     assert!(text.contains("non-hex"), "{text}");
-    assert!(text.contains(":4: \"44d88612fea8a8f36de82e1278abb02\" rejected"), "{text}");
+    assert!(
+        text.contains(":4: \"44d88612fea8a8f36de82e1278abb02\" rejected"),
+        "{text}"
+    );
     assert!(text.contains("31 hex digits"), "{text}");
 }

@@ -60,7 +60,7 @@ impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} lines: {} loaded, {} duplicates, {} rejected, {} dropped, {} notes",
+            "{} lines read; indicators: {} loaded, {} duplicate, {} rejected, {} dropped, {} with notes",
             self.lines,
             self.loaded,
             self.duplicates,
@@ -264,7 +264,7 @@ mod tests {
         let (_, report) = collect(&["192.0.2.1", "192.0.2.1", "127.0.0.1", "com", "10.0.0.1"]);
         assert_eq!(
             report.summary(),
-            "5 lines: 2 loaded, 1 duplicates, 1 rejected, 1 dropped, 1 notes"
+            "5 lines read; indicators: 2 loaded, 1 duplicate, 1 rejected, 1 dropped, 1 with notes"
         );
     }
 
