@@ -214,6 +214,11 @@ fn write_in_order(
         pending.insert(index, result);
         while let Some(mut result) = pending.remove(&next) {
             let before = lines_before.entry(Arc::clone(&result.path)).or_default();
+            // A file's first unit restarts its count, also when the same
+            // file is named twice.
+            if !result.relative_lines {
+                *before = 0;
+            }
             if result.relative_lines {
                 for error in &mut result.stats.reported_errors {
                     error.line += *before;
