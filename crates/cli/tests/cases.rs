@@ -1,4 +1,4 @@
-//! The fault cases kept beside the repository: each folder holds intel
+//! The fault cases kept beside the repository. Each folder contains intel
 //! files, logs, the matches expected and values that must not match.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -142,19 +142,20 @@ fn every_shared_case_passes() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Scans one case's `intel.txt` against its logs and returns standard
+/// error, or `None` when the cases are absent.
+fn case_messages(name: &str) -> Option<String> {
+    let case = shared(&format!("cases/{name}"))?;
+    let intel = case.join("intel.txt").display().to_string();
+    let logs = case.join("logs").display().to_string();
+    Some(stderr(&run(&["scan", "--json", "--intel", &intel, &logs])))
+}
+
 #[test]
 fn broad_and_loopback_messages() {
-    let Some(case) = shared("cases/broad-and-loopback") else {
+    let Some(text) = case_messages("broad-and-loopback") else {
         return;
     };
-    let output = run(&[
-        "scan",
-        "--json",
-        "--intel",
-        &case.join("intel.txt").display().to_string(),
-        &case.join("logs").display().to_string(),
-    ]);
-    let text = stderr(&output);
     assert!(text.contains(":1: \"0.0.0.0/0\" rejected: too broad"), "{text}");
     assert!(text.contains(":3: \"com\" rejected: too broad"), "{text}");
     assert!(text.contains(":2: \"127.0.0.1\" warning: dropped"), "{text}");
@@ -162,17 +163,9 @@ fn broad_and_loopback_messages() {
 
 #[test]
 fn hash_validation_messages() {
-    let Some(case) = shared("cases/hash-case-and-validation") else {
+    let Some(text) = case_messages("hash-case-and-validation") else {
         return;
     };
-    let output = run(&[
-        "scan",
-        "--json",
-        "--intel",
-        &case.join("intel.txt").display().to_string(),
-        &case.join("logs").display().to_string(),
-    ]);
-    let text = stderr(&output);
     assert!(text.contains(":3: \"zz5d"), "{text}");
     assert!(text.contains("non-hex"), "{text}");
     assert!(

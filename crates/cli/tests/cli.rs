@@ -31,6 +31,17 @@ fn example_args(json: bool) -> Vec<String> {
     args
 }
 
+/// Writes a watchlist and an ECS log into a new temporary folder and
+/// returns the folder with both paths.
+fn fixture(list: &str, log: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, list).unwrap();
+    let log_path = dir.path().join("ecs.json");
+    fs::write(&log_path, log).unwrap();
+    (dir, intel, log_path)
+}
+
 fn run_owned(args: &[String]) -> std::process::Output {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     run(&args)
@@ -171,15 +182,10 @@ fn table_output_and_summary() {
 
 #[test]
 fn no_alerts_exit_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let intel = dir.path().join("list.txt");
-    fs::write(&intel, "198.51.100.99\n").unwrap();
-    let log = dir.path().join("ecs.json");
-    fs::write(
-        &log,
+    let (_dir, intel, log) = fixture(
+        "198.51.100.99\n",
         "{\"source\":{\"ip\":\"10.0.0.1\"},\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
-    )
-    .unwrap();
+    );
     let output = run(&[
         "scan",
         "--json",
@@ -193,11 +199,7 @@ fn no_alerts_exit_one() {
 
 #[test]
 fn missing_log_path_exit_two_and_rest_scanned() {
-    let dir = tempfile::tempdir().unwrap();
-    let intel = dir.path().join("list.txt");
-    fs::write(&intel, "198.51.100.1\n").unwrap();
-    let log = dir.path().join("ecs.json");
-    fs::write(&log, "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n").unwrap();
+    let (dir, intel, log) = fixture("198.51.100.1\n", "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n");
     let missing = dir.path().join("missing.log");
     let output = run(&[
         "scan",
@@ -576,11 +578,7 @@ fn output_over_input_rejected() {
 
 #[test]
 fn empty_watchlists_exit_two() {
-    let dir = tempfile::tempdir().unwrap();
-    let intel = dir.path().join("list.txt");
-    fs::write(&intel, "# nothing yet\nnot-an-indicator!\n").unwrap();
-    let log = dir.path().join("ecs.json");
-    fs::write(&log, "{}\n").unwrap();
+    let (_dir, intel, log) = fixture("# nothing yet\nnot-an-indicator!\n", "{}\n");
     let output = run(&["scan", "--intel", intel.to_str().unwrap(), log.to_str().unwrap()]);
     assert_eq!(status(&output), 2);
     assert!(
@@ -653,15 +651,10 @@ fn symlinks_in_folders_followed() {
 
 #[test]
 fn unparsable_time_marked() {
-    let dir = tempfile::tempdir().unwrap();
-    let intel = dir.path().join("list.txt");
-    fs::write(&intel, "198.51.100.1\n").unwrap();
-    let log = dir.path().join("ecs.json");
-    fs::write(
-        &log,
+    let (_dir, intel, log) = fixture(
+        "198.51.100.1\n",
         "{\"@timestamp\":\"not a time\",\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
-    )
-    .unwrap();
+    );
     let output = run(&[
         "scan",
         "--json",

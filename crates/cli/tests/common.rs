@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// The `iocwatch` binary built for these tests.
+/// Returns a command for the `iocwatch` binary built for these tests.
 pub fn iocwatch() -> Command {
     Command::new(env!("CARGO_BIN_EXE_iocwatch"))
 }
@@ -18,8 +18,8 @@ pub fn run(args: &[&str]) -> Output {
     iocwatch().args(args).output().expect("iocwatch runs")
 }
 
-/// The shared data folder next to the repository, or `None` (with a
-/// visible message) when it is absent.
+/// Returns a path under the shared folder next to the repository, or
+/// `None` (with a visible message) when it is absent.
 pub fn shared(sub: &str) -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared")
@@ -43,7 +43,7 @@ pub fn alerts(output: &Output) -> Vec<Value> {
         .collect()
 }
 
-/// The `threat.enrichments` entries of an alert.
+/// Returns the `threat.enrichments` entries of an alert.
 pub fn enrichments(alert: &Value) -> &[Value] {
     alert["threat"]["enrichments"]
         .as_array()
@@ -51,7 +51,7 @@ pub fn enrichments(alert: &Value) -> &[Value] {
         .unwrap_or_default()
 }
 
-/// The exit status code.
+/// Returns the exit status code.
 pub fn status(output: &Output) -> i32 {
     output.status.code().unwrap_or(-1)
 }

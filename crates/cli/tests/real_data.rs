@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use common::{alerts, enrichments, run, shared, status, stderr};
 use serde_json::Value;
 
-/// Every Zeek intel file of the CriticalPathSecurity collection.
+/// Returns `--intel` arguments for every Zeek intel file of the
+/// CriticalPathSecurity collection.
 fn zeek_intel_args() -> Option<Vec<String>> {
     let dir = shared("data/intel/zeek_intel_cps")?;
     let mut files: Vec<String> = std::fs::read_dir(&dir)

@@ -1,4 +1,4 @@
-//! Column names of CSV feeds: which column holds the indicator, which one
+//! Column names of CSV feeds: which column contains the indicator, which one
 //! its type, and which [`Meta`] field each other column fills.
 
 use iocwatch_model::Meta;

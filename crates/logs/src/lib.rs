@@ -47,7 +47,8 @@ pub trait Decoder: Send {
     /// A [`DecodeError`] for a malformed line.
     fn decode<'l>(&mut self, line: &'l [u8]) -> Result<Option<Record<'l>>, DecodeError>;
 
-    /// The format name used in statistics for lines this decoder rejects.
+    /// Returns the format name used in statistics for lines this decoder
+    /// rejects.
     fn format(&self) -> &'static str;
 }
 
@@ -55,7 +56,8 @@ pub trait Decoder: Send {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct DecodeError {
-    /// What is wrong, naming the field or column where one is at fault.
+    /// Description of the problem, naming the field or column at fault
+    /// where there is one.
     pub message: String,
 }
 

@@ -231,7 +231,7 @@ impl Matcher {
         &self.inner.watchlists[usize::from(id)]
     }
 
-    /// Every watchlist, in the order they were added.
+    /// Returns every watchlist, in the order they were added.
     pub fn watchlists(&self) -> &[WatchlistInfo] {
         &self.inner.watchlists
     }
@@ -284,7 +284,7 @@ impl Matcher {
     }
 
     /// Every indicator that matches `value` in any field it could be seen
-    /// in, with the normalised value: the answer to "is this on any
+    /// in, with the normalised value. This serves the question "is this on any
     /// watchlist?" for a value of unknown origin.
     pub fn lookup(&self, value: &str) -> Vec<(IndicatorId, Field, String)> {
         let mut found: Vec<(IndicatorId, Field, String)> = Vec::new();

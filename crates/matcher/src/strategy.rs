@@ -16,7 +16,7 @@ type Ids = SmallVec<[IndicatorId; 2]>;
 type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// One bit per IPv4 /16 that contains any address, network or socket
-/// indicator. Most observed addresses match nothing, and this answers
+/// indicator. Most observed addresses match nothing, and this rejects
 /// them with one memory read before any hash or trie lookup.
 struct V4Filter(Box<[u64]>);
 

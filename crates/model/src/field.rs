@@ -75,7 +75,7 @@ impl Field {
         Self::UserAgent,
     ];
 
-    /// The ECS field name.
+    /// Returns the ECS field name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SourceIp => "source.ip",
@@ -101,7 +101,7 @@ impl Field {
         }
     }
 
-    /// The field with ECS name `name`.
+    /// Returns the field with ECS name `name`.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|field| field.as_str() == name)
     }

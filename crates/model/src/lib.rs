@@ -3,9 +3,9 @@
 //! an indicator and an observed value are the same.
 //!
 //! Everything that compares values goes through this crate, so a feed and
-//! a log always agree on what "the same address" or "the same URL" means:
+//! a log agree on what "the same address" or "the same URL" means.
 //! IPv4-mapped IPv6 folds to IPv4, domains are ASCII lower case without
-//! trailing dot, URLs are canonical, digests are lower-case hex.
+//! trailing dot, URLs are canonical and digests are lower-case hex.
 
 #![deny(missing_docs)]
 

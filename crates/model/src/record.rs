@@ -1,4 +1,4 @@
-//! What a log decoder makes of one line.
+//! The decoded form of one log line.
 //!
 //! A [`Record`] borrows from the line wherever it can, so that the hot
 //! path allocates nothing for the large majority of lines that match no
@@ -21,7 +21,7 @@ pub struct Observed<'l> {
 }
 
 impl<'l> Observed<'l> {
-    /// An observable without port.
+    /// Creates an observable without port.
     pub fn new(field: Field, value: impl Into<Cow<'l, str>>) -> Self {
         Self {
             field,

@@ -1,6 +1,6 @@
 //! Refanging: turning defanged indicators back into live values.
 //!
-//! Threat reports write `hxxp://evil[.]example` so that nobody clicks the
+//! Threat reports write `hxxp://evil[.]example` so that no reader opens the
 //! value by accident. Every value read from a feed passes through
 //! [`refang`] before it is parsed.
 

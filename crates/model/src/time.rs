@@ -5,7 +5,7 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// Parses a log timestamp: epoch seconds with an optional fraction (Zeek),
 /// RFC 3339, or ISO 8601 with a `+0000`-style offset (Suricata). Returns
-/// the instant in UTC, or `None` when the text is none of these.
+/// the instant in UTC, or `None` for any other text.
 pub fn parse_timestamp(raw: &str) -> Option<OffsetDateTime> {
     let raw = raw.trim();
     if raw.bytes().all(|b| b.is_ascii_digit() || b == b'.') {

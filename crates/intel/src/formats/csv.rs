@@ -23,10 +23,10 @@ use crate::columns::{
 use crate::error::{IntelErrorKind, LineError};
 use crate::watchlist::Collector;
 
-/// Maximum number of lines one CSV record may span. A quoted field that is
-/// still open after this many lines, or at the end of the input, is an
-/// unterminated quote: its first line is rejected and the others are read
-/// again, so that one stray quote cannot swallow the rest of the file.
+/// Maximum number of lines one CSV record may span. A quoted field still
+/// open after this many lines, or at the end of the input, is an
+/// unterminated quote. Its first line is rejected and the others are read
+/// again, so one stray quote cannot swallow the rest of the file.
 const MAX_RECORD_LINES: usize = 64;
 
 /// Reads CSV lines into indicators.
