@@ -47,6 +47,8 @@ pub enum Severity {
     Medium,
     /// Some indicator has a confidence of 75 or more.
     High,
+    /// Set only by a watchlist whose every hit needs immediate action.
+    Critical,
 }
 
 impl Severity {
@@ -56,10 +58,31 @@ impl Severity {
             Self::Low => "low",
             Self::Medium => "medium",
             Self::High => "high",
+            Self::Critical => "critical",
         }
     }
 
-    fn from_confidence(confidence: Option<u8>) -> Self {
+    /// Parses a lower-case severity name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "low" => Some(Self::Low),
+            "medium" => Some(Self::Medium),
+            "high" => Some(Self::High),
+            "critical" => Some(Self::Critical),
+            _ => None,
+        }
+    }
+
+    /// One level lower, and low stays low.
+    pub fn lower(self) -> Self {
+        match self {
+            Self::Low | Self::Medium => Self::Low,
+            Self::High => Self::Medium,
+            Self::Critical => Self::High,
+        }
+    }
+
+    pub(crate) fn from_confidence(confidence: Option<u8>) -> Self {
         match confidence {
             None => Self::Medium,
             Some(75..) => Self::High,
@@ -143,11 +166,24 @@ impl AlertBuilder {
         line: &[u8],
         location: Option<LineLocation<'_>>,
     ) -> Alert {
+        self.build_at(record, hits, line, location, self.created)
+    }
+
+    /// Builds the alert for one matching record, stamped as made at
+    /// `created` rather than at the builder's time.
+    pub fn build_at(
+        &self,
+        record: &Record<'_>,
+        hits: &[Hit],
+        line: &[u8],
+        location: Option<LineLocation<'_>>,
+        created: OffsetDateTime,
+    ) -> Alert {
         let source_ip = record.source.as_ref().and_then(|e| observed_ip(&e.ip));
         let destination_ip = record.destination.as_ref().and_then(|e| observed_ip(&e.ip));
         let (direction, internal_host) = self.home.classify(source_ip, destination_ip);
         let event_time = record.timestamp.as_deref().and_then(parse_timestamp);
-        let timestamp = format_timestamp(event_time.unwrap_or(self.created));
+        let timestamp = format_timestamp(event_time.unwrap_or(created));
 
         let matches: Vec<AlertMatch> = hits
             .iter()
@@ -173,7 +209,7 @@ impl AlertBuilder {
         insert(&mut doc, "event.category", json!(["threat"]));
         insert(&mut doc, "event.type", json!(["indicator"]));
         insert(&mut doc, "event.dataset", json!(record.dataset));
-        insert(&mut doc, "event.created", json!(format_timestamp(self.created)));
+        insert(&mut doc, "event.created", json!(format_timestamp(created)));
         insert(&mut doc, "event.original", json!(original_text(line)));
         if let Some(location) = location {
             insert(&mut doc, "log.file.path", json!(location.path));

@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod alert;
+pub mod config;
 pub mod homenet;
 pub mod lines;
 pub mod scan;

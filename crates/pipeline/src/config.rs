@@ -1,0 +1,614 @@
+//! The configuration of `iocwatch run`, read from a TOML file.
+//!
+//! Every key has a default, so an empty file (or no file) gives a working
+//! service: data in `./iocwatch-data`, the HTTP listener on
+//! `127.0.0.1:8080`, no source but the HTTP ingest endpoint, no sink but
+//! the store. `examples/iocwatch.toml` documents every key.
+//!
+//! [`Config::parse`] reports every problem it finds with the line and
+//! column of the value at fault, so that `iocwatch config check` can list
+//! them all at once.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use toml::Spanned;
+
+/// Default data folder, relative to the working directory.
+pub const DEFAULT_DATA_DIR: &str = "./iocwatch-data";
+
+/// Default address of the HTTP listener.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:8080";
+
+/// Default deduplication window of alerts.
+pub const DEFAULT_DEDUP_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Default maximum size of one HTTP ingest request body.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Folder of the SQLite store, the delivery queue and the checkpoints.
+    pub data_dir: PathBuf,
+    /// The organisation's own networks; `None` means the default private
+    /// ranges.
+    pub home_net: Option<Vec<IpNet>>,
+    /// The HTTP listener.
+    pub http: HttpConfig,
+    /// Alert settings that watchlists do not override.
+    pub alerts: AlertsConfig,
+    /// Event sources.
+    pub sources: Vec<SourceConfig>,
+    /// Alert sinks, kept as TOML tables for the sink layer to read.
+    pub sinks: Vec<SinkTable>,
+}
+
+/// Settings of the HTTP listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    pub listen: SocketAddr,
+    /// Largest accepted ingest request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Alert settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertsConfig {
+    /// Window within which repeated sightings of one indicator on one
+    /// internal host update one alert, unless the watchlist sets its own.
+    pub dedup_window: Duration,
+}
+
+/// Where a log decoder is chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecoderName(pub String);
+
+impl DecoderName {
+    /// The decoder that detects the format of each file or stream.
+    pub fn auto() -> Self {
+        Self("auto".to_owned())
+    }
+}
+
+/// One event source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceConfig {
+    /// Unique name, used in metrics, checkpoints and alerts.
+    pub name: String,
+    /// Decoder name: `auto` or a format name.
+    pub decoder: DecoderName,
+    /// What kind of source it is.
+    pub kind: SourceKind,
+}
+
+/// Where a file source starts in a file it has no checkpoint for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StartAt {
+    /// Read the whole file.
+    Beginning,
+    /// Read only lines written from now on.
+    End,
+}
+
+/// The kinds of sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Files and glob patterns, tailed.
+    File {
+        /// Paths and glob patterns.
+        paths: Vec<String>,
+        /// Where to start in files without a checkpoint.
+        start_at: StartAt,
+        /// How often to look for new files and missed changes.
+        poll_interval: Duration,
+    },
+    /// A syslog listener.
+    Syslog {
+        /// UDP address to listen on.
+        udp: Option<SocketAddr>,
+        /// TCP address to listen on.
+        tcp: Option<SocketAddr>,
+        /// Largest accepted message, in bytes.
+        max_message_bytes: usize,
+    },
+    /// JSON lines posted to `/api/v1/ingest/NAME`.
+    Http,
+    /// The standard input of the process.
+    Stdin,
+}
+
+/// One `[[sink]]` table: its name and type, with the whole table kept for
+/// the sink layer, and the line where it starts for error messages.
+#[derive(Debug, Clone)]
+pub struct SinkTable {
+    /// Unique name of the sink.
+    pub name: String,
+    /// The `type` key.
+    pub kind: String,
+    /// The whole table.
+    pub table: toml::Table,
+    /// Line of the table's `[[sink]]` header in the file, 1-based.
+    pub line: usize,
+}
+
+/// A problem in a configuration file, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// 1-based line, when the problem has a place.
+    pub line: Option<usize>,
+    /// 1-based column, when the problem has a place.
+    pub column: Option<usize>,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => write!(f, "line {line}, column {column}: {}", self.message),
+            (Some(line), None) => write!(f, "line {line}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Every problem found in a configuration file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file, as given.
+    pub path: String,
+    /// The problems, in file order.
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let count = self.issues.len();
+        write!(
+            f,
+            "{}: {count} problem{}",
+            self.path,
+            if count == 1 { "" } else { "s" }
+        )?;
+        for issue in &self.issues {
+            write!(f, "\n  {}: {issue}", self.path)?;
+        }
+        Ok(())
+    }
+}
+
+/// Decides whether a decoder name is valid; returns the valid names in the
+/// error.
+pub type DecoderCheck<'a> = &'a dyn Fn(&str) -> Result<(), String>;
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            home_net: None,
+            http: HttpConfig {
+                listen: default_listen(),
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            },
+            alerts: AlertsConfig {
+                dedup_window: DEFAULT_DEDUP_WINDOW,
+            },
+            sources: Vec::new(),
+            sinks: Vec::new(),
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+impl Config {
+    /// Parses and checks the configuration text of the file `path`.
+    /// `decoder` decides which decoder names exist.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] listing every problem with its line and column.
+    pub fn parse(path: &str, text: &str, decoder: DecoderCheck<'_>) -> Result<Self, ConfigError> {
+        let fail = |issues| ConfigError {
+            path: path.to_owned(),
+            issues,
+        };
+        let raw: RawConfig = match toml::from_str(text) {
+            Ok(raw) => raw,
+            Err(err) => return Err(fail(vec![issue_from_toml(text, &err)])),
+        };
+        let mut checker = Checker {
+            text,
+            issues: Vec::new(),
+        };
+        let config = checker.check(raw, decoder);
+        if checker.issues.is_empty() {
+            Ok(config)
+        } else {
+            checker.issues.sort_by_key(|issue| (issue.line, issue.column));
+            Err(fail(checker.issues))
+        }
+    }
+}
+
+/// Turns a TOML syntax or type error into an issue at its place.
+fn issue_from_toml(text: &str, err: &toml::de::Error) -> ConfigIssue {
+    let (line, column) = match err.span() {
+        Some(span) => {
+            let (line, column) = line_column(text, span.start);
+            (Some(line), Some(column))
+        }
+        None => (None, None),
+    };
+    ConfigIssue {
+        line,
+        column,
+        message: err.message().trim_end().to_owned(),
+    }
+}
+
+/// Returns the 1-based line and column (in characters) of byte `offset`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let column = before.get(line_start..).map_or(0, |rest| rest.chars().count()) + 1;
+    (line, column)
+}
+
+struct Checker<'t> {
+    text: &'t str,
+    issues: Vec<ConfigIssue>,
+}
+
+impl Checker<'_> {
+    fn at<T>(&mut self, spanned: &Spanned<T>, message: String) {
+        let (line, column) = line_column(self.text, spanned.span().start);
+        self.issues.push(ConfigIssue {
+            line: Some(line),
+            column: Some(column),
+            message,
+        });
+    }
+
+    fn check(&mut self, raw: RawConfig, decoder: DecoderCheck<'_>) -> Config {
+        let mut config = Config::default();
+        if let Some(dir) = raw.data_dir {
+            if dir.get_ref().as_os_str().is_empty() {
+                self.at(&dir, "data_dir is empty; give a folder path".to_owned());
+            }
+            config.data_dir = dir.into_inner();
+        }
+        if let Some(home_net) = raw.home_net {
+            config.home_net = Some(home_net.into_iter().map(|net| net.0).collect());
+        }
+        if let Some(http) = raw.http {
+            if let Some(listen) = http.listen {
+                config.http.listen = listen;
+            }
+            if let Some(max) = http.max_body_bytes {
+                if *max.get_ref() == 0 {
+                    self.at(&max, "max_body_bytes must be at least 1".to_owned());
+                }
+                config.http.max_body_bytes = max.into_inner();
+            }
+        }
+        if let Some(alerts) = raw.alerts
+            && let Some(window) = alerts.dedup_window
+        {
+            config.alerts.dedup_window = window.0;
+        }
+        let mut names: HashMap<String, usize> = HashMap::new();
+        for source in raw.sources {
+            if let Some(source) = self.check_source(source, decoder, &mut names) {
+                config.sources.push(source);
+            }
+        }
+        for table in raw.sinks {
+            if let Some(sink) = self.check_sink(table, &mut names) {
+                config.sinks.push(sink);
+            }
+        }
+        config
+    }
+
+    fn check_name(&mut self, name: &Spanned<String>, what: &str, names: &mut HashMap<String, usize>) -> bool {
+        let (line, _) = line_column(self.text, name.span().start);
+        let value = name.get_ref();
+        if value.is_empty()
+            || !value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            self.at(
+                name,
+                format!("{what} name {value:?} is not valid; use letters, digits, '-', '_' and '.' only"),
+            );
+            return false;
+        }
+        if let Some(first) = names.insert(value.clone(), line) {
+            self.at(
+                name,
+                format!("name {value:?} is used twice (first on line {first}); give each source and sink its own name"),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn check_source(
+        &mut self,
+        raw: RawSource,
+        decoder: DecoderCheck<'_>,
+        names: &mut HashMap<String, usize>,
+    ) -> Option<SourceConfig> {
+        let named = self.check_name(&raw.name, "source", names);
+        let decoder_name = match &raw.decoder {
+            Some(name) => {
+                if let Err(message) = decoder(name.get_ref()) {
+                    self.at(name, message);
+                }
+                DecoderName(name.get_ref().clone())
+            }
+            None => DecoderName::auto(),
+        };
+        let kind_name = raw.kind.get_ref().as_str();
+        let allowed: &[&str] = match kind_name {
+            "file" => &["paths", "start_at", "poll_interval"],
+            "syslog" => &["udp", "tcp", "max_message_bytes"],
+            "http" | "stdin" => &[],
+            other => {
+                self.at(
+                    &raw.kind,
+                    format!("source type {other:?} is not known; use file, syslog, http or stdin"),
+                );
+                return None;
+            }
+        };
+        for (key, span) in raw.type_keys() {
+            if !allowed.contains(&key) {
+                let (line, column) = line_column(self.text, span.start);
+                self.issues.push(ConfigIssue {
+                    line: Some(line),
+                    column: Some(column),
+                    message: format!("key `{key}` does not apply to a {kind_name} source; remove it"),
+                });
+            }
+        }
+        let kind = match kind_name {
+            "file" => {
+                let paths = match raw.paths {
+                    Some(paths) => paths,
+                    None => {
+                        self.at(
+                            &raw.kind,
+                            "a file source needs `paths`, for example paths = [\"/var/log/zeek/*.log\"]"
+                                .to_owned(),
+                        );
+                        return None;
+                    }
+                };
+                if paths.get_ref().is_empty() {
+                    self.at(
+                        &paths,
+                        "a file source needs at least one path or glob pattern in `paths`".to_owned(),
+                    );
+                }
+                for path in paths.get_ref() {
+                    if let Err(err) = glob_check(path) {
+                        self.at(&paths, format!("path pattern {path:?} is not valid: {err}"));
+                    }
+                }
+                SourceKind::File {
+                    paths: paths.into_inner(),
+                    start_at: raw.start_at.map_or(StartAt::Beginning, Spanned::into_inner),
+                    poll_interval: raw
+                        .poll_interval
+                        .map_or(Duration::from_secs(1), |interval| interval.into_inner().0),
+                }
+            }
+            "syslog" => {
+                if raw.udp.is_none() && raw.tcp.is_none() {
+                    self.at(
+                        &raw.kind,
+                        "a syslog source needs `udp`, `tcp` or both, for example udp = \"127.0.0.1:5514\""
+                            .to_owned(),
+                    );
+                }
+                SourceKind::Syslog {
+                    udp: raw.udp.map(Spanned::into_inner),
+                    tcp: raw.tcp.map(Spanned::into_inner),
+                    max_message_bytes: raw.max_message_bytes.map_or(64 * 1024, Spanned::into_inner),
+                }
+            }
+            "http" => SourceKind::Http,
+            _ => SourceKind::Stdin,
+        };
+        named.then(|| SourceConfig {
+            name: raw.name.into_inner(),
+            decoder: decoder_name,
+            kind,
+        })
+    }
+
+    fn check_sink(
+        &mut self,
+        table: Spanned<toml::Table>,
+        names: &mut HashMap<String, usize>,
+    ) -> Option<SinkTable> {
+        let (line, _) = line_column(self.text, table.span().start);
+        let inner = table.get_ref();
+        let name = match inner.get("name") {
+            Some(toml::Value::String(name)) => name.clone(),
+            _ => {
+                self.at(
+                    &table,
+                    "a [[sink]] needs a `name`, for example name = \"siem\"".to_owned(),
+                );
+                return None;
+            }
+        };
+        let kind = match inner.get("type") {
+            Some(toml::Value::String(kind)) => kind.clone(),
+            _ => {
+                self.at(
+                    &table,
+                    format!("sink {name:?} needs a `type`: file, webhook, syslog or email"),
+                );
+                return None;
+            }
+        };
+        let spanned_name = Spanned::new(table.span(), name.clone());
+        if !self.check_name(&spanned_name, "sink", names) {
+            return None;
+        }
+        Some(SinkTable {
+            name,
+            kind,
+            table: table.into_inner(),
+            line,
+        })
+    }
+}
+
+/// Checks the glob syntax of a path pattern: brackets must close.
+fn glob_check(pattern: &str) -> Result<(), String> {
+    if pattern.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    let mut depth = 0_i32;
+    for c in pattern.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' if depth > 0 => depth -= 1,
+            _ => {}
+        }
+    }
+    if depth > 0 {
+        return Err("a '[' is not closed by ']'".to_owned());
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data_dir: Option<Spanned<PathBuf>>,
+    home_net: Option<Vec<Cidr>>,
+    http: Option<RawHttp>,
+    alerts: Option<RawAlerts>,
+    #[serde(default, rename = "source")]
+    sources: Vec<RawSource>,
+    #[serde(default, rename = "sink")]
+    sinks: Vec<Spanned<toml::Table>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    listen: Option<SocketAddr>,
+    max_body_bytes: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    dedup_window: Option<HumanDuration>,
+}
+
+/// A `[[source]]` table. Flat rather than an enum tagged by `type`,
+/// because values inside a tagged enum lose their place in the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: Spanned<String>,
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    decoder: Option<Spanned<String>>,
+    paths: Option<Spanned<Vec<String>>>,
+    start_at: Option<Spanned<StartAt>>,
+    poll_interval: Option<Spanned<HumanDuration>>,
+    udp: Option<Spanned<SocketAddr>>,
+    tcp: Option<Spanned<SocketAddr>>,
+    max_message_bytes: Option<Spanned<usize>>,
+}
+
+impl RawSource {
+    /// The keys given that belong to one type of source, with their place.
+    fn type_keys(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        let mut keys = Vec::new();
+        let mut push = |key, span: Option<std::ops::Range<usize>>| {
+            if let Some(span) = span {
+                keys.push((key, span));
+            }
+        };
+        push("paths", self.paths.as_ref().map(Spanned::span));
+        push("start_at", self.start_at.as_ref().map(Spanned::span));
+        push("poll_interval", self.poll_interval.as_ref().map(Spanned::span));
+        push("udp", self.udp.as_ref().map(Spanned::span));
+        push("tcp", self.tcp.as_ref().map(Spanned::span));
+        push(
+            "max_message_bytes",
+            self.max_message_bytes.as_ref().map(Spanned::span),
+        );
+        keys
+    }
+}
+
+/// A duration written as `30s`, `5m`, `1h`, `7d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_duration(&text).map(Self).map_err(de::Error::custom)
+    }
+}
+
+/// Parses a duration such as `90s`, `15m`, `1h`, `7d` or `1h 30m`.
+///
+/// # Errors
+///
+/// A message that quotes the text and shows the accepted forms.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text.trim())
+        .map_err(|err| format!("{text:?} is not a duration ({err}); write it as 30s, 15m, 1h or 7d"))?;
+    if duration.is_zero() {
+        return Err(format!("{text:?} is zero; give a positive duration such as 1h"));
+    }
+    Ok(duration)
+}
+
+/// A network in CIDR notation; a bare address is its own /32 or /128.
+#[derive(Debug, Clone, Copy)]
+struct Cidr(IpNet);
+
+impl<'de> Deserialize<'de> for Cidr {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let net = IpNet::from_str(&text)
+            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+            .map_err(|_| {
+                de::Error::custom(format!(
+                    "{text:?} is not a network; write it as 10.0.0.0/8 or fd00::/8"
+                ))
+            })?;
+        Ok(Self(net.trunc()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

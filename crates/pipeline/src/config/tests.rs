@@ -1,0 +1,190 @@
+use super::*;
+
+fn decoders(name: &str) -> Result<(), String> {
+    match name {
+        "auto" | "json" | "syslog" | "zeek-tsv" => Ok(()),
+        other => Err(format!(
+            "unknown decoder {other:?}; use auto, json, syslog or zeek-tsv"
+        )),
+    }
+}
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse("test.toml", text, &decoders)
+}
+
+fn issues(text: &str) -> Vec<String> {
+    match parse(text) {
+        Ok(_) => Vec::new(),
+        Err(err) => err.issues.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn empty_file_gives_the_defaults() {
+    let config = parse("").unwrap();
+    assert_eq!(config.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+    assert_eq!(config.http.listen.to_string(), DEFAULT_HTTP_LISTEN);
+    assert!(config.http.listen.ip().is_loopback());
+    assert_eq!(config.alerts.dedup_window, DEFAULT_DEDUP_WINDOW);
+    assert!(config.sources.is_empty() && config.sinks.is_empty());
+    assert!(config.home_net.is_none());
+}
+
+#[test]
+fn every_source_kind_parses() {
+    let text = r#"
+data_dir = "/var/lib/iocwatch"
+home_net = ["192.0.2.0/24", "2001:db8::1"]
+
+[http]
+listen = "127.0.0.1:9000"
+max_body_bytes = 1024
+
+[alerts]
+dedup_window = "30m"
+
+[[source]]
+name = "zeek"
+type = "file"
+paths = ["/var/log/zeek/*.log"]
+start_at = "end"
+poll_interval = "250ms"
+
+[[source]]
+name = "firewall"
+type = "syslog"
+decoder = "syslog"
+udp = "127.0.0.1:5514"
+
+[[source]]
+name = "vector"
+type = "http"
+
+[[source]]
+name = "pipe"
+type = "stdin"
+decoder = "json"
+
+[[sink]]
+name = "siem"
+type = "syslog"
+address = "127.0.0.1:6514"
+"#;
+    let config = parse(text).unwrap();
+    assert_eq!(config.data_dir, PathBuf::from("/var/lib/iocwatch"));
+    let nets: Vec<String> = config.home_net.unwrap().iter().map(ToString::to_string).collect();
+    assert_eq!(nets, ["192.0.2.0/24", "2001:db8::1/128"]);
+    assert_eq!(config.http.listen.port(), 9000);
+    assert_eq!(config.http.max_body_bytes, 1024);
+    assert_eq!(config.alerts.dedup_window, Duration::from_secs(1800));
+    assert_eq!(config.sources.len(), 4);
+    assert_eq!(
+        config.sources[0].kind,
+        SourceKind::File {
+            paths: vec!["/var/log/zeek/*.log".to_owned()],
+            start_at: StartAt::End,
+            poll_interval: Duration::from_millis(250),
+        }
+    );
+    assert_eq!(config.sources[0].decoder, DecoderName::auto());
+    assert!(matches!(
+        config.sources[1].kind,
+        SourceKind::Syslog {
+            udp: Some(_),
+            tcp: None,
+            ..
+        }
+    ));
+    assert_eq!(config.sources[2].kind, SourceKind::Http);
+    assert_eq!(config.sources[3].kind, SourceKind::Stdin);
+    assert_eq!(config.sinks[0].name, "siem");
+    assert_eq!(config.sinks[0].kind, "syslog");
+    assert_eq!(config.sinks[0].line, 34);
+}
+
+#[test]
+fn syntax_error_names_line_and_column() {
+    let found = issues("[http]\nlisten = \"127.0.0.1:80\"\nmax_body_bytes = = 3\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("line 3, column "), "{found:?}");
+}
+
+#[test]
+fn unknown_key_names_its_line() {
+    let found = issues("data_dir = \"x\"\n\n[http]\nlisen = \"127.0.0.1:80\"\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("line 4"), "{found:?}");
+    assert!(found[0].contains("lisen"), "{found:?}");
+}
+
+#[test]
+fn bad_values_are_reported_at_their_place() {
+    let rows = [
+        ("[alerts]\ndedup_window = \"soon\"\n", "line 2", "not a duration"),
+        ("[alerts]\ndedup_window = \"0s\"\n", "line 2", "zero"),
+        ("home_net = [\"10.0.0.0/33\"]\n", "line 1", "not a network"),
+        ("[http]\nlisten = \"localhost\"\n", "line 2", "socket address"),
+        (
+            "[[source]]\nname = \"a\"\ntype = \"file\"\npaths = []\n",
+            "line 4",
+            "at least one path",
+        ),
+        (
+            "[[source]]\nname = \"a\"\ntype = \"file\"\npaths = [\"/x/[ab\"]\n",
+            "line 4",
+            "not closed",
+        ),
+        (
+            "[[source]]\nname = \"a\"\ntype = \"syslog\"\n",
+            "line 3",
+            "needs `udp`, `tcp`",
+        ),
+        ("[[source]]\nname = \"a\"\ntype = \"kafka\"\n", "line 3", "kafka"),
+        (
+            "[[source]]\nname = \"a\"\ntype = \"stdin\"\nudp = \"127.0.0.1:1\"\n",
+            "line 4",
+            "does not apply",
+        ),
+        (
+            "[[source]]\nname = \"a b\"\ntype = \"stdin\"\n",
+            "line 2",
+            "not valid",
+        ),
+        (
+            "[[source]]\nname = \"a\"\ntype = \"stdin\"\ndecoder = \"csv\"\n",
+            "line 4",
+            "unknown decoder",
+        ),
+        ("[[sink]]\ntype = \"file\"\n", "line 1", "needs a `name`"),
+        ("[[sink]]\nname = \"s\"\n", "line 1", "needs a `type`"),
+    ];
+    for (text, place, words) in rows {
+        let found = issues(text);
+        assert_eq!(found.len(), 1, "{text:?}: {found:?}");
+        assert!(found[0].starts_with(place), "{text:?}: {found:?}");
+        assert!(found[0].contains(words), "{text:?}: {found:?}");
+    }
+}
+
+#[test]
+fn every_problem_is_listed_in_file_order() {
+    let text = "[[source]]\nname = \"dup\"\ntype = \"stdin\"\ndecoder = \"csv\"\n\n[[sink]]\nname = \"dup\"\ntype = \"file\"\n";
+    let err = parse(text).unwrap_err();
+    let lines: Vec<Option<usize>> = err.issues.iter().map(|issue| issue.line).collect();
+    assert_eq!(lines, [Some(4), Some(6)], "{err}");
+    assert!(
+        err.issues[1].message.contains("used twice (first on line 2)"),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("test.toml: 2 problems"), "{err}");
+}
+
+#[test]
+fn durations_in_every_unit() {
+    assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+    assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+    assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+    assert!(parse_duration("").is_err());
+    assert!(parse_duration("-1h").is_err());
+}
