@@ -1,14 +1,21 @@
 //! Command-line arguments.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use iocwatch_store::{AlertStatus, Resolution, Severity};
 use ipnet::IpNet;
 
 /// Watch network and security logs for indicators of compromise.
 #[derive(Debug, Parser)]
 #[command(name = "iocwatch", version, about, long_about = None)]
 pub struct Cli {
+    /// The directory that contains the database of watchlists, the
+    /// allowlist and alerts; created when missing.
+    #[arg(long, global = true, value_name = "DIR", default_value = "./iocwatch-data")]
+    pub data_dir: PathBuf,
+
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -26,6 +33,16 @@ pub enum Command {
     ///
     /// Exit status: 0 when a value matched, 1 when none did, 2 on error.
     Lookup(LookupArgs),
+    /// Create, fill and inspect the stored watchlists.
+    #[command(subcommand)]
+    Watchlist(WatchlistCommand),
+    /// Values and networks that never alert: addresses, networks, domains
+    /// with their subdomains, URLs, hashes.
+    #[command(subcommand)]
+    Allowlist(AllowlistCommand),
+    /// List, inspect and triage stored alerts.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
 }
 
 /// Watchlist options shared by every command.
@@ -33,8 +50,8 @@ pub enum Command {
 pub struct IntelArgs {
     /// A watchlist file, or a directory whose files are each a watchlist.
     /// Written NAME=PATH, the watchlist is called NAME; otherwise it is
-    /// named after the file. Plain lists, CSV and Zeek intel files are
-    /// recognised from their content; gzip is read transparently.
+    /// named after the file. Plain lists, CSV, Zeek intel and JSON lines
+    /// files are recognised from their content; gzip is read transparently.
     #[arg(long = "intel", value_name = "[NAME=]PATH", required = true)]
     pub intel: Vec<String>,
 
@@ -102,4 +119,332 @@ pub struct LookupArgs {
     /// addresses, fingerprints, defanged or not.
     #[arg(value_name = "VALUE", required = true)]
     pub values: Vec<String>,
+}
+
+/// `iocwatch watchlist` commands.
+#[derive(Debug, Subcommand)]
+pub enum WatchlistCommand {
+    /// Create an empty watchlist.
+    Create {
+        /// The name: letters, digits, '-', '_' and '.'.
+        name: String,
+        /// Its settings.
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Create it disabled, so that it raises no alerts until enabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    /// Change the settings of a watchlist; options not given stay as they are.
+    Update {
+        /// The watchlist.
+        name: String,
+        /// The settings to change.
+        #[command(flatten)]
+        settings: SettingsArgs,
+        /// Enable the watchlist.
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        /// Disable the watchlist: it keeps its indicators but raises no alerts.
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Import indicators from watchlist files into a watchlist, creating it
+    /// when missing. Values already listed are refreshed; values that the
+    /// allowlist covers are skipped.
+    Import {
+        /// The watchlist.
+        name: String,
+        /// Plain lists, CSV, Zeek intel and JSON lines files, gzip or not,
+        /// or directories of them (as `scan --intel` reads them).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// The CSV column that contains the indicators, when its name is not
+        /// one of the usual ones.
+        #[arg(long, value_name = "NAME")]
+        column: Option<String>,
+        /// Load networks shorter than /8 (IPv4) or /32 (IPv6) and public
+        /// suffixes, which are otherwise rejected as too broad.
+        #[arg(long)]
+        allow_broad: bool,
+        /// Lifetime of the imported indicators (such as 30d or 12h),
+        /// instead of the indicator's own expiry or the watchlist's ttl.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        ttl: Option<Duration>,
+    },
+    /// Add values given on the command line; defanged values are accepted.
+    Add {
+        /// The watchlist.
+        name: String,
+        /// Addresses, networks, domains, URLs, hashes, e-mail addresses or
+        /// JA4 fingerprints.
+        #[arg(value_name = "VALUE", required = true)]
+        values: Vec<String>,
+        /// A description of the values (`meta.description`).
+        #[arg(long)]
+        description: Option<String>,
+        /// Confidence from 0 to 100.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+        confidence: Option<u8>,
+        /// Lifetime of these values (such as 7d), instead of the
+        /// watchlist's ttl.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        ttl: Option<Duration>,
+        /// Accept networks shorter than /8 or /32 and public suffixes.
+        #[arg(long)]
+        allow_broad: bool,
+    },
+    /// Remove values from a watchlist.
+    Remove {
+        /// The watchlist.
+        name: String,
+        /// The values, written as they were added or in normalised form.
+        #[arg(value_name = "VALUE", required = true)]
+        values: Vec<String>,
+    },
+    /// List the watchlists with their settings and indicator counts.
+    List {
+        /// Write one JSON object per watchlist.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a watchlist's settings and indicators.
+    Show {
+        /// The watchlist.
+        name: String,
+        /// Indicators to show.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        /// Indicators to skip.
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
+    /// Write a watchlist's unexpired indicators to standard output or a file,
+    /// in a form that `watchlist import` reads back. `csv` and `json` keep
+    /// the types, metadata and expiry. `plain` keeps the values only.
+    Export {
+        /// The watchlist.
+        name: String,
+        /// The output format.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+        format: ExportFormat,
+        /// Include expired indicators.
+        #[arg(long)]
+        include_expired: bool,
+        /// Write to FILE instead of standard output.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Delete a watchlist and its indicators; its alerts stay.
+    Delete {
+        /// The watchlist.
+        name: String,
+    },
+}
+
+/// Watchlist settings given on the command line.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Severity of its alerts: low, medium, high, critical, or auto to
+    /// derive it from indicator confidence.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub severity: Option<SeverityChoice>,
+    /// The domain matching mode: subdomains (a domain and all names under
+    /// it) or exact.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub domain_match: Option<DomainMatchArg>,
+    /// Default lifetime of an indicator after its last import (such as 30d),
+    /// or never.
+    #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+    pub ttl: Option<Ttl>,
+    /// Sightings of one indicator on one host within this time update one
+    /// alert (such as 1h or 15m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub dedup_window: Option<Duration>,
+    /// A description of the watchlist.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+/// Domain matching mode.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DomainMatchArg {
+    /// A domain matches itself and every subdomain.
+    Subdomains,
+    /// A domain matches only itself.
+    Exact,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// One value per line.
+    Plain,
+    /// CSV with type, metadata and expiry columns.
+    Csv,
+    /// One JSON object per line, with type, metadata and expiry.
+    Json,
+}
+
+/// `iocwatch allowlist` commands.
+#[derive(Debug, Subcommand)]
+pub enum AllowlistCommand {
+    /// Allow values: they are skipped on import and never alert.
+    Add {
+        /// Addresses, networks, domains (with their subdomains), URLs,
+        /// hashes, e-mail addresses; defanged values are accepted.
+        #[arg(value_name = "VALUE", required = true)]
+        values: Vec<String>,
+        /// The reason the values are allowed.
+        #[arg(long)]
+        comment: Option<String>,
+        /// Accept networks shorter than /8 (IPv4) or /32 (IPv6) and public
+        /// suffixes, which would silence a large part of all traffic.
+        #[arg(long)]
+        allow_broad: bool,
+    },
+    /// Remove values from the allowlist.
+    Remove {
+        /// The values.
+        #[arg(value_name = "VALUE", required = true)]
+        values: Vec<String>,
+    },
+    /// List the allowlist.
+    List {
+        /// Write one JSON object per entry.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `iocwatch alerts` commands.
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts, last seen first.
+    List(AlertListArgs),
+    /// Show an alert with its history and document.
+    Show {
+        /// The alert id, or its first characters (at least 4).
+        id: String,
+        /// Write the alert as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge alerts.
+    Ack {
+        /// Alert ids or their first characters.
+        #[arg(value_name = "ID", required = true)]
+        ids: Vec<String>,
+        /// A comment for the history.
+        #[arg(long)]
+        comment: Option<String>,
+        /// The user name for the history (default: the USER environment variable).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
+    /// Mark alerts as under investigation.
+    Investigate {
+        /// Alert ids or their first characters.
+        #[arg(value_name = "ID", required = true)]
+        ids: Vec<String>,
+        /// A comment for the history.
+        #[arg(long)]
+        comment: Option<String>,
+        /// The user name for the history (default: the USER environment variable).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
+    /// Close an alert with a resolution and a comment.
+    Close {
+        /// The alert id or its first characters.
+        id: String,
+        /// true-positive, false-positive or benign.
+        #[arg(long, value_parser = parse_resolution)]
+        resolution: Resolution,
+        /// The findings, for the history.
+        #[arg(long)]
+        comment: String,
+        /// The user name for the history (default: the USER environment variable).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
+}
+
+/// Filters of `iocwatch alerts list`.
+#[derive(Debug, Args)]
+pub struct AlertListArgs {
+    /// Only alerts in this state: new, acknowledged, investigating, closed.
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<AlertStatus>,
+    /// Only alerts of at least this severity.
+    #[arg(long, value_parser = parse_min_severity)]
+    pub severity: Option<Severity>,
+    /// Only alerts of this watchlist.
+    #[arg(long)]
+    pub watchlist: Option<String>,
+    /// Only alerts involving this internal host.
+    #[arg(long, value_name = "ADDRESS")]
+    pub host: Option<String>,
+    /// Only alerts on this indicator.
+    #[arg(long, value_name = "VALUE")]
+    pub indicator: Option<String>,
+    /// Only alerts last seen since this time: RFC 3339 (2024-05-01T10:00:00Z)
+    /// or a duration before now (24h).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only alerts first seen before this time, in the same forms.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Alerts to show.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u64,
+    /// Alerts to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u64,
+    /// Write one JSON object per alert.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses a duration such as `30d`, `12h`, `90m` or `1h 30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim()).map_err(|error| {
+        format!("invalid duration {text:?} ({error}); write a number with a unit, such as 30d, 12h or 90m")
+    })
+}
+
+/// A watchlist severity, `None` for `auto`.
+#[derive(Debug, Clone, Copy)]
+pub struct SeverityChoice(pub Option<Severity>);
+
+/// A watchlist ttl, `None` for `never`.
+#[derive(Debug, Clone, Copy)]
+pub struct Ttl(pub Option<Duration>);
+
+fn parse_ttl(text: &str) -> Result<Ttl, String> {
+    if matches!(text.trim(), "never" | "none") {
+        return Ok(Ttl(None));
+    }
+    parse_duration(text).map(|duration| Ttl(Some(duration)))
+}
+
+fn parse_severity(text: &str) -> Result<SeverityChoice, String> {
+    if text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(SeverityChoice(None));
+    }
+    text.parse::<Severity>()
+        .map(|severity| SeverityChoice(Some(severity)))
+        .map_err(|error| format!("{error}, or auto"))
+}
+
+fn parse_min_severity(text: &str) -> Result<Severity, String> {
+    text.parse()
+}
+
+fn parse_status(text: &str) -> Result<AlertStatus, String> {
+    text.parse()
+}
+
+fn parse_resolution(text: &str) -> Result<Resolution, String> {
+    text.parse()
 }

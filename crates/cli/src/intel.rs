@@ -99,7 +99,7 @@ fn split_spec(spec: &str) -> (Option<String>, PathBuf) {
 
 /// Lists the files a spec names: the file itself, or every file of a
 /// directory (sorted), each its own watchlist.
-fn expand(name: Option<String>, path: &Path) -> Result<Vec<(Option<String>, PathBuf)>> {
+pub(crate) fn expand(name: Option<String>, path: &Path) -> Result<Vec<(Option<String>, PathBuf)>> {
     let metadata =
         std::fs::metadata(path).with_context(|| format!("cannot read watchlist {}", path.display()))?;
     if !metadata.is_dir() {
@@ -159,7 +159,9 @@ fn make_names_unique(watchlists: &mut [Watchlist], quiet: bool) {
     }
 }
 
-fn report(watchlist: &Watchlist) {
+/// Prints a watchlist's load summary with its first rejected, dropped and
+/// noted values.
+pub(crate) fn report(watchlist: &Watchlist) {
     let report = &watchlist.report;
     eprintln!(
         "watchlist {}: {} ({})",

@@ -1,10 +1,15 @@
 //! The `iocwatch` binary: argument parsing and dispatch.
 
+mod alerts;
+mod allowlist;
 mod args;
+mod export;
 mod intel;
 mod lookup;
+mod output;
 mod progress;
 mod scan;
+mod watchlist;
 
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;
@@ -31,6 +36,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Lookup(args) => lookup::run(args),
+        Command::Watchlist(command) => watchlist::run(&cli.data_dir, command),
+        Command::Allowlist(command) => allowlist::run(&cli.data_dir, command),
+        Command::Alerts(command) => alerts::run(&cli.data_dir, command),
     };
     match result {
         Ok(code) => code,

@@ -18,12 +18,14 @@ pub fn run(args: &[&str]) -> Output {
     iocwatch().args(args).output().expect("iocwatch runs")
 }
 
-/// Returns a path under the shared folder next to the repository, or
-/// `None` (with a visible message) when it is absent.
+/// Returns a path under the shared folder next to the repository (or the
+/// folder that `IOCWATCH_SHARED_DIR` names), or `None` (with a visible
+/// message) when it is absent.
 pub fn shared(sub: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(sub);
+    let root = std::env::var_os("IOCWATCH_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let path = root.join(sub);
     if path.exists() {
         Some(path)
     } else {

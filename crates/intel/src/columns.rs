@@ -129,6 +129,12 @@ pub(crate) fn is_indicator_column(normalised: &str) -> bool {
     INDICATOR_COLUMNS.contains(&normalised)
 }
 
+/// Returns the position of an indicator column name in the preference
+/// order (`indicator` first), or `None` for other names.
+pub(crate) fn indicator_column_rank(normalised: &str) -> Option<usize> {
+    INDICATOR_COLUMNS.iter().position(|name| *name == normalised)
+}
+
 pub(crate) fn is_type_column(normalised: &str) -> bool {
     TYPE_COLUMNS.contains(&normalised)
 }

@@ -4,6 +4,7 @@ use std::io::BufRead;
 
 use crate::error::IntelErrorKind;
 use crate::formats::csv::looks_like_header;
+use crate::formats::jsonl::looks_like_json_object;
 use crate::lines::{LineReader, LineText};
 use crate::load::IntelFormat;
 
@@ -36,7 +37,8 @@ fn is_comment_or_blank(text: &str) -> bool {
 }
 
 /// Decides the format from the prelude. A `#fields` line with an
-/// `indicator` column means Zeek intel. A CSV header, in a `#` comment or
+/// `indicator` column means Zeek intel. A first content line that is a
+/// whole JSON object means JSON lines. A CSV header, in a `#` comment or
 /// on the first other line, means CSV. Otherwise a `.csv` extension
 /// (`by_extension`) means CSV, and anything else is a plain list.
 pub(crate) fn detect_format(
@@ -52,6 +54,10 @@ pub(crate) fn detect_format(
 
     if texts.iter().any(|text| is_zeek_fields_line(text)) {
         return IntelFormat::ZeekIntel;
+    }
+    let first_content = texts.iter().find(|text| !is_comment_or_blank(text));
+    if first_content.is_some_and(|text| looks_like_json_object(text)) {
+        return IntelFormat::JsonLines;
     }
     for text in &texts {
         let header = match text.strip_prefix('#') {
@@ -113,6 +119,12 @@ mod tests {
             ("1.10.16.0/20 ; SBL256894\n", IntelFormat::Plain),
             ("; comment\n\n$TTL 30\n", IntelFormat::Plain),
             ("", IntelFormat::Plain),
+            ("{\"indicator\": \"evil.example\"}\n", IntelFormat::JsonLines),
+            (
+                "# export\n{\"ioc\": \"198.51.100.7\", \"type\": \"ip\"}\n",
+                IntelFormat::JsonLines,
+            ),
+            ("{\n  \"type\": \"bundle\"\n}\n", IntelFormat::Plain),
         ];
         for (text, expected) in rows {
             assert_eq!(detect(text, None), expected, "{text:?}");

@@ -129,6 +129,10 @@ pub enum LineError {
     /// A CSV row that the CSV parser cannot read.
     #[error("malformed CSV row: {0}")]
     Csv(String),
+    /// A line of a JSON lines watchlist that is not a JSON object or has
+    /// no indicator key.
+    #[error("malformed JSON line: {0}")]
+    Json(String),
     /// The line is longer than [`MAX_LINE_BYTES`](crate::MAX_LINE_BYTES).
     #[error("line is longer than {max} bytes")]
     TooLong {

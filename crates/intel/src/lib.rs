@@ -1,4 +1,5 @@
-//! Watchlist decoders of iocwatch: plain lists, CSV and Zeek intel files.
+//! Watchlist decoders of iocwatch: plain lists, CSV, Zeek intel files and
+//! JSON lines.
 //!
 //! [`load_file`] reads one watchlist, gzip-compressed or not, detects its
 //! format from the content unless [`LoadOptions::format`] names it, and

@@ -37,15 +37,19 @@ pub enum IntelFormat {
     Csv,
     /// A Zeek intel framework file with a `#fields` line.
     ZeekIntel,
+    /// One JSON object per line, as `watchlist export --format json`
+    /// writes them.
+    JsonLines,
 }
 
 impl IntelFormat {
-    /// Returns the short name: `plain`, `csv` or `zeek-intel`.
+    /// Returns the short name: `plain`, `csv`, `zeek-intel` or `jsonl`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Plain => "plain",
             Self::Csv => "csv",
             Self::ZeekIntel => "zeek-intel",
+            Self::JsonLines => "jsonl",
         }
     }
 }
@@ -58,19 +62,20 @@ impl fmt::Display for IntelFormat {
 
 /// A format name that [`IntelFormat::from_str`] does not know.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("unknown watchlist format {0:?}; expected plain, csv or zeek-intel")]
+#[error("unknown watchlist format {0:?}; expected plain, csv, zeek-intel or jsonl")]
 pub struct UnknownFormat(pub String);
 
 impl FromStr for IntelFormat {
     type Err = UnknownFormat;
 
-    /// Reads `plain`, `csv`, `zeek-intel`, or `zeek` or `intel` for Zeek
-    /// intel, in any letter case.
+    /// Reads `plain`, `csv`, `zeek-intel` (or `zeek`, `intel`) and `jsonl`
+    /// (or `json`), in any letter case.
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         match name.trim().to_ascii_lowercase().as_str() {
             "plain" => Ok(Self::Plain),
             "csv" => Ok(Self::Csv),
             "zeek-intel" | "zeek" | "intel" => Ok(Self::ZeekIntel),
+            "jsonl" | "json" | "json-lines" => Ok(Self::JsonLines),
             _ => Err(UnknownFormat(name.to_owned())),
         }
     }
@@ -271,10 +276,15 @@ mod tests {
 
     #[test]
     fn format_names_round_trip() {
-        for format in [IntelFormat::Plain, IntelFormat::Csv, IntelFormat::ZeekIntel] {
+        for format in [
+            IntelFormat::Plain,
+            IntelFormat::Csv,
+            IntelFormat::ZeekIntel,
+            IntelFormat::JsonLines,
+        ] {
             assert_eq!(format.to_string().parse::<IntelFormat>(), Ok(format));
         }
         assert_eq!("Zeek".parse::<IntelFormat>(), Ok(IntelFormat::ZeekIntel));
-        assert!("json".parse::<IntelFormat>().is_err());
+        assert!("stix".parse::<IntelFormat>().is_err());
     }
 }

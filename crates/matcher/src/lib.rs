@@ -32,15 +32,7 @@ pub type IndicatorId = u32;
 /// Index of a watchlist in a [`Matcher`].
 pub type WatchlistId = u16;
 
-/// Domain matching mode of a watchlist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DomainMatch {
-    /// A domain matches itself and every subdomain.
-    #[default]
-    Subdomains,
-    /// A domain matches only itself.
-    Exact,
-}
+pub use iocwatch_model::DomainMatch;
 
 /// A watchlist as the matcher stores it.
 #[derive(Debug, Clone)]

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::refang::refang;
@@ -625,8 +625,44 @@ fn is_unicast_link_local(v6: Ipv6Addr) -> bool {
     (v6.segments()[0] & 0xffc0) == 0xfe80
 }
 
+/// Domain matching mode of a watchlist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DomainMatch {
+    /// A domain matches itself and every subdomain.
+    #[default]
+    Subdomains,
+    /// A domain matches only itself.
+    Exact,
+}
+
+impl DomainMatch {
+    /// Returns the name used in settings: `subdomains` or `exact`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Subdomains => "subdomains",
+            Self::Exact => "exact",
+        }
+    }
+
+    /// Reads `subdomains` or `exact`, in any letter case.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "subdomains" => Some(Self::Subdomains),
+            "exact" => Some(Self::Exact),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DomainMatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Metadata the source gives about an indicator.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Meta {
     /// Human-readable description or listing reason.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -19,8 +19,8 @@ pub mod value;
 
 pub use field::Field;
 pub use indicator::{
-    DigestScope, Indicator, IndicatorError, IndicatorKind, IndicatorValue, KindHint, Meta, Note, Origin,
-    ParseOptions, Parsed, is_internal, parse_indicator,
+    DigestScope, DomainMatch, Indicator, IndicatorError, IndicatorKind, IndicatorValue, KindHint, Meta, Note,
+    Origin, ParseOptions, Parsed, is_internal, parse_indicator,
 };
 pub use record::{Endpoint, Observed, Record};
 pub use url::CanonicalUrl;

@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod alert;
+pub mod allowlist;
 pub mod config;
 pub mod homenet;
 pub mod lines;
@@ -13,6 +14,7 @@ mod table;
 pub mod watchlists;
 
 pub use alert::{Alert, AlertBuilder, Severity};
+pub use allowlist::Allowlist;
 pub use homenet::{Direction, HomeNet};
 pub use scan::{Input, OutputFormat, Progress, ScanOptions, ScanSummary, scan};
 pub use stats::ScanStats;

@@ -1,6 +1,7 @@
 //! One decoder per watchlist format, each reading numbered lines.
 
 pub(crate) mod csv;
+pub(crate) mod jsonl;
 pub(crate) mod plain;
 pub(crate) mod zeek;
 
@@ -14,6 +15,7 @@ pub(crate) enum Decoder {
     Plain(plain::PlainDecoder),
     Csv(csv::CsvDecoder),
     Zeek(zeek::ZeekDecoder),
+    JsonLines(jsonl::JsonLinesDecoder),
 }
 
 impl Decoder {
@@ -22,6 +24,7 @@ impl Decoder {
             IntelFormat::Plain => Self::Plain(plain::PlainDecoder::new()),
             IntelFormat::Csv => Self::Csv(csv::CsvDecoder::new(options.column.as_deref())),
             IntelFormat::ZeekIntel => Self::Zeek(zeek::ZeekDecoder::new()),
+            IntelFormat::JsonLines => Self::JsonLines(jsonl::JsonLinesDecoder::new()),
         }
     }
 
@@ -51,6 +54,10 @@ impl Decoder {
             }
             Self::Csv(decoder) => decoder.line(number, text, out),
             Self::Zeek(decoder) => decoder.line(number, text, out),
+            Self::JsonLines(decoder) => {
+                decoder.line(number, text, out);
+                Ok(())
+            }
         }
     }
 
@@ -58,7 +65,7 @@ impl Decoder {
     pub(crate) fn finish(&mut self, out: &mut Collector) -> Result<(), IntelErrorKind> {
         match self {
             Self::Csv(decoder) => decoder.finish(out),
-            Self::Plain(_) | Self::Zeek(_) => Ok(()),
+            Self::Plain(_) | Self::Zeek(_) | Self::JsonLines(_) => Ok(()),
         }
     }
 }
