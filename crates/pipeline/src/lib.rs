@@ -1,5 +1,5 @@
-//! The iocwatch pipeline: loading watchlists into a matcher, scanning
-//! logs, building alerts and summarising what was found.
+//! The iocwatch pipeline: loading watchlists into a matcher, reading event
+//! sources, scanning logs, building alerts and summarising what was found.
 
 #![deny(missing_docs)]
 
@@ -9,6 +9,7 @@ pub mod config;
 pub mod homenet;
 pub mod lines;
 pub mod scan;
+pub mod sources;
 pub mod stats;
 mod table;
 pub mod watchlists;
