@@ -98,8 +98,10 @@ pub struct ScanArgs {
     pub quiet: bool,
 
     /// Log files or directories to scan; `-` reads standard input.
-    /// Zeek TSV and JSON, Suricata EVE and ECS JSON lines are recognised
-    /// from their content; gzip is read transparently.
+    /// Zeek TSV and JSON, Suricata EVE, ECS JSON lines and syslog from
+    /// firewalls and sensors (netfilter, pfSense filterlog, PAN-OS, CEF,
+    /// key=value) are recognised from their content; gzip is read
+    /// transparently.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<String>,
 }

@@ -127,7 +127,7 @@ pub(crate) fn json_error(line: &[u8], err: &serde_json::Error) -> DecodeError {
 }
 
 /// Copies every borrowed value of `record`, so it outlives its line.
-fn into_owned(record: Record<'_>) -> Record<'static> {
+pub(crate) fn into_owned(record: Record<'_>) -> Record<'static> {
     fn own(value: Cow<'_, str>) -> Cow<'static, str> {
         Cow::Owned(value.into_owned())
     }

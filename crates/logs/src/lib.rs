@@ -5,32 +5,45 @@
 //! [`DecodeError`] that the caller counts and reports, and the next line
 //! is decoded as usual.
 //!
-//! Two decoders cover the supported formats:
+//! Three decoders cover the supported formats:
 //!
 //! - [`ZeekTsvDecoder`] reads Zeek's tab-separated logs, driven by their
 //!   `#` header lines.
 //! - [`JsonDecoder`] reads JSON lines and decides for each line whether it
 //!   is a Suricata EVE event, a Zeek JSON record or an ECS document, so
 //!   one stream may mix all three.
+//! - [`SyslogDecoder`] reads what firewalls and sensors send over syslog:
+//!   an optional syslog header, then a netfilter, pfSense filterlog,
+//!   PAN-OS, CEF, `key=value` or JSON body, decided per line.
 //!
 //! [`detect_format`] picks between them from the first bytes of a file,
-//! and [`new_decoder`] builds the matching decoder.
+//! and [`new_decoder`] builds the matching decoder. [`DecoderChoice`]
+//! parses a format name from configuration.
 
 #![deny(missing_docs)]
 
 use iocwatch_model::Record;
 
+mod cef;
+mod choice;
 mod ecs;
 mod eve;
+mod filterlog;
 mod json;
+mod kv;
 mod lenient;
+mod netfilter;
+mod panos;
+mod syslog;
 #[cfg(test)]
 mod testing;
 mod zeek;
 mod zeek_json;
 mod zeek_tsv;
 
+pub use choice::{DecoderChoice, UnknownFormat};
 pub use json::JsonDecoder;
+pub use syslog::{SyslogBody, SyslogDecoder};
 pub use zeek_tsv::ZeekTsvDecoder;
 
 /// A decoder for one log stream (one file, one connection).
@@ -76,6 +89,12 @@ pub enum Format {
     ZeekTsv,
     /// One JSON object per line: Suricata EVE, Zeek JSON or ECS.
     Json,
+    /// Text lines, each an optional syslog header and then a body in any
+    /// [`SyslogBody`] format, decided per line.
+    Syslog,
+    /// Like [`Format::Syslog`], but every body is read in the one given
+    /// format.
+    SyslogBody(SyslogBody),
 }
 
 /// Detects the format of a log from its first bytes, after any gzip
@@ -83,9 +102,12 @@ pub enum Format {
 ///
 /// Blank lines and `#` comment lines are skipped until a line decides:
 /// `#separator` or `#fields` means Zeek TSV, a line starting with `{` means
-/// JSON lines. Returns `None` when no line decides, for example when the
-/// head holds only comments or starts with plain text. A UTF-8 byte order
-/// mark at the start is ignored.
+/// JSON lines, and a line in a [`SyslogBody`] format, with or without a
+/// syslog header, means syslog. A syslog line whose body is in no known
+/// format (a `sshd` message in a kernel log) is skipped as well, so the
+/// next line can decide. Returns `None` when no line decides, for example
+/// when the head holds only comments or starts with other text. A UTF-8
+/// byte order mark at the start is ignored.
 pub fn detect_format(head: &[u8]) -> Option<Format> {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     for line in head.split(|&b| b == b'\n') {
@@ -99,7 +121,14 @@ pub fn detect_format(head: &[u8]) -> Option<Format> {
         if line.starts_with(b"#") {
             continue;
         }
-        return (line.first() == Some(&b'{')).then_some(Format::Json);
+        if line.first() == Some(&b'{') {
+            return Some(Format::Json);
+        }
+        match syslog::classify(line) {
+            syslog::LineKind::Syslog => return Some(Format::Syslog),
+            syslog::LineKind::Undecided => continue,
+            syslog::LineKind::Other => return None,
+        }
     }
     None
 }
@@ -109,6 +138,8 @@ pub fn new_decoder(format: Format) -> Box<dyn Decoder> {
     match format {
         Format::ZeekTsv => Box::new(ZeekTsvDecoder::new()),
         Format::Json => Box::new(JsonDecoder::new()),
+        Format::Syslog => Box::new(SyslogDecoder::new()),
+        Format::SyslogBody(body) => Box::new(SyslogDecoder::for_body(body)),
     }
 }
 

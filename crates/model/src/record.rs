@@ -44,7 +44,8 @@ pub struct Endpoint<'l> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Record<'l> {
     /// The log format the line was read as, for statistics: `zeek-tsv`,
-    /// `zeek-json`, `suricata-eve`, `ecs`.
+    /// `zeek-json`, `suricata-eve`, `ecs`, or a syslog body format
+    /// (`netfilter`, `filterlog`, `panos`, `cef`, `kv`).
     pub format: &'static str,
     /// ECS `event.dataset`, such as `zeek.conn` or `suricata.eve`.
     pub dataset: Cow<'l, str>,

@@ -332,7 +332,8 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
             return Ok(None);
         }
         return Ok(Some(format!(
-            "{display}: not a supported log format (Zeek TSV, Zeek JSON, Suricata EVE or ECS JSON lines)"
+            "{display}: not a supported log format (Zeek TSV, Zeek JSON, Suricata EVE, ECS JSON lines, \
+             or syslog with a netfilter, pfSense filterlog, PAN-OS, CEF or key=value body)"
         )));
     };
 
@@ -392,7 +393,7 @@ fn split(path: &Path, size: u64, format: Format) -> io::Result<Vec<Range>> {
     }
     let headers = match format {
         Format::ZeekTsv => header_lines(&mut file)?,
-        Format::Json => Vec::new(),
+        Format::Json | Format::Syslog | Format::SyslogBody(_) => Vec::new(),
     };
     let ranges = starts
         .iter()
