@@ -12,9 +12,10 @@ use ipnet::IpNet;
 #[command(name = "iocwatch", version, about, long_about = None)]
 pub struct Cli {
     /// The directory that contains the database of watchlists, the
-    /// allowlist and alerts; created when missing.
-    #[arg(long, global = true, value_name = "DIR", default_value = "./iocwatch-data")]
-    pub data_dir: PathBuf,
+    /// allowlist and alerts; created when missing. Default: the
+    /// configuration's `data_dir` for `run`, ./iocwatch-data otherwise.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 
     /// The command to run.
     #[command(subcommand)]
@@ -43,6 +44,56 @@ pub enum Command {
     /// List, inspect and triage stored alerts.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// Run the monitoring service: read the configured sources, raise
+    /// alerts into the store and deliver them to the sinks, until SIGINT
+    /// or SIGTERM.
+    Run(RunArgs),
+    /// Work with the configuration file of `iocwatch run`.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// Arguments of `iocwatch run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The configuration file (TOML). Without one, the service keeps its
+    /// data in ./iocwatch-data and listens for HTTP on 127.0.0.1:8080.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// The HTTP address, in place of the configuration's `[http] listen`.
+    #[arg(long, value_name = "ADDRESS:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+
+    /// The format of the service's own log lines on standard error.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Formats of the service's log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Configuration commands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a configuration file and list every problem with its line.
+    ///
+    /// Exit status: 0 when the file is valid, 2 when it is not.
+    Check(ConfigCheckArgs),
+}
+
+/// Arguments of `iocwatch config check`.
+#[derive(Debug, Args)]
+pub struct ConfigCheckArgs {
+    /// The configuration file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
 }
 
 /// Watchlist options shared by every command.
@@ -441,6 +492,7 @@ fn parse_severity(text: &str) -> Result<SeverityChoice, String> {
 
 fn parse_min_severity(text: &str) -> Result<Severity, String> {
     text.parse()
+        .map_err(|error: iocwatch_model::UnknownSeverity| error.to_string())
 }
 
 fn parse_status(text: &str) -> Result<AlertStatus, String> {

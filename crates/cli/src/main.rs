@@ -8,18 +8,20 @@ mod intel;
 mod lookup;
 mod output;
 mod progress;
+mod run;
 mod scan;
 mod watchlist;
 
 use std::io::{self, IsTerminal};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, ConfigCommand};
 
 /// Exit status when an error kept an input from being read.
-const EXIT_ERROR: u8 = 2;
+pub(crate) const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -36,9 +38,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Lookup(args) => lookup::run(args),
-        Command::Watchlist(command) => watchlist::run(&cli.data_dir, command),
-        Command::Allowlist(command) => allowlist::run(&cli.data_dir, command),
-        Command::Alerts(command) => alerts::run(&cli.data_dir, command),
+        Command::Watchlist(command) => watchlist::run(&data_dir(&cli.data_dir), command),
+        Command::Allowlist(command) => allowlist::run(&data_dir(&cli.data_dir), command),
+        Command::Alerts(command) => alerts::run(&data_dir(&cli.data_dir), command),
+        Command::Run(args) => run::run(args, cli.data_dir),
+        Command::Config(ConfigCommand::Check(args)) => run::check(args),
     };
     match result {
         Ok(code) => code,
@@ -54,6 +58,13 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Returns the data folder given with `--data-dir`, or the default one.
+fn data_dir(given: &Option<PathBuf>) -> PathBuf {
+    given
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(iocwatch_pipeline::config::DEFAULT_DATA_DIR))
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -13,6 +13,7 @@ pub mod field;
 pub mod indicator;
 pub mod record;
 pub mod refang;
+pub mod severity;
 pub mod time;
 pub mod url;
 pub mod value;
@@ -23,5 +24,6 @@ pub use indicator::{
     Origin, ParseOptions, Parsed, is_internal, parse_indicator,
 };
 pub use record::{Endpoint, Observed, Record};
+pub use severity::{Severity, UnknownSeverity};
 pub use url::CanonicalUrl;
 pub use value::{DigestAlgo, ValueError};

@@ -38,59 +38,7 @@ pub const MAX_ORIGINAL: usize = 8 * 1024;
 /// indicators), so that scanning the same file twice yields the same ids.
 const ALERT_NAMESPACE: uuid::Uuid = uuid::uuid!("5b0c8f0e-7d43-4b6e-9a0c-1f3e2d4c6a10");
 
-/// Urgency of an alert, from the confidence of its indicators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    /// Every indicator has a confidence below 40.
-    Low,
-    /// No indicator states a confidence, or the highest is 40 to 74.
-    Medium,
-    /// Some indicator has a confidence of 75 or more.
-    High,
-    /// Set only by a watchlist whose every hit needs immediate action.
-    Critical,
-}
-
-impl Severity {
-    /// Returns the lower-case name used in alert documents.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
-    }
-
-    /// Parses a lower-case severity name.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "low" => Some(Self::Low),
-            "medium" => Some(Self::Medium),
-            "high" => Some(Self::High),
-            "critical" => Some(Self::Critical),
-            _ => None,
-        }
-    }
-
-    /// One level lower, and low stays low.
-    pub fn lower(self) -> Self {
-        match self {
-            Self::Low | Self::Medium => Self::Low,
-            Self::High => Self::Medium,
-            Self::Critical => Self::High,
-        }
-    }
-
-    pub(crate) fn from_confidence(confidence: Option<u8>) -> Self {
-        match confidence {
-            None => Self::Medium,
-            Some(75..) => Self::High,
-            Some(40..75) => Self::Medium,
-            Some(_) => Self::Low,
-        }
-    }
-}
+pub use iocwatch_model::Severity;
 
 /// One indicator match of an alert.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +58,8 @@ pub struct Alert {
     pub id: String,
     /// `@timestamp`.
     pub timestamp: String,
+    /// `@timestamp` as a time.
+    pub time: OffsetDateTime,
     /// False when the log line had no event time that parses, so that
     /// `@timestamp` is the scan time.
     pub event_time_known: bool,
@@ -183,7 +133,8 @@ impl AlertBuilder {
         let destination_ip = record.destination.as_ref().and_then(|e| observed_ip(&e.ip));
         let (direction, internal_host) = self.home.classify(source_ip, destination_ip);
         let event_time = record.timestamp.as_deref().and_then(parse_timestamp);
-        let timestamp = format_timestamp(event_time.unwrap_or(created));
+        let time = event_time.unwrap_or(created);
+        let timestamp = format_timestamp(time);
 
         let matches: Vec<AlertMatch> = hits
             .iter()
@@ -266,6 +217,7 @@ impl AlertBuilder {
         Alert {
             id,
             timestamp,
+            time,
             event_time_known: event_time.is_some(),
             direction,
             internal_host,
@@ -507,13 +459,5 @@ mod tests {
         let long = vec![b'a'; MAX_ORIGINAL + 10];
         assert_eq!(original_text(&long).len(), MAX_ORIGINAL);
         assert_eq!(original_text(b"ab\xffc\r"), "ab\u{fffd}c");
-    }
-
-    #[test]
-    fn severity_from_confidence() {
-        assert_eq!(Severity::from_confidence(None), Severity::Medium);
-        assert_eq!(Severity::from_confidence(Some(90)), Severity::High);
-        assert_eq!(Severity::from_confidence(Some(50)), Severity::Medium);
-        assert_eq!(Severity::from_confidence(Some(10)), Severity::Low);
     }
 }

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::Deserialize;
-use serde::de::{self, Deserializer};
 use toml::Spanned;
 
 /// Default data folder, relative to the working directory.
@@ -68,12 +67,12 @@ pub struct AlertsConfig {
     pub dedup_window: Duration,
 }
 
-/// Where a log decoder is chosen.
+/// Name of a log decoder: `auto` or a format name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecoderName(pub String);
 
 impl DecoderName {
-    /// The decoder that detects the format of each file or stream.
+    /// Returns the name of the decoder that detects the format of each file or stream.
     pub fn auto() -> Self {
         Self("auto".to_owned())
     }
@@ -86,11 +85,11 @@ pub struct SourceConfig {
     pub name: String,
     /// Decoder name: `auto` or a format name.
     pub decoder: DecoderName,
-    /// What kind of source it is.
+    /// Kind of source and its settings.
     pub kind: SourceKind,
 }
 
-/// Where a file source starts in a file it has no checkpoint for.
+/// Starting point of a file source in a file without a checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StartAt {
@@ -107,7 +106,7 @@ pub enum SourceKind {
     File {
         /// Paths and glob patterns.
         paths: Vec<String>,
-        /// Where to start in files without a checkpoint.
+        /// Starting point in files without a checkpoint.
         start_at: StartAt,
         /// How often to look for new files and missed changes.
         poll_interval: Duration,
@@ -148,7 +147,7 @@ pub struct ConfigIssue {
     pub line: Option<usize>,
     /// 1-based column, when the problem has a place.
     pub column: Option<usize>,
-    /// What is wrong and what to do.
+    /// Description of the problem and of the fix.
     pub message: String,
 }
 
@@ -187,9 +186,15 @@ impl fmt::Display for ConfigError {
     }
 }
 
-/// Decides whether a decoder name is valid; returns the valid names in the
-/// error.
-pub type DecoderCheck<'a> = &'a dyn Fn(&str) -> Result<(), String>;
+/// Checks of the values the configuration layer cannot judge alone: a
+/// decoder name, and a sink table as the sink layer reads it. Each returns
+/// a message that says what is wrong and what is valid.
+pub struct Checks<'a> {
+    /// Decides whether a decoder name exists.
+    pub decoder: &'a dyn Fn(&str) -> Result<(), String>,
+    /// Decides whether a `[[sink]]` table is valid.
+    pub sink: &'a dyn Fn(&SinkTable) -> Result<(), String>,
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -215,12 +220,11 @@ fn default_listen() -> SocketAddr {
 
 impl Config {
     /// Parses and checks the configuration text of the file `path`.
-    /// `decoder` decides which decoder names exist.
     ///
     /// # Errors
     ///
     /// A [`ConfigError`] listing every problem with its line and column.
-    pub fn parse(path: &str, text: &str, decoder: DecoderCheck<'_>) -> Result<Self, ConfigError> {
+    pub fn parse(path: &str, text: &str, checks: &Checks<'_>) -> Result<Self, ConfigError> {
         let fail = |issues| ConfigError {
             path: path.to_owned(),
             issues,
@@ -233,7 +237,7 @@ impl Config {
             text,
             issues: Vec::new(),
         };
-        let config = checker.check(raw, decoder);
+        let config = checker.check(raw, checks);
         if checker.issues.is_empty() {
             Ok(config)
         } else {
@@ -283,7 +287,35 @@ impl Checker<'_> {
         });
     }
 
-    fn check(&mut self, raw: RawConfig, decoder: DecoderCheck<'_>) -> Config {
+    /// Parses a duration value, or records why it is not one.
+    fn duration(&mut self, text: &Spanned<String>) -> Option<Duration> {
+        match parse_duration(text.get_ref()) {
+            Ok(duration) => Some(duration),
+            Err(message) => {
+                self.at(text, message);
+                None
+            }
+        }
+    }
+
+    /// Parses a network in CIDR notation (a bare address is its own /32
+    /// or /128), or records why it is not one.
+    fn network(&mut self, text: &Spanned<String>) -> Option<IpNet> {
+        let value = text.get_ref();
+        let parsed = IpNet::from_str(value).or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from));
+        match parsed {
+            Ok(net) => Some(net.trunc()),
+            Err(_) => {
+                self.at(
+                    text,
+                    format!("{value:?} is not a network; write it as 10.0.0.0/8 or fd00::/8"),
+                );
+                None
+            }
+        }
+    }
+
+    fn check(&mut self, raw: RawConfig, checks: &Checks<'_>) -> Config {
         let mut config = Config::default();
         if let Some(dir) = raw.data_dir {
             if dir.get_ref().as_os_str().is_empty() {
@@ -292,7 +324,8 @@ impl Checker<'_> {
             config.data_dir = dir.into_inner();
         }
         if let Some(home_net) = raw.home_net {
-            config.home_net = Some(home_net.into_iter().map(|net| net.0).collect());
+            let nets = home_net.iter().filter_map(|net| self.network(net)).collect();
+            config.home_net = Some(nets);
         }
         if let Some(http) = raw.http {
             if let Some(listen) = http.listen {
@@ -307,17 +340,25 @@ impl Checker<'_> {
         }
         if let Some(alerts) = raw.alerts
             && let Some(window) = alerts.dedup_window
+            && let Some(window) = self.duration(&window)
         {
-            config.alerts.dedup_window = window.0;
+            config.alerts.dedup_window = window;
         }
         let mut names: HashMap<String, usize> = HashMap::new();
         for source in raw.sources {
-            if let Some(source) = self.check_source(source, decoder, &mut names) {
+            if let Some(source) = self.check_source(source, checks.decoder, &mut names) {
                 config.sources.push(source);
             }
         }
         for table in raw.sinks {
             if let Some(sink) = self.check_sink(table, &mut names) {
+                if let Err(message) = (checks.sink)(&sink) {
+                    self.issues.push(ConfigIssue {
+                        line: Some(sink.line),
+                        column: None,
+                        message: format!("sink {:?}: {message}", sink.name),
+                    });
+                }
                 config.sinks.push(sink);
             }
         }
@@ -351,7 +392,7 @@ impl Checker<'_> {
     fn check_source(
         &mut self,
         raw: RawSource,
-        decoder: DecoderCheck<'_>,
+        decoder: &dyn Fn(&str) -> Result<(), String>,
         names: &mut HashMap<String, usize>,
     ) -> Option<SourceConfig> {
         let named = self.check_name(&raw.name, "source", names);
@@ -416,7 +457,9 @@ impl Checker<'_> {
                     start_at: raw.start_at.map_or(StartAt::Beginning, Spanned::into_inner),
                     poll_interval: raw
                         .poll_interval
-                        .map_or(Duration::from_secs(1), |interval| interval.into_inner().0),
+                        .as_ref()
+                        .and_then(|interval| self.duration(interval))
+                        .unwrap_or(Duration::from_secs(1)),
                 }
             }
             "syslog" => {
@@ -506,7 +549,7 @@ fn glob_check(pattern: &str) -> Result<(), String> {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     data_dir: Option<Spanned<PathBuf>>,
-    home_net: Option<Vec<Cidr>>,
+    home_net: Option<Vec<Spanned<String>>>,
     http: Option<RawHttp>,
     alerts: Option<RawAlerts>,
     #[serde(default, rename = "source")]
@@ -525,7 +568,7 @@ struct RawHttp {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAlerts {
-    dedup_window: Option<HumanDuration>,
+    dedup_window: Option<Spanned<String>>,
 }
 
 /// A `[[source]]` table. Flat rather than an enum tagged by `type`,
@@ -539,7 +582,7 @@ struct RawSource {
     decoder: Option<Spanned<String>>,
     paths: Option<Spanned<Vec<String>>>,
     start_at: Option<Spanned<StartAt>>,
-    poll_interval: Option<Spanned<HumanDuration>>,
+    poll_interval: Option<Spanned<String>>,
     udp: Option<Spanned<SocketAddr>>,
     tcp: Option<Spanned<SocketAddr>>,
     max_message_bytes: Option<Spanned<usize>>,
@@ -567,17 +610,6 @@ impl RawSource {
     }
 }
 
-/// A duration written as `30s`, `5m`, `1h`, `7d`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HumanDuration(pub Duration);
-
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        parse_duration(&text).map(Self).map_err(de::Error::custom)
-    }
-}
-
 /// Parses a duration such as `90s`, `15m`, `1h`, `7d` or `1h 30m`.
 ///
 /// # Errors
@@ -590,24 +622,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("{text:?} is zero; give a positive duration such as 1h"));
     }
     Ok(duration)
-}
-
-/// A network in CIDR notation; a bare address is its own /32 or /128.
-#[derive(Debug, Clone, Copy)]
-struct Cidr(IpNet);
-
-impl<'de> Deserialize<'de> for Cidr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        let net = IpNet::from_str(&text)
-            .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
-            .map_err(|_| {
-                de::Error::custom(format!(
-                    "{text:?} is not a network; write it as 10.0.0.0/8 or fd00::/8"
-                ))
-            })?;
-        Ok(Self(net.trunc()))
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod config;
 pub mod homenet;
 pub mod lines;
 pub mod scan;
+pub mod service;
 pub mod sources;
 pub mod stats;
 mod table;

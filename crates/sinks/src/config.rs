@@ -39,9 +39,7 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
@@ -334,64 +332,15 @@ pub(crate) fn alert_watchlists(alert: &Value) -> Vec<&str> {
     unique
 }
 
-/// Alert severity, ordered from `Low` to `Critical`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// `low`.
-    Low,
-    /// `medium`.
-    Medium,
-    /// `high`.
-    High,
-    /// `critical`.
-    Critical,
-}
+pub use iocwatch_model::{Severity, UnknownSeverity};
 
-impl Severity {
-    /// Returns the lower-case name used in alert documents.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
-    }
-
-    /// Reads `iocwatch.severity` of an alert; `None` when it is missing or
-    /// not one of the four names.
-    pub fn of_alert(alert: &Value) -> Option<Self> {
-        alert
-            .pointer("/iocwatch/severity")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A severity name that is not `low`, `medium`, `high` or `critical`.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown severity {0:?}; expected low, medium, high or critical")]
-pub struct UnknownSeverity(String);
-
-impl FromStr for Severity {
-    type Err = UnknownSeverity;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "low" => Ok(Self::Low),
-            "medium" => Ok(Self::Medium),
-            "high" => Ok(Self::High),
-            "critical" => Ok(Self::Critical),
-            _ => Err(UnknownSeverity(s.to_owned())),
-        }
-    }
+/// Reads `iocwatch.severity` of an alert; `None` when it is missing or not
+/// one of the four names.
+pub fn severity_of(alert: &Value) -> Option<Severity> {
+    alert
+        .pointer("/iocwatch/severity")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
 }
 
 fn default_max_bytes() -> u64 {

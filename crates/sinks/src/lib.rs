@@ -113,6 +113,16 @@ impl Sink {
         &self.name
     }
 
+    /// Returns the value of the sink's `type` key.
+    pub fn type_name(&self) -> &'static str {
+        match &self.target {
+            Target::File(_) => "file",
+            Target::Webhook(_) => "webhook",
+            Target::Syslog(_) => "syslog",
+            Target::Email(_) => "email",
+        }
+    }
+
     /// Returns the sink's route.
     pub fn route(&self) -> &Route {
         &self.route

@@ -245,7 +245,7 @@ impl SyslogSink {
 
     /// Formats the RFC 5424 message of `alert`, sent at `now`.
     pub fn message(&self, alert: &Value, now: OffsetDateTime) -> String {
-        let severity = match Severity::of_alert(alert) {
+        let severity = match crate::config::severity_of(alert) {
             Some(Severity::Critical) => 2,
             Some(Severity::High) => 3,
             Some(Severity::Medium) | None => 4,

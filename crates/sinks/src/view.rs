@@ -151,7 +151,7 @@ impl<'a> AlertView<'a> {
         Self {
             timestamp: text("/@timestamp"),
             alert_id: text("/iocwatch/alert_id"),
-            severity: Severity::of_alert(alert),
+            severity: crate::config::severity_of(alert),
             severity_text: text("/iocwatch/severity"),
             direction: text("/iocwatch/direction"),
             internal_host: text("/iocwatch/internal_host"),

@@ -812,7 +812,9 @@ fn stored_alert(row: &Row<'_>) -> Result<StoredAlert> {
         internal_host: row.get(4)?,
         severity: severity
             .parse()
-            .map_err(|detail| corrupt("alert severity", detail))?,
+            .map_err(|detail: iocwatch_model::UnknownSeverity| {
+                corrupt("alert severity", detail.to_string())
+            })?,
         status: parse_status(&status)?,
         resolution: resolution
             .map(|r| r.parse().map_err(|detail| corrupt("alert resolution", detail)))

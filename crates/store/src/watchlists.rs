@@ -2,7 +2,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,50 +18,7 @@ use crate::{Store, bump_revision};
 /// or epoch seconds. The CSV export writes the first of them.
 pub const EXPIRY_META_KEYS: &[&str] = &["expires", "expires_at", "valid_until", "expiration"];
 
-/// Urgency of the alerts a watchlist raises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    /// Worth a look when time allows.
-    Low,
-    /// Worth a look today.
-    Medium,
-    /// Worth a look now.
-    High,
-    /// Needs action now.
-    Critical,
-}
-
-impl Severity {
-    /// Every severity, lowest first.
-    pub const ALL: [Severity; 4] = [Self::Low, Self::Medium, Self::High, Self::Critical];
-
-    /// Returns the lower-case name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Medium => "medium",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Severity {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|severity| severity.as_str().eq_ignore_ascii_case(name.trim()))
-            .ok_or_else(|| format!("unknown severity {name:?}; expected low, medium, high or critical"))
-    }
-}
+pub use iocwatch_model::Severity;
 
 /// The settings of a watchlist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -579,7 +535,7 @@ fn watchlist_info_at(row: &Row<'_>, at: usize) -> Result<WatchlistInfo> {
     let severity = severity
         .map(|s| {
             s.parse::<Severity>()
-                .map_err(|reason| corrupt("watchlist severity", reason))
+                .map_err(|reason| corrupt("watchlist severity", reason.to_string()))
         })
         .transpose()?;
     let domain_match = DomainMatch::from_name(&domain_match)

@@ -9,8 +9,22 @@ fn decoders(name: &str) -> Result<(), String> {
     }
 }
 
+fn sinks(table: &SinkTable) -> Result<(), String> {
+    match table.kind.as_str() {
+        "file" | "syslog" => Ok(()),
+        other => Err(format!("sink type {other:?} is not known")),
+    }
+}
+
 fn parse(text: &str) -> Result<Config, ConfigError> {
-    Config::parse("test.toml", text, &decoders)
+    Config::parse(
+        "test.toml",
+        text,
+        &Checks {
+            decoder: &decoders,
+            sink: &sinks,
+        },
+    )
 }
 
 fn issues(text: &str) -> Vec<String> {
@@ -158,6 +172,11 @@ fn bad_values_are_reported_at_their_place() {
         ),
         ("[[sink]]\ntype = \"file\"\n", "line 1", "needs a `name`"),
         ("[[sink]]\nname = \"s\"\n", "line 1", "needs a `type`"),
+        (
+            "[[sink]]\nname = \"s\"\ntype = \"pager\"\n",
+            "line 1",
+            "sink \"s\": sink type \"pager\" is not known",
+        ),
     ];
     for (text, place, words) in rows {
         let found = issues(text);

@@ -1,0 +1,190 @@
+//! `iocwatch run` and `iocwatch config check`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use iocwatch_pipeline::config::{Checks, Config, ConfigError, ConfigIssue};
+use iocwatch_pipeline::service::{self, IngestError, IngestHandle};
+use iocwatch_server::{AppState, HealthReport, IngestRejection, IngestTarget, MetricsRender};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::args::{ConfigCheckArgs, LogFormat, RunArgs};
+
+/// Reads and checks a configuration file; `None` gives the defaults.
+fn load_config(path: Option<&Path>) -> Result<Config, ConfigError> {
+    let Some(path) = path else {
+        return Ok(Config::default());
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+        path: shown.clone(),
+        issues: vec![ConfigIssue {
+            line: None,
+            column: None,
+            message: format!("cannot read the file: {err}"),
+        }],
+    })?;
+    let decoder = |name: &str| {
+        name.parse::<iocwatch_logs::Format>()
+            .map(|_| ())
+            .map_err(|err| err.to_string())
+    };
+    let checks = Checks {
+        decoder: &decoder,
+        sink: &service::check_sink,
+    };
+    Config::parse(&shown, &text, &checks)
+}
+
+/// Runs `iocwatch config check`.
+pub fn check(args: ConfigCheckArgs) -> Result<ExitCode> {
+    match load_config(Some(&args.file)) {
+        Ok(config) => {
+            println!(
+                "{}: valid: {} source{}, {} sink{}, data in {}, HTTP on {}",
+                args.file.display(),
+                config.sources.len(),
+                plural(config.sources.len()),
+                config.sinks.len(),
+                plural(config.sinks.len()),
+                config.data_dir.display(),
+                config.http.listen
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(err) => {
+            eprintln!("{err}");
+            Ok(ExitCode::from(crate::EXIT_ERROR))
+        }
+    }
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+/// Runs `iocwatch run` until SIGINT or SIGTERM.
+pub fn run(args: RunArgs, data_dir: Option<PathBuf>) -> Result<ExitCode> {
+    let mut config = match load_config(args.config.as_deref()) {
+        Ok(config) => config,
+        Err(err) => anyhow::bail!("{err}"),
+    };
+    if let Some(dir) = data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(listen) = args.listen {
+        config.http.listen = listen;
+    }
+    init_logs(args.log_format);
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .context("cannot install the metrics recorder")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("iocwatch")
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(config, metrics))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("IOCWATCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn serve(config: Config, metrics: PrometheusHandle) -> Result<()> {
+    let shutdown = CancellationToken::new();
+    let listen = config.http.listen;
+    let max_body_bytes = config.http.max_body_bytes;
+    let data_dir = config.data_dir.clone();
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen} for HTTP; set [http] listen to a free address")
+    })?;
+    let running = service::start(config, shutdown.clone())
+        .await
+        .with_context(|| format!("cannot start the service with data in {}", data_dir.display()))?;
+    let local = listener.local_addr().unwrap_or(listen);
+    tracing::info!(http = %local, data_dir = %data_dir.display(), "iocwatch is running");
+    let state = AppState {
+        ingest: Arc::new(Ingest(running.ingest.clone())),
+        health: Arc::new(Health(running.health.clone())),
+        metrics: Arc::new(Metrics(metrics)),
+        max_body_bytes,
+    };
+    let router = iocwatch_server::router(state);
+    let http_shutdown = shutdown.clone();
+    let http = tokio::spawn(iocwatch_server::serve(listener, router, async move {
+        http_shutdown.cancelled().await;
+    }));
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let result = running.wait().await;
+    shutdown.cancel();
+    match http.await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::error!(error = %err, "the HTTP listener failed"),
+        Err(err) => tracing::error!(error = %err, "the HTTP listener stopped"),
+    }
+    tracing::info!("iocwatch stopped");
+    result.context("the service stopped on an error")
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM; stop the service with SIGINT");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; stopping"),
+        () = terminate => tracing::info!("SIGTERM received; stopping"),
+        () = shutdown.cancelled() => return,
+    }
+    shutdown.cancel();
+}
+
+struct Ingest(IngestHandle);
+
+impl IngestTarget for Ingest {
+    fn submit(&self, source: &str, lines: Vec<Vec<u8>>) -> Result<(), IngestRejection> {
+        self.0.submit(source, lines).map_err(|err| match err {
+            IngestError::UnknownSource(known) => IngestRejection::UnknownSource { known },
+            IngestError::Busy => IngestRejection::Busy,
+            IngestError::Closed => IngestRejection::Closed,
+        })
+    }
+}
+
+struct Health(Arc<service::health::ServiceHealth>);
+
+impl HealthReport for Health {
+    fn health(&self) -> (bool, Value) {
+        self.0.report()
+    }
+}
+
+struct Metrics(PrometheusHandle);
+
+impl MetricsRender for Metrics {
+    fn render(&self) -> String {
+        self.0.render()
+    }
+}

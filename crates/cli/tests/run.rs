@@ -1,0 +1,479 @@
+//! End-to-end tests of `iocwatch run`: a real process with its store,
+//! sources and sinks, driven over files, sockets and HTTP on loopback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod service;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::{run, shared, status, stderr};
+use crate::service::{Service, append, free_tcp_port, have_tool, sink_lines};
+
+/// Formats a Zeek JSON connection record from `host` to `remote`.
+fn conn(ts: u64, host: &str, remote: &str) -> String {
+    format!(
+        "{{\"ts\":{ts}.5,\"uid\":\"C{ts}\",\"id.orig_h\":\"{host}\",\"id.orig_p\":40000,\"id.resp_h\":\"{remote}\",\"id.resp_p\":443,\"proto\":\"tcp\"}}\n"
+    )
+}
+
+/// Writes a watchlist of `count` addresses under 203.0.113.0/24 and
+/// 198.51.100.0/24 and returns them.
+fn address_watchlist(service: &Service, count: usize) -> Vec<String> {
+    let addresses: Vec<String> = (0..count)
+        .map(|i| {
+            format!(
+                "{}.{}",
+                if i < 250 { "203.0.113" } else { "198.51.100" },
+                i % 250 + 1
+            )
+        })
+        .collect();
+    std::fs::write(service.path("c2.txt"), addresses.join("\n") + "\n").unwrap();
+    service.cli(&[
+        "watchlist",
+        "import",
+        "c2",
+        service.path("c2.txt").to_str().unwrap(),
+    ]);
+    addresses
+}
+
+fn alert_ids(alerts: &[Value]) -> BTreeSet<String> {
+    alerts
+        .iter()
+        .map(|alert| alert["iocwatch"]["alert_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn dedup_count(alert: &Value) -> u64 {
+    alert["iocwatch"]["dedup_count"].as_u64().unwrap_or(1)
+}
+
+const FILE_SOURCE: &str = r#"
+[[source]]
+name = "zeek"
+type = "file"
+paths = ["{dir}/logs/*.log"]
+poll_interval = "200ms"
+
+[[source]]
+name = "shippers"
+type = "http"
+
+[[sink]]
+name = "archive"
+type = "file"
+path = "{dir}/alerts.jsonl"
+"#;
+
+#[test]
+fn tailed_lines_become_alerts_in_store_and_sink() {
+    let mut service = Service::new(FILE_SOURCE);
+    let addresses = address_watchlist(&service, 20);
+    std::fs::create_dir_all(service.path("logs")).unwrap();
+    service.start();
+
+    let log = service.path("logs/conn.log");
+    let mut expected = 0;
+    for (i, address) in addresses.iter().enumerate() {
+        append(&log, &conn(1_733_300_000 + i as u64, "10.1.0.5", address));
+        append(&log, &conn(1_733_300_000 + i as u64, "10.1.0.5", "192.0.2.200"));
+        expected += 1;
+    }
+    service.wait_for("20 alerts in the sink", Duration::from_secs(20), || {
+        sink_lines(&service.path("alerts.jsonl")).len() == expected
+    });
+    let alerts = service.alerts();
+    assert_eq!(alerts.len(), expected);
+    let delivered = sink_lines(&service.path("alerts.jsonl"));
+    assert_eq!(alert_ids(&delivered), alert_ids(&alerts));
+    let first = &delivered[0];
+    assert_eq!(first["event"]["kind"], "alert");
+    assert_eq!(first["source"]["ip"], "10.1.0.5");
+    assert_eq!(first["iocwatch"]["internal_host"], "10.1.0.5");
+    assert_eq!(first["iocwatch"]["direction"], "outbound");
+    assert!(
+        first["log"]["file"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("conn.log")
+    );
+    service.stop();
+}
+
+#[test]
+fn repeated_sightings_fold_into_one_alert() {
+    let mut service = Service::new(FILE_SOURCE);
+    address_watchlist(&service, 2);
+    service.start();
+    let mut body = String::new();
+    for i in 0..5 {
+        body.push_str(&conn(1_733_300_000 + i * 60, "10.1.0.5", "203.0.113.1"));
+    }
+    body.push_str(&conn(1_733_300_100, "10.1.0.6", "203.0.113.1"));
+    // Two hours later: outside the one-hour window, so a new alert.
+    body.push_str(&conn(1_733_300_000 + 7200, "10.1.0.5", "203.0.113.1"));
+    let (code, answer) = service.ingest("shippers", &body);
+    assert_eq!(code, 202, "{answer}");
+    service.wait_for("three alerts", Duration::from_secs(10), || {
+        service.alerts().len() == 3
+    });
+    let alerts = service.alerts();
+    let mut counts: Vec<(String, u64)> = alerts
+        .iter()
+        .map(|alert| {
+            (
+                alert["iocwatch"]["internal_host"].as_str().unwrap().to_owned(),
+                dedup_count(alert),
+            )
+        })
+        .collect();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            ("10.1.0.5".to_owned(), 1),
+            ("10.1.0.5".to_owned(), 5),
+            ("10.1.0.6".to_owned(), 1)
+        ]
+    );
+    service.wait_for("three alerts in the sink", Duration::from_secs(10), || {
+        sink_lines(&service.path("alerts.jsonl")).len() == 3
+    });
+    service.stop();
+}
+
+#[test]
+fn restart_after_a_crash_loses_and_repeats_nothing() {
+    let mut service = Service::new(FILE_SOURCE);
+    let addresses = address_watchlist(&service, 400);
+    std::fs::create_dir_all(service.path("logs")).unwrap();
+    let log = service.path("logs/conn.log");
+    let lines: Vec<String> = addresses
+        .iter()
+        .enumerate()
+        .map(|(i, address)| {
+            conn(
+                1_733_300_000 + i as u64,
+                &format!("10.2.{}.{}", i / 200, i % 200 + 1),
+                address,
+            )
+        })
+        .collect();
+    append(&log, &lines[..100].concat());
+    service.start();
+
+    let writer = {
+        let log = log.clone();
+        let rest: Vec<String> = lines[100..].to_vec();
+        std::thread::spawn(move || {
+            for line in rest {
+                append(&log, &line);
+                std::thread::sleep(Duration::from_millis(3));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(400));
+    service.kill();
+    let after_crash = service.alerts().len();
+    writer.join().unwrap();
+    assert!(after_crash < 400, "the crash came after every line was read");
+
+    service.start();
+    service.wait_for("400 alerts", Duration::from_secs(30), || {
+        service.alerts().len() >= 400
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let alerts = service.alerts();
+    assert_eq!(alerts.len(), 400, "alerts lost or repeated after the restart");
+    assert!(
+        alerts.iter().all(|alert| dedup_count(alert) == 1),
+        "a line was read twice"
+    );
+    let offsets: BTreeSet<u64> = alerts
+        .iter()
+        .map(|alert| alert["log"]["offset"].as_u64().unwrap())
+        .collect();
+    assert_eq!(offsets.len(), 400);
+
+    service.wait_for("every alert delivered", Duration::from_secs(30), || {
+        alert_ids(&sink_lines(&service.path("alerts.jsonl"))) == alert_ids(&alerts)
+    });
+    service.stop();
+}
+
+#[test]
+fn watchlist_changes_apply_without_restart() {
+    let mut service = Service::new(FILE_SOURCE);
+    address_watchlist(&service, 1);
+    service.start();
+    let body = conn(1_733_300_000, "10.3.0.9", "192.0.2.77");
+    assert_eq!(service.ingest("shippers", &body).0, 202);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(service.alerts().is_empty());
+
+    service.cli(&["watchlist", "add", "c2", "192.0.2[.]77", "--ttl", "3s"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(service.ingest("shippers", &body).0, 202);
+    service.wait_for("an alert for the added address", Duration::from_secs(5), || {
+        service.alerts().len() == 1
+    });
+
+    // The indicator expires three seconds after it was added.
+    std::thread::sleep(Duration::from_secs(4));
+    let later = conn(1_733_400_000, "10.3.0.10", "192.0.2.77");
+    assert_eq!(service.ingest("shippers", &later).0, 202);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(service.alerts().len(), 1, "an expired indicator matched");
+
+    service.cli(&["watchlist", "add", "c2", "192.0.2.78"]);
+    service.cli(&["allowlist", "add", "192.0.2.78"]);
+    std::thread::sleep(Duration::from_millis(1200));
+    let allowed = conn(1_733_400_100, "10.3.0.11", "192.0.2.78");
+    assert_eq!(service.ingest("shippers", &allowed).0, 202);
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(service.alerts().len(), 1, "an allowlisted value alerted");
+    service.stop();
+}
+
+/// An HTTP receiver that answers 503 until `up` is set, then 200, and
+/// keeps every body it accepted.
+struct Receiver {
+    port: u16,
+    up: Arc<AtomicBool>,
+    accepted: Arc<Mutex<Vec<Value>>>,
+    refused: Arc<Mutex<u64>>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(Mutex::new(Vec::new()));
+        let refused = Arc::new(Mutex::new(0));
+        let (up2, accepted2, refused2) = (up.clone(), accepted.clone(), refused.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                if reader.read_exact(&mut body).is_err() {
+                    continue;
+                }
+                let answer = if up2.load(Ordering::SeqCst) {
+                    accepted2
+                        .lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(&body).unwrap());
+                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                } else {
+                    *refused2.lock().unwrap() += 1;
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                };
+                let _ = stream.write_all(answer.as_bytes());
+            }
+        });
+        Self {
+            port,
+            up,
+            accepted,
+            refused,
+        }
+    }
+}
+
+#[test]
+fn sink_outage_delays_only_that_sink() {
+    let receiver = Receiver::start();
+    let config = format!(
+        "{FILE_SOURCE}\n[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{}/alerts\"\nformat = \"generic\"\n",
+        receiver.port
+    );
+    let mut service = Service::new(&config);
+    address_watchlist(&service, 10);
+    service.start();
+    let body: String = (0..10)
+        .map(|i| conn(1_733_300_000 + i, "10.4.0.1", &format!("203.0.113.{}", i + 1)))
+        .collect();
+    assert_eq!(service.ingest("shippers", &body).0, 202);
+    service.wait_for("10 alerts in the file sink", Duration::from_secs(10), || {
+        sink_lines(&service.path("alerts.jsonl")).len() == 10
+    });
+    service.wait_for("failed webhook attempts", Duration::from_secs(10), || {
+        *receiver.refused.lock().unwrap() >= 10
+    });
+    assert!(receiver.accepted.lock().unwrap().is_empty());
+    let (_, health) = service::http_get(service.http, "/healthz").unwrap();
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+
+    receiver.up.store(true, Ordering::SeqCst);
+    service.wait_for(
+        "every alert delivered to the webhook",
+        Duration::from_secs(40),
+        || receiver.accepted.lock().unwrap().len() >= 10,
+    );
+    let delivered: BTreeSet<String> = receiver
+        .accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|alert| alert["iocwatch"]["alert_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(delivered, alert_ids(&service.alerts()));
+    let (_, metrics) = service::http_get(service.http, "/metrics").unwrap();
+    assert!(metrics.contains("iocwatch_sink_deliveries_total"), "{metrics}");
+    service.stop();
+}
+
+#[test]
+fn ufw_log_over_syslog_matches_spamhaus_networks() {
+    let (Some(ufw), Some(drop), Some(edrop)) = (
+        shared("data/firewall/iptables_ufw/ufw.log.rafmio-2023-08-20"),
+        shared("data/intel/spamhaus_drop/drop.txt"),
+        shared("data/intel/spamhaus_drop/edrop.txt"),
+    ) else {
+        return;
+    };
+    if !have_tool("logger", "--version") {
+        return;
+    }
+    let port = free_tcp_port();
+    let mut service = Service::new(&format!(
+        "[[source]]\nname = \"firewall\"\ntype = \"syslog\"\ntcp = \"127.0.0.1:{port}\"\n"
+    ));
+    service.cli(&[
+        "watchlist",
+        "import",
+        "spamhaus",
+        drop.to_str().unwrap(),
+        edrop.to_str().unwrap(),
+    ]);
+    service.start();
+
+    // Each line is sent as the kernel would have sent it: the file's own
+    // syslog header is replaced by logger's.
+    let text = std::fs::read(&ufw).unwrap();
+    let mut messages = String::new();
+    for line in text.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(line);
+        if let Some((_, message)) = line.split_once(" kernel: ") {
+            messages.push_str(message);
+            messages.push('\n');
+        }
+    }
+    std::fs::write(service.path("messages.txt"), &messages).unwrap();
+    let sent = std::process::Command::new("logger")
+        .args([
+            "--server",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--tcp",
+            "--octet-count",
+            "--rfc5424",
+        ])
+        .args(["-t", "kernel", "-f"])
+        .arg(service.path("messages.txt"))
+        .status()
+        .unwrap();
+    assert!(sent.success());
+
+    // The expected sightings per listed network, computed from the files.
+    let networks: Vec<ipnet::IpNet> = [&drop, &edrop]
+        .iter()
+        .flat_map(|path| {
+            std::fs::read_to_string(path)
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|line| line.split(';').next()?.trim().parse().ok())
+        .collect();
+    let mut expected: BTreeMap<String, u64> = BTreeMap::new();
+    let mut sources = BTreeSet::new();
+    for message in messages.lines() {
+        let Some(src) = message.split(' ').find_map(|field| field.strip_prefix("SRC=")) else {
+            continue;
+        };
+        let Ok(ip) = src.parse::<std::net::IpAddr>() else {
+            continue;
+        };
+        for net in networks.iter().filter(|net| net.contains(&ip)) {
+            *expected.entry(net.to_string()).or_default() += 1;
+            sources.insert(ip);
+        }
+    }
+    assert_eq!(expected.values().sum::<u64>(), 327);
+    assert_eq!(sources.len(), 22);
+
+    let sightings = || service.alerts().iter().map(dedup_count).sum::<u64>();
+    service.wait_for("327 sightings", Duration::from_secs(30), || sightings() >= 327);
+    std::thread::sleep(Duration::from_millis(500));
+    let alerts = service.alerts();
+    assert_eq!(alerts.iter().map(dedup_count).sum::<u64>(), 327);
+    // Sightings of one network on one host fold into one alert, so the
+    // alerts add up per network.
+    let mut by_network: BTreeMap<String, u64> = BTreeMap::new();
+    for alert in &alerts {
+        let network = alert["threat"]["enrichments"][0]["indicator"]["name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        *by_network.entry(network).or_default() += dedup_count(alert);
+    }
+    assert_eq!(by_network, expected);
+    let spamhaus_sbl = by_network.iter().find(|(net, _)| {
+        net.parse::<ipnet::IpNet>()
+            .unwrap()
+            .contains(&"185.81.68.119".parse::<std::net::IpAddr>().unwrap())
+    });
+    assert_eq!(spamhaus_sbl.map(|(_, count)| *count), Some(287));
+    service.stop();
+}
+
+#[test]
+fn config_check_lists_problems_with_lines() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/iocwatch.toml");
+    let output = run(&["config", "check", example]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("valid"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[alerts]\ndedup_window = \"soon\"\n\n[[source]]\nname = \"a\"\ntype = \"syslog\"\n\n[[sink]]\nname = \"s\"\ntype = \"webhook\"\n",
+    )
+    .unwrap();
+    let output = run(&["config", "check", bad.to_str().unwrap()]);
+    assert_eq!(status(&output), 2);
+    let text = stderr(&output);
+    assert!(text.contains("bad.toml: line 2"), "{text}");
+    assert!(text.contains("line 6"), "{text}");
+    assert!(text.contains("line 8"), "{text}");
+}

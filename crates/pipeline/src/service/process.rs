@@ -1,0 +1,235 @@
+//! The match step of the service: lines in, alerts out.
+//!
+//! Each stream (one source, one file) keeps its own decoder, because Zeek
+//! TSV decoders carry the header of their file. A stream that starts in
+//! the middle of a file, after a restart, first reads the header lines of
+//! that file so that its columns are known.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::sync::Arc;
+use std::time::Duration;
+
+use iocwatch_logs::{Decoder, DecoderChoice, detect_format, new_decoder};
+use iocwatch_matcher::Hit;
+use time::OffsetDateTime;
+
+use crate::alert::{Alert, LineLocation, Severity};
+use crate::service::snapshot::Snapshot;
+
+/// Largest number of header bytes read from a file to prime a decoder.
+const MAX_HEADER_BYTES: u64 = 64 * 1024;
+
+/// Malformed lines logged one by one per stream; the rest are counted.
+const LOGGED_ERRORS_PER_STREAM: u64 = 5;
+
+/// One line handed to the match step.
+#[derive(Debug, Clone, Copy)]
+pub struct LineIn<'a> {
+    /// The source's name.
+    pub source: &'a Arc<str>,
+    /// The file the line was read from, for file sources.
+    pub path: Option<&'a Arc<str>>,
+    /// Byte offset of the line in its file.
+    pub offset: Option<u64>,
+    /// The line, without its terminator.
+    pub data: &'a [u8],
+}
+
+/// An alert ready for the store: the document and how it is folded into
+/// earlier ones and routed.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    /// The alert as built from the event.
+    pub alert: Alert,
+    /// Sightings with the same key within `window` update one alert.
+    pub dedup_key: String,
+    /// The deduplication window: the shortest of the matching watchlists'.
+    pub window: Duration,
+    /// Severity from the watchlists and the indicators' confidence.
+    pub severity: Severity,
+    /// The watchlist of the first match.
+    pub watchlist: String,
+    /// The normalised value of the first matching indicator.
+    pub indicator: String,
+}
+
+/// Counters of one call to [`Processor::line`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineOutcome {
+    /// A header, comment or blank line.
+    Skipped,
+    /// An event that matched nothing, or only allowlisted values.
+    Event,
+    /// An event that raised an alert.
+    Alert,
+    /// A line that could not be decoded.
+    Malformed,
+}
+
+struct Stream {
+    decoder: Option<Box<dyn Decoder>>,
+    malformed: u64,
+}
+
+/// Decodes lines, matches them against the current snapshot and builds
+/// detections. One processor serves every source; it is not shared
+/// between threads.
+pub struct Processor {
+    choices: HashMap<Arc<str>, DecoderChoice>,
+    streams: HashMap<(Arc<str>, Option<Arc<str>>), Stream>,
+    hits: Vec<Hit>,
+}
+
+impl Processor {
+    /// Creates a processor; `choices` gives each source's decoder, and a
+    /// source not listed is detected per stream.
+    pub fn new(choices: HashMap<Arc<str>, DecoderChoice>) -> Self {
+        Self {
+            choices,
+            streams: HashMap::new(),
+            hits: Vec::new(),
+        }
+    }
+
+    /// Forgets the decoder state of a file, for example after it was
+    /// rotated, so that its next line starts a new stream.
+    pub fn end_stream(&mut self, source: &Arc<str>, path: Option<&Arc<str>>) {
+        self.streams.remove(&(source.clone(), path.cloned()));
+    }
+
+    /// Decodes and matches one line; a detection is pushed to `out`.
+    pub fn line(
+        &mut self,
+        snapshot: &Snapshot,
+        line: LineIn<'_>,
+        now: OffsetDateTime,
+        out: &mut Vec<Detection>,
+    ) -> LineOutcome {
+        let data = line.data.strip_suffix(b"\r").unwrap_or(line.data);
+        if data.iter().all(|b| b.is_ascii_whitespace()) {
+            return LineOutcome::Skipped;
+        }
+        let choice = self
+            .choices
+            .get(line.source)
+            .copied()
+            .unwrap_or(DecoderChoice::Auto);
+        let key = (line.source.clone(), line.path.cloned());
+        if line.offset == Some(0) && line.path.is_some() {
+            // A file read from its start again (after rotation or
+            // truncation) brings its own header lines.
+            self.streams.remove(&key);
+        }
+        let stream = self.streams.entry(key).or_insert_with(|| Stream {
+            decoder: open_decoder(choice, line),
+            malformed: 0,
+        });
+        let decoder = match &mut stream.decoder {
+            Some(decoder) => decoder,
+            None => match detect_format(data).map(new_decoder) {
+                Some(decoder) => stream.decoder.insert(decoder),
+                None => {
+                    stream.malformed += 1;
+                    report_malformed(
+                        line,
+                        stream.malformed,
+                        "unknown",
+                        "the format of this stream is not known yet: its first line is neither a Zeek header nor JSON; set `decoder` on the source",
+                    );
+                    return LineOutcome::Malformed;
+                }
+            },
+        };
+        let record = match decoder.decode(data) {
+            Ok(Some(record)) => record,
+            Ok(None) => return LineOutcome::Skipped,
+            Err(err) => {
+                stream.malformed += 1;
+                report_malformed(line, stream.malformed, decoder.format(), &err.message);
+                return LineOutcome::Malformed;
+            }
+        };
+        self.hits.clear();
+        if !snapshot.matcher().match_record(&record, &mut self.hits) {
+            return LineOutcome::Event;
+        }
+        self.hits
+            .retain(|hit| !snapshot.is_allowlisted(record.observables[hit.observable].field, &hit.atomic));
+        if self.hits.is_empty() {
+            return LineOutcome::Event;
+        }
+        let location = line.path.map(|path| LineLocation {
+            path,
+            offset: line.offset.unwrap_or(0),
+        });
+        let alert = snapshot
+            .builder()
+            .build_at(&record, &self.hits, data, location, now);
+        out.push(snapshot.detection(alert));
+        LineOutcome::Alert
+    }
+}
+
+/// Opens the decoder a new stream starts with: a fixed format, or for a file
+/// read from the middle, the format its header lines give (with the
+/// decoder primed by them). `None` when the first line decides.
+fn open_decoder(choice: DecoderChoice, line: LineIn<'_>) -> Option<Box<dyn Decoder>> {
+    let resumed_file = match (line.path, line.offset) {
+        (Some(path), Some(offset)) if offset > 0 => Some(path),
+        _ => None,
+    };
+    let header = resumed_file.map(|path| read_header(path)).unwrap_or_default();
+    let format = choice
+        .resolve(&header.concat())
+        .or_else(|| detect_format(line.data))?;
+    let mut decoder = new_decoder(format);
+    for header_line in &header {
+        // Header lines carry no event; a bad one shows again on the data.
+        let _ = decoder.decode(header_line);
+    }
+    Some(decoder)
+}
+
+/// Reads the leading `#` lines of a file, each with its newline, for a
+/// decoder that starts in the middle of it.
+fn read_header(path: &str) -> Vec<Vec<u8>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) => {
+            tracing::warn!(path, error = %err, "cannot read the header lines of a resumed file; its lines are decoded without them");
+            return Vec::new();
+        }
+    };
+    let mut reader = BufReader::new(std::io::Read::take(file, MAX_HEADER_BYTES));
+    let mut lines = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if !line.starts_with(b"#") || !line.ends_with(b"\n") {
+            break;
+        }
+        line.pop();
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+fn report_malformed(line: LineIn<'_>, count: u64, format: &str, message: &str) {
+    metrics::counter!("iocwatch_decode_errors_total", "source" => line.source.to_string()).increment(1);
+    if count <= LOGGED_ERRORS_PER_STREAM {
+        let path = line.path.map_or("-", |path| path);
+        let offset = line.offset.unwrap_or(0);
+        tracing::warn!(source = %line.source, path, offset, format, "malformed line skipped: {message}");
+        if count == LOGGED_ERRORS_PER_STREAM {
+            tracing::warn!(source = %line.source, path, "further malformed lines of this stream are counted, not logged");
+        }
+    }
+}
