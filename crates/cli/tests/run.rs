@@ -212,6 +212,52 @@ fn restart_after_a_crash_loses_and_repeats_nothing() {
 }
 
 #[test]
+fn rotation_by_rename_and_truncation_loses_no_line() {
+    let mut service = Service::new(FILE_SOURCE);
+    let addresses = address_watchlist(&service, 300);
+    std::fs::create_dir_all(service.path("logs")).unwrap();
+    let log = service.path("logs/conn.log");
+    let line = |i: usize| conn(1_733_300_000 + i as u64, "10.5.0.1", &addresses[i]);
+    append(&log, &(0..100).map(line).collect::<String>());
+    service.start();
+    service.wait_for("the first 100 alerts", Duration::from_secs(20), || {
+        service.alerts().len() == 100
+    });
+
+    // Rotation by rename: the old file gets more lines after the rename,
+    // then a new file takes the name.
+    std::fs::rename(&log, service.path("logs/conn.log.1")).unwrap();
+    append(
+        &service.path("logs/conn.log.1"),
+        &(100..150).map(line).collect::<String>(),
+    );
+    append(&log, &(150..200).map(line).collect::<String>());
+    service.wait_for("200 alerts after the rename", Duration::from_secs(20), || {
+        service.alerts().len() == 200
+    });
+
+    // Rotation by copy and truncation.
+    std::fs::copy(&log, service.path("logs/conn.log.2")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .unwrap();
+    append(&log, &(200..300).map(line).collect::<String>());
+    service.wait_for("300 alerts after the truncation", Duration::from_secs(20), || {
+        service.alerts().len() == 300
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let alerts = service.alerts();
+    assert_eq!(alerts.len(), 300);
+    assert!(
+        alerts.iter().all(|alert| dedup_count(alert) == 1),
+        "a line was read twice"
+    );
+    service.stop();
+}
+
+#[test]
 fn watchlist_changes_apply_without_restart() {
     let mut service = Service::new(FILE_SOURCE);
     address_watchlist(&service, 1);
