@@ -144,22 +144,24 @@ pub struct NewSighting {
     pub sinks: Vec<String>,
 }
 
-/// The read position in one source file.
+/// Read position in one file, and the identity that recognises the file
+/// again after a restart or a rename.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
-    /// The source (input) name.
+    /// Name of the source.
     pub source: String,
-    /// The file path.
+    /// Configured path of the file (the path it was found under).
     pub path: String,
-    /// The device number of the file.
+    /// Device number of the file system holding the file.
     pub device: u64,
-    /// The inode number of the file.
+    /// Inode number of the file.
     pub inode: u64,
-    /// Bytes consumed.
+    /// Byte offset of the next line to read. For a gzip file that has been
+    /// read to its end, the compressed file's length.
     pub offset: u64,
-    /// A hash of the file's first bytes, to recognise it after a rename;
-    /// opaque to the store.
-    pub fingerprint: Vec<u8>,
+    /// Hash of the file's first bytes, which recognises the file after a
+    /// rename and distinguishes a reused inode; opaque to the store.
+    pub fingerprint: u64,
 }
 
 /// The effect of [`Store::commit_batch`] on one sighting.
@@ -568,7 +570,8 @@ fn checkpoint_row(row: &Row<'_>) -> rusqlite::Result<Checkpoint> {
         device: row.get::<_, i64>(2)? as u64,
         inode: row.get::<_, i64>(3)? as u64,
         offset: row.get::<_, i64>(4)?.max(0) as u64,
-        fingerprint: row.get(5)?,
+        // Stored as 8 little-endian bytes; a damaged value matches no file.
+        fingerprint: <[u8; 8]>::try_from(row.get::<_, Vec<u8>>(5)?.as_slice()).map_or(0, u64::from_le_bytes),
     })
 }
 
@@ -585,7 +588,7 @@ fn save_checkpoint(tx: &Transaction<'_>, checkpoint: &Checkpoint, now: OffsetDat
             checkpoint.device as i64,
             checkpoint.inode as i64,
             i64::try_from(checkpoint.offset).map_err(|_| StoreError::OutOfRange("checkpoint offset"))?,
-            checkpoint.fingerprint,
+            checkpoint.fingerprint.to_le_bytes().to_vec(),
             micros(now),
         ],
     )?;

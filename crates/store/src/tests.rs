@@ -70,7 +70,7 @@ fn checkpoint(offset: u64) -> Checkpoint {
         device: 2049,
         inode: u64::MAX - 5,
         offset,
-        fingerprint: vec![0xde, 0xad, 0xbe, 0xef],
+        fingerprint: 0xdead_beef,
     }
 }
 

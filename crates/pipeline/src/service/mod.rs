@@ -585,26 +585,13 @@ async fn spawn_source(
     Ok(())
 }
 
-/// Reads a file fingerprint stored as 8 little-endian bytes; anything
-/// else (a damaged row) gives 0, which matches no file.
-fn fingerprint_from_bytes(bytes: &[u8]) -> u64 {
-    <[u8; 8]>::try_from(bytes).map_or(0, u64::from_le_bytes)
-}
-
 /// Reads checkpoints from the store for the file sources.
 struct StoreCheckpoints(Arc<Store>);
 
 impl CheckpointLoad for StoreCheckpoints {
     fn load(&self, source: &str, path: &str) -> Option<sources::Checkpoint> {
         match self.0.checkpoint(source, path) {
-            Ok(found) => found.map(|c| sources::Checkpoint {
-                source: c.source,
-                path: c.path,
-                device: c.device,
-                inode: c.inode,
-                offset: c.offset,
-                fingerprint: fingerprint_from_bytes(&c.fingerprint),
-            }),
+            Ok(found) => found,
             Err(err) => {
                 tracing::error!(source, path, error = %err, "failed to read the checkpoint; the file is read as new");
                 None
@@ -671,18 +658,7 @@ fn match_loop(
             .increment(detections.len() as u64);
         let _ = malformed;
         let sightings: Vec<NewSighting> = detections.iter().map(|d| sighting(d, routes)).collect();
-        let checkpoints: Vec<iocwatch_store::Checkpoint> = batch
-            .checkpoint
-            .iter()
-            .map(|c| iocwatch_store::Checkpoint {
-                source: c.source.clone(),
-                path: c.path.clone(),
-                device: c.device,
-                inode: c.inode,
-                offset: c.offset,
-                fingerprint: c.fingerprint.to_le_bytes().to_vec(),
-            })
-            .collect();
+        let checkpoints: Vec<sources::Checkpoint> = batch.checkpoint.into_iter().collect();
         if sightings.is_empty() && checkpoints.is_empty() {
             continue;
         }
@@ -724,7 +700,7 @@ fn match_loop(
 fn commit_with_retry(
     store: &Store,
     sightings: &[NewSighting],
-    checkpoints: &[iocwatch_store::Checkpoint],
+    checkpoints: &[sources::Checkpoint],
     shutdown: &CancellationToken,
 ) -> Vec<AlertOutcome> {
     let mut wait = Duration::from_millis(100);

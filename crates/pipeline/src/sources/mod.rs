@@ -82,25 +82,11 @@ pub struct SourceLine {
     pub received: Instant,
 }
 
-/// Read position in one file, and the identity that recognises the file again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// Name of the source.
-    pub source: String,
-    /// Configured path of the file (the path it was found under).
-    pub path: String,
-    /// Device number of the file system holding the file.
-    pub device: u64,
-    /// Inode number of the file.
-    pub inode: u64,
-    /// Byte offset of the next line to read. For a gzip file that has been
-    /// read to its end, the compressed file's length.
-    pub offset: u64,
-    /// [`fingerprint`] of the file's first `min(offset, FINGERPRINT_BYTES)`
-    /// bytes, which recognises the file after a rename and distinguishes a
-    /// reused inode.
-    pub fingerprint: u64,
-}
+/// Read position in one file, and the identity that recognises the file
+/// again; the store keeps it with the alerts of the same batch. Its
+/// `fingerprint` is [`fingerprint`] of the file's first
+/// `min(offset, FINGERPRINT_BYTES)` bytes.
+pub use iocwatch_store::Checkpoint;
 
 /// Loads the checkpoint stored for a file, so a source resumes where it stopped.
 pub trait CheckpointLoad: Send + Sync {
