@@ -88,7 +88,11 @@ pub fn run(args: RunArgs, data_dir: Option<PathBuf>) -> Result<ExitCode> {
         .thread_name("iocwatch")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config, metrics))?;
+    let result = runtime.block_on(serve(config, metrics));
+    // A read of standard input cannot be cancelled: give blocking reads a
+    // moment to end instead of waiting for input that may never come.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 
