@@ -499,6 +499,10 @@ fn ufw_log_over_syslog_matches_spamhaus_networks() {
             .contains(&"185.81.68.119".parse::<std::net::IpAddr>().unwrap())
     });
     assert_eq!(spamhaus_sbl.map(|(_, count)| *count), Some(287));
+    let (_, health) = service::http_get(service.http, "/healthz").unwrap();
+    let health: Value = serde_json::from_str(&health).unwrap();
+    let received = health["sources"][0]["lines"].as_u64().unwrap();
+    assert_eq!(received, messages.lines().count() as u64, "{health}");
     service.stop();
 }
 

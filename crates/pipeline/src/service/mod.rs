@@ -95,7 +95,6 @@ pub enum IngestError {
 pub struct IngestHandle {
     sources: Arc<HashMap<String, Arc<str>>>,
     tx: mpsc::Sender<Batch>,
-    health: Arc<HashMap<String, Arc<SourceHealth>>>,
 }
 
 impl IngestHandle {
@@ -130,9 +129,6 @@ impl IngestHandle {
         };
         match self.tx.try_send(batch) {
             Ok(()) => {
-                if let Some(health) = self.health.get(source) {
-                    health.received(count);
-                }
                 metrics::counter!("iocwatch_source_lines_total", "source" => source.to_owned())
                     .increment(count);
                 Ok(())
@@ -274,7 +270,6 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let ingest = IngestHandle {
         sources: Arc::new(http_sources),
         tx,
-        health: source_health.clone(),
     };
 
     let routes: Vec<(String, Arc<Sink>)> = sinks
@@ -620,7 +615,6 @@ fn match_loop(
         detections.clear();
         received.clear();
         let mut events = 0_u64;
-        let mut malformed = 0_u64;
         for line in &batch.lines {
             let before = detections.len();
             let outcome = processor.line(
@@ -636,27 +630,22 @@ fn match_loop(
             );
             match outcome {
                 LineOutcome::Event | LineOutcome::Alert => events += 1,
-                LineOutcome::Malformed => malformed += 1,
-                LineOutcome::Skipped => {}
+                // Malformed lines are counted where they are reported.
+                LineOutcome::Malformed | LineOutcome::Skipped => {}
             }
             if detections.len() > before {
                 received.push(line.received);
             }
         }
         let name = batch.source.to_string();
-        if batch.checkpoint.is_some() || !batch.lines.is_empty() {
-            // Sources that are not files count their own lines; file
-            // lines are counted here too for the health report.
-            if let Some(health) = health.get(&name)
-                && batch.lines.first().and_then(|line| line.path.as_ref()).is_some()
-            {
-                health.received(batch.lines.len() as u64);
-            }
+        if !batch.lines.is_empty()
+            && let Some(health) = health.get(&name)
+        {
+            health.received(batch.lines.len() as u64);
         }
         metrics::counter!("iocwatch_events_decoded_total", "source" => name.clone()).increment(events);
         metrics::counter!("iocwatch_sightings_total", "source" => name.clone())
             .increment(detections.len() as u64);
-        let _ = malformed;
         let sightings: Vec<NewSighting> = detections.iter().map(|d| sighting(d, routes)).collect();
         let checkpoints: Vec<sources::Checkpoint> = batch.checkpoint.into_iter().collect();
         if sightings.is_empty() && checkpoints.is_empty() {
