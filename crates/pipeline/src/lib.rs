@@ -7,6 +7,7 @@ pub mod alert;
 pub mod homenet;
 pub mod lines;
 pub mod scan;
+mod screen;
 pub mod stats;
 mod table;
 pub mod watchlists;
