@@ -143,6 +143,13 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 
+    /// Decode every log line in full, instead of first screening the
+    /// values that can carry observables and skipping lines where none
+    /// can match. The alerts are the same either way; this is slower and
+    /// serves to check that.
+    #[arg(long)]
+    pub full_decode: bool,
+
     /// Print no watchlist report, no malformed-line messages and no
     /// end-of-scan summary; errors are still printed.
     #[arg(long, short = 'q')]

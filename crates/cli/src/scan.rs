@@ -46,6 +46,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         },
         threads: args.threads.map(usize::from),
         progress,
+        full_decode: args.full_decode,
     };
     let builder = AlertBuilder::new(
         matcher.clone(),

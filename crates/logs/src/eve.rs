@@ -28,6 +28,37 @@ use serde::Deserialize;
 use crate::lenient::{Object, ObjectList, Port, Scalar, Text, TextList};
 use crate::zeek::{full_url, observe_email, observe_once};
 
+/// The role of a JSON key for the reader below, at whatever depth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyClass {
+    /// The key is a field of one of the structs below, which fail to
+    /// deserialize when an object repeats it.
+    pub is_field: bool,
+    /// The reader may turn the key's string values (or array of strings)
+    /// into an observable. The screen of the JSON decoder passes only these
+    /// values to the line filter, so every key read for an observable must
+    /// be marked here.
+    pub is_observable: bool,
+}
+
+/// Returns what the reader does with `key`.
+pub(crate) fn key_class(key: &[u8]) -> KeyClass {
+    let (is_field, is_observable) = match key {
+        b"src_ip" | b"dest_ip" | b"rrname" | b"rdata" | b"A" | b"AAAA" | b"hostname" | b"url"
+        | b"http_user_agent" | b"sni" | b"fingerprint" | b"hash" | b"ja4" | b"md5" | b"sha1" | b"sha256"
+        | b"mail_from" | b"rcpt_to" | b"from" | b"to" => (true, true),
+        b"timestamp" | b"event_type" | b"flow_id" | b"community_id" | b"src_port" | b"dest_port"
+        | b"proto" | b"alert" | b"dns" | b"http" | b"tls" | b"quic" | b"fileinfo" | b"smtp" | b"email"
+        | b"signature" | b"signature_id" | b"rrtype" | b"query" | b"queries" | b"answers" | b"grouped"
+        | b"answer" | b"http_port" | b"ja3" | b"ja3s" => (true, false),
+        _ => (false, false),
+    };
+    KeyClass {
+        is_field,
+        is_observable,
+    }
+}
+
 /// Decodes a Suricata EVE line. Returns `Ok(None)` when the object has no
 /// top-level `event_type`, so the caller can read it as another format.
 pub(crate) fn decode(line: &[u8]) -> Result<Option<Record<'_>>, serde_json::Error> {
@@ -404,6 +435,74 @@ struct Email<'l> {
 mod tests {
     use super::*;
     use crate::testing::{context, pairs};
+
+    /// A deserializer that records the field names a derived struct
+    /// requests, then fails.
+    struct FieldNames<'r>(&'r mut Vec<&'static str>);
+
+    impl<'de> serde::Deserializer<'de> for FieldNames<'_> {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.extend_from_slice(fields);
+            Err(serde::de::Error::custom("fields recorded"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    fn record_fields<'de, T: Deserialize<'de>>(names: &mut Vec<&'static str>) {
+        let _ = T::deserialize(FieldNames(names));
+    }
+
+    #[test]
+    fn key_class_marks_every_field() {
+        let mut names = Vec::new();
+        record_fields::<Event<'_>>(&mut names);
+        record_fields::<Alert<'_>>(&mut names);
+        record_fields::<Dns<'_>>(&mut names);
+        record_fields::<DnsRecord<'_>>(&mut names);
+        record_fields::<DnsGrouped<'_>>(&mut names);
+        record_fields::<Http<'_>>(&mut names);
+        record_fields::<Tls<'_>>(&mut names);
+        record_fields::<Ja3<'_>>(&mut names);
+        record_fields::<Quic<'_>>(&mut names);
+        record_fields::<FileInfo<'_>>(&mut names);
+        record_fields::<Smtp<'_>>(&mut names);
+        record_fields::<Email<'_>>(&mut names);
+        assert!(names.len() > 40, "{names:?}");
+        for name in names {
+            assert!(key_class(name.as_bytes()).is_field, "{name}");
+        }
+        assert!(!key_class(b"flow").is_field);
+        assert!(!key_class(b"pkts_toserver").is_observable);
+    }
+
+    #[test]
+    fn repeated_field_fails_decode() {
+        for line in [
+            r#"{"event_type":"dns","src_ip":"10.0.0.1","src_ip":"10.0.0.2"}"#,
+            r#"{"event_type":"dns","dns":{"rrname":"a.example","rrname":"b.example"}}"#,
+            r#"{"event_type":"tls","tls":{"ja3":{"hash":"a","hash":"b"}}}"#,
+        ] {
+            assert!(decode(line.as_bytes()).is_err(), "{line}");
+        }
+        let repeated_other = r#"{"event_type":"flow","flow":{"age":1,"age":2}}"#;
+        assert!(decode(repeated_other.as_bytes()).is_ok());
+    }
 
     fn decode_one(line: &str) -> Record<'_> {
         match decode(line.as_bytes()) {

@@ -13,10 +13,12 @@
 //! event under `suricata.eve`) is parsed a second time as the next format.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use iocwatch_model::{Endpoint, Observed, Record};
 use memchr::memmem::Finder;
 
+use crate::json_screen::{self, ScreenBuffers};
 use crate::{DecodeError, Decoder, ecs, eve, excerpt, zeek_json};
 
 /// Decoder for JSON lines: Suricata EVE, Zeek JSON and ECS documents,
@@ -29,6 +31,7 @@ use crate::{DecodeError, Decoder, ecs, eve, excerpt, zeek_json};
 pub struct JsonDecoder {
     event_type: Finder<'static>,
     zeek_keys: [Finder<'static>; 4],
+    screen_buffers: ScreenBuffers,
 }
 
 impl Default for JsonDecoder {
@@ -54,6 +57,7 @@ impl JsonDecoder {
                 Finder::new(b"\"uid\"").into_owned(),
                 Finder::new(b"\"id.orig_h\"").into_owned(),
             ],
+            screen_buffers: ScreenBuffers::default(),
         }
     }
 
@@ -99,6 +103,19 @@ impl Decoder for JsonDecoder {
     /// `json`: a line this decoder rejects may belong to any of its formats.
     fn format(&self) -> &'static str {
         "json"
+    }
+
+    fn screen(&mut self, line: &[u8], values: &mut Vec<Range<usize>>) -> Option<&'static str> {
+        let eve_candidate = self.event_type.find(line).is_some();
+        let zeek_keys = &self.zeek_keys;
+        let zeek_candidate = || zeek_keys.iter().any(|key| key.find(line).is_some());
+        json_screen::screen(
+            line,
+            eve_candidate,
+            zeek_candidate,
+            &mut self.screen_buffers,
+            values,
+        )
     }
 }
 

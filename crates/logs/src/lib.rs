@@ -22,14 +22,18 @@
 
 #![deny(missing_docs)]
 
+use std::ops::Range;
+
 use iocwatch_model::Record;
 
+mod bytes;
 mod cef;
 mod choice;
 mod ecs;
 mod eve;
 mod filterlog;
 mod json;
+mod json_screen;
 mod kv;
 mod lenient;
 mod netfilter;
@@ -63,6 +67,28 @@ pub trait Decoder: Send {
     /// Returns the format name used in statistics for lines this decoder
     /// rejects.
     fn format(&self) -> &'static str;
+
+    /// Screens a line for a scan's fast path, which skips the decode of
+    /// lines that cannot match.
+    ///
+    /// Returns the format of the record that [`Decoder::decode`] would
+    /// return for this line, when the decoder can tell cheaply that the
+    /// line decodes without error. The decoder then pushes to `values` the
+    /// byte ranges that the observables of that record are read from. Each
+    /// observable is a literal substring of one range (a whole value, a
+    /// set element, a host), or is assembled from such substrings (a URL
+    /// from its host and path). The exception is a range that contains a
+    /// backslash or a byte outside ASCII, which the line filter of a scan
+    /// treats as possibly anything. Screening updates the decoder's state
+    /// as a decode would.
+    ///
+    /// Returns `None` when the line must be decoded in full: headers,
+    /// malformed lines, escapes, bytes outside ASCII, anything unusual.
+    /// The default screens no line.
+    fn screen(&mut self, line: &[u8], values: &mut Vec<Range<usize>>) -> Option<&'static str> {
+        let _ = (line, values);
+        None
+    }
 }
 
 /// Why one line could not be decoded.

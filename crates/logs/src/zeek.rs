@@ -136,6 +136,30 @@ impl Key {
         )
     }
 
+    /// False for columns whose values [`fill`] never turns into
+    /// observables: times, ids, ports, protocol and state names.
+    pub(crate) fn may_carry_observable(self) -> bool {
+        !matches!(
+            self,
+            Key::Ts
+                | Key::Uid
+                | Key::OrigP
+                | Key::RespP
+                | Key::Proto
+                | Key::ConnState
+                | Key::History
+                | Key::Method
+                | Key::SslHistory
+                | Key::Resumed
+                | Key::Fuid
+                | Key::MimeType
+                | Key::CertificateSubject
+                | Key::Note
+                | Key::P
+                | Key::LogPath
+        )
+    }
+
     fn bit(self) -> u64 {
         1 << (self as u32)
     }

@@ -10,9 +10,14 @@
 //! does not grow with the number of indicators.
 //!
 //! Matching never fails: a value that cannot be normalised is a non-match.
+//!
+//! [`LineFilter`] tests raw log bytes before any decoding: it tells, from
+//! the tokens written in them, whether any value there could match, so
+//! that a scan decodes only the few lines that may.
 
 #![deny(missing_docs)]
 
+mod prefilter;
 mod strategy;
 
 use std::borrow::Cow;
@@ -24,6 +29,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use iocwatch_model::{Field, Indicator, IndicatorKind, Record};
 
+pub use prefilter::LineFilter;
 use strategy::Strategies;
 
 /// Index of an indicator in a [`Matcher`].

@@ -13,12 +13,12 @@ use smallvec::SmallVec;
 use crate::{DomainMatch, Entry, IndicatorId, WatchlistInfo};
 
 type Ids = SmallVec<[IndicatorId; 2]>;
-type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
 
 /// One bit per IPv4 /16 that contains any address, network or socket
 /// indicator. Most observed addresses match nothing, and this rejects
 /// them with one memory read before any hash or trie lookup.
-struct V4Filter(Box<[u64]>);
+pub(crate) struct V4Filter(pub(crate) Box<[u64]>);
 
 impl V4Filter {
     fn new() -> Self {
@@ -82,13 +82,13 @@ pub(crate) struct Strategies {
     sockets: Map<(IpAddr, u16), Ids>,
     v4_nets: PrefixMap<Ipv4Net, Ids>,
     v6_nets: PrefixMap<Ipv6Net, Ids>,
-    v4_filter: Option<V4Filter>,
-    has_v6: bool,
-    domains: Map<Box<str>, Ids>,
+    pub(crate) v4_filter: Option<V4Filter>,
+    pub(crate) has_v6: bool,
+    pub(crate) domains: Map<Box<str>, Ids>,
     urls: Map<Box<str>, SmallVec<[(SchemeRule, IndicatorId); 1]>>,
-    digests: Map<Box<str>, SmallVec<[(DigestScope, IndicatorId); 1]>>,
+    pub(crate) digests: Map<Box<str>, SmallVec<[(DigestScope, IndicatorId); 1]>>,
     emails: Map<Box<str>, Ids>,
-    ja4: Map<Box<str>, Ids>,
+    pub(crate) ja4: Map<Box<str>, Ids>,
 }
 
 impl Strategies {

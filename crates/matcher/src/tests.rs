@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use iocwatch_model::{Field, Indicator, KindHint, Meta, Origin, ParseOptions, parse_indicator};
 
-use crate::{DomainMatch, Matcher, MatcherBuilder};
+use crate::{DomainMatch, LineFilter, Matcher, MatcherBuilder};
 
 struct Row {
     name: &'static str,
@@ -489,6 +489,19 @@ fn run(rows: &[Row]) {
         let mut expected = expected;
         expected.sort();
         assert_eq!(got, expected, "row {}", row.name);
+        // The line filter must let every matching value through, alone
+        // and inside the JSON and Zeek TSV text around it.
+        if !got.is_empty() {
+            if let Some(filter) = LineFilter::new(&matcher) {
+                for framed in [
+                    row.observed.to_owned(),
+                    format!("{{\"v\":\"{}\",\"n\":1}}", row.observed),
+                    format!("1.5\tC1\t{}\t-", row.observed),
+                ] {
+                    assert!(filter.may_match(framed.as_bytes()), "row {}: {framed}", row.name);
+                }
+            }
+        }
     }
 }
 
@@ -555,4 +568,56 @@ fn empty_matcher_matches_nothing() {
     let matcher = Matcher::empty();
     assert!(matches(&matcher, Field::SourceIp, "198.51.100.7", None).is_empty());
     assert!(matches(&matcher, Field::DnsQuestionName, "evil.example", None).is_empty());
+}
+
+#[test]
+fn line_filter_rejects_near_misses() {
+    let matcher = build(&[(
+        "a",
+        &[
+            "45.12.3.4",
+            "k3jd9s.badcdn.example",
+            "http://cdn.evil.example/x",
+            "user@mail.example",
+            "d41d8cd98f00b204e9800998ecf8427e",
+        ],
+    )]);
+    let filter = LineFilter::new(&matcher).unwrap();
+    let misses = [
+        "145.12.3.4",
+        "10.0.0.1\t192.168.1.1",
+        "notk3jd9s.badcdn.example",
+        "k3jd9s.badcdn.example.lan",
+        "www.other.test",
+        "d41d8cd98f00b204e9800998ecf8427e00000000000000000000000000000000",
+        "2024-02-28T09:58:31.424243+0000",
+        "mail.example.net",
+        "{\"event_type\":\"flow\",\"src_ip\":\"10.1.2.3\",\"dest_port\":443}",
+    ];
+    for miss in misses {
+        assert!(!filter.may_match(miss.as_bytes()), "{miss}");
+    }
+    let hits = [
+        "45.12.3.9",
+        "::ffff:45.12.3.4",
+        "::ffff:2d0c:304",
+        "WWW.K3JD9S.BadCdn.Example.",
+        "cdn.evil.example:8080",
+        "D4:1D:8C:D9:8F:00:B2:04:E9:80:09:98:EC:F8:42:7E",
+        "mail.example",
+        // An escape or a byte outside ASCII may decode to anything.
+        r"caf\u00e9.test",
+        "caf\u{e9}.test",
+    ];
+    for hit in hits {
+        assert!(filter.may_match(hit.as_bytes()), "{hit}");
+    }
+}
+
+#[test]
+fn line_filter_unavailable_for_ipv6_and_ja4() {
+    assert!(LineFilter::new(&build(&[("a", &["2001:db8::1"])])).is_none());
+    assert!(LineFilter::new(&build(&[("a", &["2001:db8::/48"])])).is_none());
+    assert!(LineFilter::new(&build(&[("a", &["ja4 t13d1516h2_8daaf6152771_b186095e22b6"])])).is_none());
+    assert!(LineFilter::new(&build(&[("a", &["45.12.3.4"])])).is_some());
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod homenet;
 pub mod lines;
 pub mod scan;
+mod screen;
 pub mod service;
 pub mod sources;
 pub mod stats;

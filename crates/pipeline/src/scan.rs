@@ -5,6 +5,11 @@
 //! uncompressed file a newline-aligned byte range of it. Units run in
 //! parallel; their output is written in input order, so a scan's output
 //! does not depend on scheduling.
+//!
+//! Most lines match nothing. Unless [`ScanOptions::full_decode`] is set,
+//! each line is first screened (see the `screen` module): a line whose
+//! values cannot match any indicator is counted as an event without being
+//! decoded, and only the others are decoded and matched.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -16,11 +21,12 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use iocwatch_logs::{Decoder, Format, detect_format, new_decoder};
-use iocwatch_matcher::Hit;
+use iocwatch_matcher::{Hit, LineFilter};
 use rayon::prelude::*;
 
 use crate::alert::{Alert, AlertBuilder, LineLocation};
 use crate::lines::{Line, LineReader, MAX_LINE};
+use crate::screen::Screened;
 use crate::stats::{LineError, ScanStats};
 use crate::table;
 
@@ -68,6 +74,11 @@ pub struct ScanOptions {
     pub threads: Option<usize>,
     /// Progress reporting, if any.
     pub progress: Option<Arc<dyn Progress>>,
+    /// Decode every line in full. By default, lines that the decoder can
+    /// screen and whose values cannot match any indicator
+    /// ([`LineFilter`]) are counted without being decoded, which gives the
+    /// same alerts and counts faster.
+    pub full_decode: bool,
 }
 
 /// Outcome of a scan.
@@ -139,6 +150,11 @@ pub fn scan(
         .num_threads(threads.max(1))
         .build();
 
+    let filter = if options.full_decode {
+        None
+    } else {
+        LineFilter::new(builder.matcher())
+    };
     let cancelled = AtomicBool::new(false);
     let (sender, receiver) = mpsc::sync_channel::<(usize, UnitResult)>(threads * 2);
     let output_format = options.output;
@@ -161,6 +177,7 @@ pub fn scan(
                     run_unit(
                         unit,
                         builder,
+                        filter.as_ref(),
                         output_format,
                         options.progress.as_deref(),
                         &cancelled,
@@ -502,6 +519,7 @@ fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
 fn run_unit(
     unit: &Unit,
     builder: &AlertBuilder,
+    filter: Option<&LineFilter>,
     format: OutputFormat,
     progress: Option<&dyn Progress>,
     cancelled: &AtomicBool,
@@ -541,6 +559,7 @@ fn run_unit(
 
     let matcher = builder.matcher();
     let mut hits: Vec<Hit> = Vec::new();
+    let mut screened = Screened::default();
     let mut line_number = 1;
     let mut unreported_bytes = 0_u64;
     loop {
@@ -593,6 +612,11 @@ fn run_unit(
         }
         let decoder =
             decoder.get_or_insert_with(|| new_decoder(detect_format(bytes).unwrap_or(Format::Json)));
+        if let Some(filter) = filter {
+            if screened.skips(decoder.as_mut(), filter, bytes) {
+                continue;
+            }
+        }
         let record = match decoder.decode(bytes) {
             Ok(Some(record)) => record,
             Ok(None) => continue,
@@ -621,6 +645,9 @@ fn run_unit(
     }
     if let Some(progress) = progress {
         progress.advance(unreported_bytes);
+    }
+    for (format, count) in screened.into_events() {
+        *result.stats.events_by_format.entry(format).or_default() += count;
     }
     result
 }

@@ -1,0 +1,381 @@
+//! A conservative test of raw log bytes: could any value written in them
+//! match an indicator?
+//!
+//! A scan calls [`LineFilter::may_match`] on the bytes of the fields of a
+//! line that can carry observables, before decoding the line. The test
+//! splits the bytes into tokens and looks each token up the way the
+//! matcher would look up a value that consists of it: a dotted quad in the
+//! IPv4 /16 bitmap, a name and its parent domains in the domain table, a
+//! hex string in the digest table. It never says no to a value that
+//! matches. It may say yes to one that does not, which costs only a full
+//! decode of the line.
+//!
+//! The test holds for decoders whose observables are literal substrings of
+//! the line: a whole value, a URL's host, a `host:port` host, an e-mail
+//! address's domain, or a URL assembled from such parts. Bytes that a
+//! decoder may transform before matching (a backslash escape, any byte
+//! outside ASCII) make the test say yes.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use iocwatch_model::IndicatorValue;
+use iocwatch_model::value::observed_ip;
+
+use crate::Matcher;
+use crate::strategy::Map;
+
+/// Length of the hex form of MD5, SHA-1, SHA-256 and SHA-512 digests.
+const DIGEST_LENGTHS: [usize; 4] = [32, 40, 64, 128];
+
+/// Maximum length of a token that is looked up. A longer token counts as
+/// a possible match.
+const MAX_TOKEN: usize = 256;
+
+/// Byte classes of the tokenizer.
+const SEPARATOR: u8 = 0;
+const DIGIT: u8 = 1;
+const HEX_LETTER: u8 = 2;
+const LETTER: u8 = 3;
+const DOT: u8 = 4;
+const COLON: u8 = 5;
+const NAME_PUNCTUATION: u8 = 6;
+/// A backslash or a byte outside ASCII: the decoder may turn it into
+/// other text, so the filter cannot judge the line.
+const OPAQUE: u8 = 7;
+
+static CLASSES: [u8; 256] = {
+    let mut table = [SEPARATOR; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = match byte as u8 {
+            b'0'..=b'9' => DIGIT,
+            b'a'..=b'f' | b'A'..=b'F' => HEX_LETTER,
+            b'g'..=b'z' | b'G'..=b'Z' => LETTER,
+            b'.' => DOT,
+            b':' => COLON,
+            b'-' | b'_' => NAME_PUNCTUATION,
+            b'\\' | 0x80..=0xff => OPAQUE,
+            _ => SEPARATOR,
+        };
+        byte += 1;
+    }
+    table
+};
+
+/// A pre-decode test of log bytes against a [`Matcher`]; see the module
+/// documentation for what it promises.
+#[derive(Debug, Clone)]
+pub struct LineFilter {
+    matcher: Matcher,
+    /// One bit per IPv4 /16 that contains an address, network or socket
+    /// indicator, or the IPv4 host of a URL or e-mail indicator.
+    v4: Box<[u64]>,
+    /// The last label of every domain indicator and of every host name in
+    /// a URL or e-mail indicator.
+    top_labels: Map<Box<str>, ()>,
+    /// The host names of URL indicators and the domains of e-mail
+    /// indicators.
+    hosts: Map<Box<str>, ()>,
+}
+
+impl LineFilter {
+    /// Builds the filter of `matcher`. Returns `None` when the matcher
+    /// contains an indicator kind that the filter cannot judge from tokens
+    /// (IPv6 addresses and networks, JA4 fingerprints, a host name
+    /// without a dot), so that every line must be decoded.
+    pub fn new(matcher: &Matcher) -> Option<Self> {
+        let strategies = &matcher.inner.strategies;
+        if strategies.has_v6 || !strategies.ja4.is_empty() {
+            return None;
+        }
+        let mut v4 = match &strategies.v4_filter {
+            Some(filter) => filter.0.clone(),
+            None => vec![0; 1 << 10].into_boxed_slice(),
+        };
+        let mut top_labels: Map<Box<str>, ()> = Map::default();
+        let mut hosts: Map<Box<str>, ()> = Map::default();
+        for domain in strategies.domains.keys() {
+            if !is_tokenizable_name(domain) {
+                return None;
+            }
+            top_labels.insert(top_label(domain).into(), ());
+        }
+        for entry in &matcher.inner.entries {
+            let host = match &entry.indicator.value {
+                IndicatorValue::Url(url) => url.host(),
+                IndicatorValue::Email(email) => email.rsplit_once('@').map_or("", |(_, domain)| domain),
+                _ => continue,
+            };
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            match observed_ip(host) {
+                Some(IpAddr::V4(address)) => set_bit(&mut v4, u32::from(address) >> 16),
+                Some(IpAddr::V6(_)) => return None,
+                None if !is_tokenizable_name(host) => return None,
+                None => {
+                    top_labels.insert(top_label(host).into(), ());
+                    hosts.insert(host.into(), ());
+                }
+            }
+        }
+        Some(Self {
+            matcher: matcher.clone(),
+            v4,
+            top_labels,
+            hosts,
+        })
+    }
+
+    /// Returns false only when no value written in `bytes` can match an
+    /// indicator; see the module documentation for the values it covers.
+    pub fn may_match(&self, bytes: &[u8]) -> bool {
+        // Addresses are the commonest values that can match, so they are
+        // tested first, in one pass.
+        if let Some(address) = dotted_quad(bytes) {
+            return self.may_contain_v4(address);
+        }
+        // Host names come next: a value that is one lower-case name with
+        // a dot is one token, looked up at once.
+        if is_lower_name(bytes) {
+            return self.name_may_match(bytes);
+        }
+
+        // Only a value with a dot (an address or a name), a colon (an
+        // IPv4-mapped IPv6 address, a colon-separated digest) or at least
+        // 32 bytes (a digest) can match, and most values have neither.
+        if bytes.len() < DIGEST_LENGTHS[0]
+            && !bytes
+                .iter()
+                .any(|b| matches!(b, b'.' | b':' | b'\\' | 0x80..=0xff))
+        {
+            return false;
+        }
+
+        let mut start = 0;
+        for (index, &byte) in bytes.iter().enumerate() {
+            match CLASSES[usize::from(byte)] {
+                SEPARATOR => {
+                    if index > start && self.token_may_match(&bytes[start..index]) {
+                        return true;
+                    }
+                    start = index + 1;
+                }
+                OPAQUE => return true,
+                _ => {}
+            }
+        }
+        start < bytes.len() && self.token_may_match(&bytes[start..])
+    }
+
+    /// Tests one run of name characters, colons and dots.
+    fn token_may_match(&self, token: &[u8]) -> bool {
+        if token.len() > MAX_TOKEN {
+            return true;
+        }
+        let colons = token.iter().filter(|&&b| b == b':').count();
+        if colons == 0 {
+            return self.part_may_match(token);
+        }
+
+        // A digest written as colon-separated hex pairs.
+        let hex_digits = token.len() - colons;
+        if DIGEST_LENGTHS.contains(&hex_digits)
+            && token.iter().all(|b| b.is_ascii_hexdigit() || *b == b':')
+            && self.is_digest(token.iter().filter(|b| **b != b':'))
+        {
+            return true;
+        }
+
+        // An IPv6 address that folds to IPv4 (`::ffff:102:304`).
+        if colons >= 2 {
+            if let Some(address) = std::str::from_utf8(token)
+                .ok()
+                .and_then(|text| text.parse::<Ipv6Addr>().ok())
+                .and_then(|v6| v6.to_ipv4_mapped())
+            {
+                if self.may_contain_v4(u32::from(address)) {
+                    return true;
+                }
+            }
+        }
+
+        // `host:port`, an IPv4-mapped address in dotted form, a URL's
+        // `scheme:` or a time of day.
+        token.split(|&b| b == b':').any(|part| self.part_may_match(part))
+    }
+
+    /// Tests a run of name characters and dots.
+    fn part_may_match(&self, part: &[u8]) -> bool {
+        if part.is_empty() {
+            return false;
+        }
+        let mut has_dot = false;
+        let mut has_name_byte = false;
+        let mut all_hex = true;
+        for &byte in part {
+            match CLASSES[usize::from(byte)] {
+                DOT => {
+                    has_dot = true;
+                    all_hex = false;
+                }
+                DIGIT => {}
+                HEX_LETTER => has_name_byte = true,
+                _ => {
+                    has_name_byte = true;
+                    all_hex = false;
+                }
+            }
+        }
+        if all_hex && DIGEST_LENGTHS.contains(&part.len()) && self.is_digest(part.iter()) {
+            return true;
+        }
+        if !has_dot {
+            return false;
+        }
+        if !has_name_byte {
+            return self.dotted_may_match(part);
+        }
+        self.name_may_match(part)
+    }
+
+    /// Tests digits and dots: the /16 of a dotted quad. Leading zeros,
+    /// which the address parser rejects, are accepted here.
+    fn dotted_may_match(&self, part: &[u8]) -> bool {
+        let mut octets = [0_u8; 4];
+        let mut count = 0;
+        for digits in part.split(|&b| b == b'.') {
+            let (Some(slot), Some(octet)) = (octets.get_mut(count), decimal_octet(digits)) else {
+                return false;
+            };
+            *slot = octet;
+            count += 1;
+        }
+        count == 4 && self.may_contain_v4(u32::from_be_bytes(octets))
+    }
+
+    /// Tests a host name: the name and each parent domain, as the domain
+    /// strategy looks them up, after a cheap test of the last label.
+    fn name_may_match(&self, part: &[u8]) -> bool {
+        let mut end = part.len();
+        while end > 0 && part[end - 1] == b'.' {
+            end -= 1;
+        }
+        let Ok(name) = std::str::from_utf8(&part[..end]) else {
+            return true;
+        };
+        let lower;
+        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = name.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            name
+        };
+        if !self.top_labels.contains_key(top_label(name)) {
+            return false;
+        }
+        let domains = &self.matcher.inner.strategies.domains;
+        let mut suffix = name;
+        loop {
+            if domains.contains_key(suffix) || self.hosts.contains_key(suffix) {
+                return true;
+            }
+            match suffix.split_once('.') {
+                Some((_, parent)) if !parent.is_empty() => suffix = parent,
+                _ => return false,
+            }
+        }
+    }
+
+    /// Looks up hex digits, in either case, in the digest table.
+    fn is_digest<'a>(&self, digits: impl Iterator<Item = &'a u8>) -> bool {
+        let mut lower = [0_u8; 128];
+        let mut length = 0;
+        for (slot, digit) in lower.iter_mut().zip(digits) {
+            *slot = digit.to_ascii_lowercase();
+            length += 1;
+        }
+        std::str::from_utf8(&lower[..length])
+            .is_ok_and(|hex| self.matcher.inner.strategies.digests.contains_key(hex))
+    }
+
+    #[inline]
+    fn may_contain_v4(&self, address: u32) -> bool {
+        let slot = address >> 16;
+        self.v4
+            .get((slot >> 6) as usize)
+            .is_some_and(|word| word & (1 << (slot & 63)) != 0)
+    }
+}
+
+fn set_bit(bits: &mut [u64], slot: u32) {
+    if let Some(word) = bits.get_mut((slot >> 6) as usize) {
+        *word |= 1 << (slot & 63);
+    }
+}
+
+/// True for a host name that the tokenizer keeps in one token and looks
+/// up: one with a dot, made of letters, digits, `-`, `_` and dots.
+fn is_tokenizable_name(name: &str) -> bool {
+    name.contains('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Returns the text after the last dot, or all of `name` without one.
+fn top_label(name: &str) -> &str {
+    name.rsplit('.').next().unwrap_or(name)
+}
+
+/// True for lower-case letters, digits, `-`, `_` and dots, with a dot.
+fn is_lower_name(bytes: &[u8]) -> bool {
+    let mut has_dot = false;
+    for &byte in bytes {
+        match byte {
+            b'.' => has_dot = true,
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {}
+            _ => return false,
+        }
+    }
+    has_dot
+}
+
+/// Parses a value that is exactly a dotted quad, leading zeros allowed.
+#[inline]
+fn dotted_quad(bytes: &[u8]) -> Option<u32> {
+    if bytes.len() < 7 || bytes.len() > 15 {
+        return None;
+    }
+    let mut address: u32 = 0;
+    let mut octet: u32 = 0;
+    let mut digits = 0;
+    let mut dots = 0;
+    for &byte in bytes {
+        if byte.is_ascii_digit() {
+            octet = octet * 10 + u32::from(byte - b'0');
+            digits += 1;
+            if digits > 3 || octet > 255 {
+                return None;
+            }
+        } else if byte == b'.' && digits > 0 && dots < 3 {
+            address = address << 8 | octet;
+            octet = 0;
+            digits = 0;
+            dots += 1;
+        } else {
+            return None;
+        }
+    }
+    (dots == 3 && digits > 0).then_some(address << 8 | octet)
+}
+
+/// Parses 0 to 255 written in decimal, as a dotted quad writes it.
+fn decimal_octet(digits: &[u8]) -> Option<u8> {
+    if digits.is_empty() || digits.len() > 3 {
+        return None;
+    }
+    let mut value: u16 = 0;
+    for &digit in digits {
+        value = value * 10 + u16::from(digit - b'0');
+    }
+    u8::try_from(value).ok()
+}
