@@ -5,9 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use iocwatch_model::time::{format_timestamp, parse_timestamp};
-use iocwatch_store::{AlertFilter, AlertStatus, HistoryEntry, StatusChange, Store, StoredAlert};
+use iocwatch_store::{
+    AlertFilter, AlertStatus, CLI_ACTOR, HistoryEntry, NewAudit, StatusChange, Store, StoredAlert,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::args::{AlertListArgs, AlertsCommand, parse_duration};
 use crate::output::{print_table, short_time};
@@ -42,11 +45,42 @@ pub fn run(data_dir: &Path, command: AlertsCommand) -> Result<ExitCode> {
                 comment: Some(comment),
                 actor: actor(by),
             };
-            store.set_status(alert, &change, now)?;
+            set_status(&store, alert, &change, now)?;
             println!("closed {alert} as {resolution}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Changes the status of an alert and records the change in the audit
+/// trail with the actor `cli`; the history keeps the `--by` name.
+fn set_status(
+    store: &Store,
+    id: Uuid,
+    change: &StatusChange,
+    now: OffsetDateTime,
+) -> iocwatch_store::Result<()> {
+    let before = store.alert(id)?.map(|detail| {
+        json!({
+            "status": detail.alert.status.as_str(),
+            "resolution": detail.alert.resolution.map(|resolution| resolution.as_str()),
+        })
+    });
+    store.set_status(id, change, now)?;
+    let target = format!("alert:{id}");
+    let entry = NewAudit {
+        actor: CLI_ACTOR,
+        action: "alert.status",
+        target: &target,
+        before,
+        after: Some(json!({
+            "status": change.status.as_str(),
+            "resolution": change.resolution.map(|resolution| resolution.as_str()),
+            "comment": change.comment,
+            "by": change.actor,
+        })),
+    };
+    store.record_audit(&entry, now)
 }
 
 /// Returns the actor for the history: `--by`, else `$USER`, else `$LOGNAME`.
@@ -78,7 +112,7 @@ fn change_all(
         };
         let result = store
             .find_alert(id)
-            .and_then(|alert| store.set_status(alert, &change, now).map(|()| alert));
+            .and_then(|alert| set_status(store, alert, &change, now).map(|()| alert));
         match result {
             Ok(alert) => println!("{alert} is {status}"),
             Err(error) => {
@@ -113,6 +147,9 @@ fn parse_time(option: &str, text: &str, now: OffsetDateTime) -> Result<OffsetDat
 fn list(store: &Store, args: &AlertListArgs, now: OffsetDateTime) -> Result<()> {
     let filter = AlertFilter {
         status: args.status,
+        statuses: Vec::new(),
+        text: None,
+        updated_after: None,
         min_severity: args.severity,
         watchlist: args.watchlist.clone(),
         internal_host: args.host.clone(),

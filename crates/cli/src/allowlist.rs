@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use iocwatch_model::ParseOptions;
-use iocwatch_store::{Store, StoreError};
+use iocwatch_store::{CLI_ACTOR, NewAudit, Store, StoreError, allowlist_json};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -25,7 +25,27 @@ pub fn run(data_dir: &Path, command: AllowlistCommand) -> Result<ExitCode> {
         } => {
             let options = ParseOptions { allow_broad };
             for value in &values {
-                match store.allowlist_add(value, comment.as_deref(), options, now) {
+                let before = match store.allowlist_entry(value) {
+                    Ok(before) => before,
+                    Err(error @ StoreError::InvalidAllowlistValue { .. }) => {
+                        eprintln!("error: {error}");
+                        failed = true;
+                        continue;
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                let result = store.allowlist_add(value, comment.as_deref(), options, now);
+                if let Ok((entry, _)) = &result {
+                    let entry = NewAudit {
+                        actor: CLI_ACTOR,
+                        action: "allowlist.add",
+                        target: &format!("allowlist:{}", entry.value),
+                        before: before.as_ref().map(allowlist_json),
+                        after: Some(allowlist_json(entry)),
+                    };
+                    store.record_audit(&entry, now)?;
+                }
+                match result {
                     Ok((entry, true)) => println!("allowed {} ({})", entry.value, entry.value.kind()),
                     Ok((entry, false)) => println!("{} was allowed already; comment updated", entry.value),
                     Err(error @ StoreError::InvalidAllowlistValue { .. }) => {
@@ -38,7 +58,27 @@ pub fn run(data_dir: &Path, command: AllowlistCommand) -> Result<ExitCode> {
         }
         AllowlistCommand::Remove { values } => {
             for value in &values {
-                match store.allowlist_remove(value) {
+                let before = match store.allowlist_entry(value) {
+                    Ok(before) => before,
+                    Err(error @ StoreError::InvalidAllowlistValue { .. }) => {
+                        eprintln!("error: {error}");
+                        failed = true;
+                        continue;
+                    }
+                    Err(error) => return Err(error.into()),
+                };
+                let result = store.allowlist_remove(value);
+                if let (Ok(true), Some(before)) = (&result, &before) {
+                    let entry = NewAudit {
+                        actor: CLI_ACTOR,
+                        action: "allowlist.remove",
+                        target: &format!("allowlist:{}", before.value),
+                        before: Some(allowlist_json(before)),
+                        after: None,
+                    };
+                    store.record_audit(&entry, now)?;
+                }
+                match result {
                     Ok(true) => println!("removed {value} from the allowlist"),
                     Ok(false) => {
                         eprintln!("{value} is not on the allowlist; `iocwatch allowlist list` shows it");

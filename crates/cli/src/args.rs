@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use iocwatch_store::{AlertStatus, Resolution, Severity};
+use iocwatch_store::{AlertStatus, Resolution, Role, Severity};
 use ipnet::IpNet;
 
 /// Watch network and security logs for indicators of compromise.
@@ -51,6 +51,94 @@ pub enum Command {
     /// Work with the configuration file of `iocwatch run`.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage the users of the web console and HTTP API.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens, which act with their owner's role.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `iocwatch user` commands.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user. The password is read from a prompt, or from the
+    /// first line of standard input with --password-stdin.
+    Add {
+        /// The login name: letters, digits, '-', '_', '.' or '@'.
+        name: String,
+        /// What the user may do: viewer (read), analyst (read and triage
+        /// alerts) or admin (everything).
+        #[arg(long, default_value = "viewer", value_parser = parse_role)]
+        role: Role,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the users.
+    List {
+        /// Write one JSON object per user.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password; this ends the user's login sessions.
+    Passwd {
+        /// The login name.
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Change a user's role.
+    Role {
+        /// The login name.
+        name: String,
+        /// The new role: viewer, analyst or admin.
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+    /// Disable a user: logins, sessions and the user's API tokens stop
+    /// working.
+    Disable {
+        /// The login name.
+        name: String,
+    },
+    /// Enable a disabled user again.
+    Enable {
+        /// The login name.
+        name: String,
+    },
+}
+
+/// `iocwatch token` commands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print its secret, which is shown only once.
+    Create {
+        /// The user whose role the token acts with.
+        #[arg(long)]
+        user: String,
+        /// A name for the token, such as the script that uses it.
+        name: String,
+    },
+    /// List API tokens.
+    List {
+        /// Only the tokens of this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Write one JSON object per token.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an API token; requests with it are rejected from then on.
+    Revoke {
+        /// The token id that `iocwatch token list` shows.
+        id: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse()
 }
 
 /// Arguments of `iocwatch run`.

@@ -10,6 +10,7 @@ mod output;
 mod progress;
 mod run;
 mod scan;
+mod users;
 mod watchlist;
 
 use std::io::{self, IsTerminal};
@@ -43,6 +44,8 @@ fn main() -> ExitCode {
         Command::Alerts(command) => alerts::run(&data_dir(&cli.data_dir), command),
         Command::Run(args) => run::run(args, cli.data_dir),
         Command::Config(ConfigCommand::Check(args)) => run::check(args),
+        Command::User(command) => users::run_user(&data_dir(&cli.data_dir), command),
+        Command::Token(command) => users::run_token(&data_dir(&cli.data_dir), command),
     };
     match result {
         Ok(code) => code,

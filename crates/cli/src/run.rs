@@ -5,9 +5,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use iocwatch_matcher::Matcher;
+use iocwatch_model::{Indicator, IndicatorValue};
+use iocwatch_pipeline::Allowlist;
 use iocwatch_pipeline::config::{Checks, Config, ConfigError, ConfigIssue};
+use iocwatch_pipeline::service::snapshot::Snapshot;
 use iocwatch_pipeline::service::{self, IngestError, IngestHandle};
-use iocwatch_server::{AppState, HealthReport, IngestRejection, IngestTarget, MetricsRender};
+use iocwatch_server::{
+    AppState, HealthReport, IngestRejection, IngestTarget, LoginLimiter, LoginLimits, MetricsRender,
+    RateTracker, ServiceView, TlsListener,
+};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -114,6 +121,10 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> Result<()> {
     let listen = config.http.listen;
     let max_body_bytes = config.http.max_body_bytes;
     let data_dir = config.data_dir.clone();
+    let tls = match (&config.http.tls_cert, &config.http.tls_key) {
+        (Some(cert), Some(key)) => Some(iocwatch_server::load_tls_config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
         format!("cannot listen on {listen} for HTTP; set [http] listen to a free address")
     })?;
@@ -121,18 +132,32 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> Result<()> {
         .await
         .with_context(|| format!("cannot start the service with data in {}", data_dir.display()))?;
     let local = listener.local_addr().unwrap_or(listen);
-    tracing::info!(http = %local, data_dir = %data_dir.display(), "iocwatch is running");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(http = %local, scheme, data_dir = %data_dir.display(), "iocwatch is running");
     let state = AppState {
         ingest: Arc::new(Ingest(running.ingest.clone())),
         health: Arc::new(Health(running.health.clone())),
         metrics: Arc::new(Metrics(metrics)),
         max_body_bytes,
+        store: running.store.clone(),
+        service: Arc::new(Service(running.health.snapshot.clone())),
+        tls: tls.is_some(),
+        login_limiter: Arc::new(LoginLimiter::new(LoginLimits::default())),
+        rates: Arc::new(RateTracker::default()),
     };
     let router = iocwatch_server::router(state);
     let http_shutdown = shutdown.clone();
-    let http = tokio::spawn(iocwatch_server::serve(listener, router, async move {
+    let stopped = async move {
         http_shutdown.cancelled().await;
-    }));
+    };
+    let http = match tls {
+        Some(config) => tokio::spawn(iocwatch_server::serve_tls(
+            TlsListener::new(listener, config),
+            router,
+            stopped,
+        )),
+        None => tokio::spawn(iocwatch_server::serve(listener, router, stopped)),
+    };
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let result = running.wait().await;
     shutdown.cancel();
@@ -190,5 +215,21 @@ struct Metrics(PrometheusHandle);
 impl MetricsRender for Metrics {
     fn render(&self) -> String {
         self.0.render()
+    }
+}
+
+struct Service(Arc<arc_swap::ArcSwap<Snapshot>>);
+
+impl ServiceView for Service {
+    fn matcher(&self) -> Matcher {
+        self.0.load().matcher().clone()
+    }
+
+    fn allowlist_filter(
+        &self,
+        entries: Vec<IndicatorValue>,
+    ) -> Box<dyn Fn(&Indicator) -> bool + Send + Sync> {
+        let allowlist = Allowlist::new(entries);
+        Box::new(move |indicator| allowlist.covers_indicator(indicator))
     }
 }

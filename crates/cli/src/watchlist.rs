@@ -9,9 +9,10 @@ use iocwatch_intel::{LoadOptions, load_file};
 use iocwatch_model::{DomainMatch, Indicator, IndicatorValue, Meta, Origin, ParseOptions, parse_indicator};
 use iocwatch_pipeline::Allowlist;
 use iocwatch_store::{
-    ImportOptions, ImportReport, Page, Store, StoreError, WatchlistInfo, WatchlistSettings,
+    CLI_ACTOR, ImportOptions, ImportReport, NewAudit, Page, Store, StoreError, WatchlistInfo,
+    WatchlistSettings, settings_json,
 };
-use serde_json::json;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::args::{DomainMatchArg, SettingsArgs, WatchlistCommand};
@@ -34,6 +35,14 @@ pub fn run(data_dir: &Path, command: WatchlistCommand) -> Result<ExitCode> {
             apply(&settings, &mut values);
             values.enabled = !disabled;
             store.create_watchlist(&name, &values, now)?;
+            audit(
+                &store,
+                "watchlist.create",
+                &name,
+                None,
+                Some(settings_json(&name, &values)),
+                now,
+            )?;
             println!("created watchlist {name}");
         }
         WatchlistCommand::Update {
@@ -42,7 +51,8 @@ pub fn run(data_dir: &Path, command: WatchlistCommand) -> Result<ExitCode> {
             enable,
             disable,
         } => {
-            let mut values = existing(&store, &name, now)?.settings;
+            let before = existing(&store, &name, now)?.settings;
+            let mut values = before.clone();
             apply(&settings, &mut values);
             if enable {
                 values.enabled = true;
@@ -51,6 +61,8 @@ pub fn run(data_dir: &Path, command: WatchlistCommand) -> Result<ExitCode> {
                 values.enabled = false;
             }
             store.update_watchlist(&name, &values, now)?;
+            let (before, after) = (settings_json(&name, &before), settings_json(&name, &values));
+            audit(&store, "watchlist.update", &name, Some(before), Some(after), now)?;
             println!("updated watchlist {name}");
         }
         WatchlistCommand::Import {
@@ -82,7 +94,7 @@ pub fn run(data_dir: &Path, command: WatchlistCommand) -> Result<ExitCode> {
             };
             return add(&store, &name, &values, meta, ttl, allow_broad, now);
         }
-        WatchlistCommand::Remove { name, values } => return remove(&store, &name, &values),
+        WatchlistCommand::Remove { name, values } => return remove(&store, &name, &values, now),
         WatchlistCommand::List { json } => list(&store, json, now)?,
         WatchlistCommand::Show { name, limit, offset } => show(&store, &name, Page { offset, limit }, now)?,
         WatchlistCommand::Export {
@@ -92,11 +104,35 @@ pub fn run(data_dir: &Path, command: WatchlistCommand) -> Result<ExitCode> {
             output,
         } => crate::export::export(&store, &name, format, include_expired, output.as_deref(), now)?,
         WatchlistCommand::Delete { name } => {
+            let before = existing(&store, &name, now)?;
             store.delete_watchlist(&name)?;
+            let before = settings_json(&name, &before.settings);
+            audit(&store, "watchlist.delete", &name, Some(before), None, now)?;
             println!("deleted watchlist {name}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records a change of the watchlist `name` made on the command line.
+pub fn audit(
+    store: &Store,
+    action: &str,
+    name: &str,
+    before: Option<Value>,
+    after: Option<Value>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let target = format!("watchlist:{name}");
+    let entry = NewAudit {
+        actor: CLI_ACTOR,
+        action,
+        target: &target,
+        before,
+        after,
+    };
+    store.record_audit(&entry, now)?;
+    Ok(())
 }
 
 /// Returns the watchlist named `name`, or the store's error that lists the
@@ -187,11 +223,22 @@ fn import(
         // Created only once a file has loaded, so a mistyped path leaves
         // no empty watchlist behind.
         if !exists {
-            store.create_watchlist(name, &WatchlistSettings::default(), now)?;
+            let settings = WatchlistSettings::default();
+            store.create_watchlist(name, &settings, now)?;
+            audit(
+                store,
+                "watchlist.create",
+                name,
+                None,
+                Some(settings_json(name, &settings)),
+                now,
+            )?;
             eprintln!("created watchlist {name} with default settings");
             exists = true;
         }
         let report = store.import(name, watchlist.indicators, &import_options, now)?;
+        let after = import_json(&report, &path.display().to_string());
+        audit(store, "indicators.import", name, None, Some(after), now)?;
         total.added += report.added;
         total.updated += report.updated;
         total.skipped_allowlisted += report.skipped_allowlisted;
@@ -250,6 +297,14 @@ fn add(
         allowlisted: Some(&covers),
     };
     let report = store.import(name, indicators, &options, now)?;
+    audit(
+        store,
+        "indicators.add",
+        name,
+        None,
+        Some(import_json(&report, "command line")),
+        now,
+    )?;
     println!(
         "watchlist {name}: {} added, {} updated, {} skipped as allowlisted, {rejected} rejected",
         report.added, report.updated, report.skipped_allowlisted
@@ -261,7 +316,17 @@ fn add(
     })
 }
 
-fn remove(store: &Store, name: &str, raw_values: &[String]) -> Result<ExitCode> {
+/// Returns the counts of an import as JSON for the audit trail.
+pub fn import_json(report: &ImportReport, source: &str) -> Value {
+    json!({
+        "source": source,
+        "added": report.added,
+        "updated": report.updated,
+        "skipped_allowlisted": report.skipped_allowlisted,
+    })
+}
+
+fn remove(store: &Store, name: &str, raw_values: &[String], now: OffsetDateTime) -> Result<ExitCode> {
     let mut values: Vec<IndicatorValue> = Vec::new();
     let mut invalid = 0;
     for raw in raw_values {
@@ -274,6 +339,16 @@ fn remove(store: &Store, name: &str, raw_values: &[String]) -> Result<ExitCode> 
         }
     }
     let removed = store.remove(name, &values)?;
+    let shown: Vec<String> = values.iter().map(ToString::to_string).collect();
+    let before = json!({ "values": shown });
+    audit(
+        store,
+        "indicators.remove",
+        name,
+        Some(before),
+        Some(json!({ "removed": removed })),
+        now,
+    )?;
     println!(
         "watchlist {name}: {removed} of {} values removed",
         raw_values.len()

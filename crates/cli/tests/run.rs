@@ -527,3 +527,117 @@ fn config_check_lists_problems_with_lines() {
     assert!(text.contains("line 6"), "{text}");
     assert!(text.contains("line 8"), "{text}");
 }
+
+/// Sends one HTTP/1.1 request with `headers` and a JSON body; returns the
+/// status, the raw head and the body.
+fn http_json(
+    address: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
+    let mut stream = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_owned(), body.to_owned())
+}
+
+#[test]
+fn console_api_logs_in_and_reads_alerts() {
+    let mut service = Service::new(FILE_SOURCE);
+    address_watchlist(&service, 5);
+    let store = iocwatch_store::Store::open(&service.path("data")).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    store
+        .add_user("ana", "correct horse", iocwatch_store::Role::Analyst, "cli", now)
+        .unwrap();
+    drop(store);
+    service.start();
+    assert_eq!(
+        service
+            .ingest("shippers", &conn(1_733_300_000, "10.9.0.1", "203.0.113.2"))
+            .0,
+        202
+    );
+    service.wait_for("one alert", Duration::from_secs(10), || {
+        service.alerts().len() == 1
+    });
+
+    let login = r#"{"username":"ana","password":"correct horse"}"#;
+    let (status, head, body) = http_json(service.http, "POST", "/api/v1/session", &[], login);
+    assert_eq!(status, 200, "{body}");
+    let cookie_line = head
+        .lines()
+        .find(|line| line.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap();
+    let cookie = cookie_line
+        .split_once(':')
+        .unwrap()
+        .1
+        .trim()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let session: Value = serde_json::from_str(&body).unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+
+    let (status, _, body) = http_json(service.http, "GET", "/api/v1/alerts", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200, "{body}");
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["indicator"], "203.0.113.2");
+    let id = page["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let search = r#"{"values":["203.0.113[.]2"]}"#;
+    let (status, _, body) = http_json(
+        service.http,
+        "POST",
+        "/api/v1/search",
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        search,
+    );
+    assert_eq!(status, 200, "{body}");
+    let found: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(found["results"][0]["matches"][0]["watchlist"], "c2");
+    assert_eq!(found["results"][0]["seen"]["alerts"], 1);
+
+    let ack = r#"{"status":"acknowledged"}"#;
+    let path = format!("/api/v1/alerts/{id}/status");
+    let (status, _, _) = http_json(service.http, "POST", &path, &[("Cookie", &cookie)], ack);
+    assert_eq!(status, 403);
+    let (status, _, body) = http_json(
+        service.http,
+        "POST",
+        &path,
+        &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+        ack,
+    );
+    assert_eq!(status, 200, "{body}");
+
+    let (status, head, body) = http_json(service.http, "GET", "/", &[], "");
+    assert_eq!(status, 200);
+    assert!(body.contains("<html"), "{body}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-security-policy:"),
+        "{head}"
+    );
+    let (status, _, body) = http_json(service.http, "GET", "/api/openapi.json", &[], "");
+    assert_eq!(status, 200);
+    assert!(body.contains("\"/api/v1/alerts/{id}/status\""));
+    service.stop();
+}

@@ -550,6 +550,18 @@ fn alerts_list_show_and_triage() {
     .map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()));
     assert_eq!(history, expected);
     assert_eq!(detail["history"][2]["comment"], "CDN address");
+    let store = Store::open(&data.path()).unwrap();
+    let filter = iocwatch_store::AuditFilter {
+        target: Some(format!("alert:{high}")),
+        ..iocwatch_store::AuditFilter::default()
+    };
+    let (audit, _) = store.audit(&filter).unwrap();
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0].actor, "cli");
+    assert_eq!(audit[0].before.as_ref().unwrap()["status"], "acknowledged");
+    assert_eq!(audit[0].after.as_ref().unwrap()["status"], "closed");
+    assert_eq!(audit[0].after.as_ref().unwrap()["by"], "bob");
+    drop(store);
 
     let text = data.ok(&["alerts", "show", &high]);
     assert!(
@@ -599,4 +611,125 @@ fn import_real_feodo_feed() {
         again.contains(&format!("0 added, {} updated", expected.len())),
         "{again}"
     );
+}
+
+/// Runs `iocwatch --data-dir DIR args...` with `input` on standard input.
+fn run_with_input(data: &Data, args: &[&str], input: &str) -> Output {
+    use std::io::Write;
+    let data_dir = data.path().display().to_string();
+    let mut child = common::iocwatch()
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn users_and_tokens_from_the_command_line() {
+    let data = Data::new();
+    let added = run_with_input(
+        &data,
+        &["user", "add", "root", "--role", "admin", "--password-stdin"],
+        "correct horse\n",
+    );
+    assert_eq!(status(&added), 0, "{}", stderr(&added));
+    let short = run_with_input(&data, &["user", "add", "bob", "--password-stdin"], "short\n");
+    assert_eq!(status(&short), 2);
+    assert!(
+        stderr(&short).contains("at least 8 characters"),
+        "{}",
+        stderr(&short)
+    );
+    let bad_role = data.run(&["user", "add", "bob", "--role", "boss", "--password-stdin"]);
+    assert_eq!(status(&bad_role), 2);
+
+    let users = json_lines(&data.ok(&["user", "list", "--json"]));
+    assert_eq!(users[0]["name"], "root");
+    assert_eq!(users[0]["role"], "admin");
+
+    let store = Store::open(&data.path()).unwrap();
+    assert!(store.verify_password("root", "correct horse").unwrap().is_some());
+    let changed = run_with_input(
+        &data,
+        &["user", "passwd", "root", "--password-stdin"],
+        "battery staple\n",
+    );
+    assert_eq!(status(&changed), 0, "{}", stderr(&changed));
+    assert!(store.verify_password("root", "battery staple").unwrap().is_some());
+    data.ok(&["user", "role", "root", "analyst"]);
+    data.ok(&["user", "disable", "root"]);
+    assert!(store.verify_password("root", "battery staple").unwrap().is_none());
+    data.ok(&["user", "enable", "root"]);
+
+    let secret = data.ok(&["token", "create", "--user", "root", "nightly export"]);
+    let secret = secret.trim();
+    assert!(secret.starts_with("iwt_"), "{secret}");
+    let now = time::OffsetDateTime::now_utc();
+    assert!(store.authenticate_token(secret, now).unwrap().is_some());
+    let tokens = json_lines(&data.ok(&["token", "list", "--json"]));
+    let id = tokens[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(tokens[0]["name"], "nightly export");
+    data.ok(&["token", "revoke", &id]);
+    assert!(store.authenticate_token(secret, now).unwrap().is_none());
+    let unknown = data.run(&["token", "revoke", "nope"]);
+    assert_eq!(status(&unknown), 2);
+
+    let (entries, _) = store.audit(&iocwatch_store::AuditFilter::default()).unwrap();
+    let actions: Vec<&str> = entries.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "token.revoke",
+            "token.create",
+            "user.update",
+            "user.update",
+            "user.update",
+            "user.update",
+            "user.create"
+        ]
+    );
+    assert!(entries.iter().all(|entry| entry.actor == "cli"));
+}
+
+#[test]
+fn cli_changes_land_in_the_audit_trail() {
+    let data = Data::new();
+    data.ok(&["watchlist", "create", "c2", "--severity", "high"]);
+    data.ok(&["watchlist", "update", "c2", "--severity", "low"]);
+    data.ok(&["watchlist", "add", "c2", "198.51.100.7", "evil[.]example"]);
+    data.ok(&["watchlist", "remove", "c2", "evil.example"]);
+    data.ok(&["allowlist", "add", "192.0.2.1", "--comment", "scanner"]);
+    data.ok(&["allowlist", "remove", "192.0.2.1"]);
+    data.ok(&["watchlist", "delete", "c2"]);
+
+    let store = Store::open(&data.path()).unwrap();
+    let (entries, total) = store.audit(&iocwatch_store::AuditFilter::default()).unwrap();
+    assert_eq!(total, 7);
+    assert!(entries.iter().all(|entry| entry.actor == "cli"));
+    let actions: Vec<&str> = entries.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "watchlist.delete",
+            "allowlist.remove",
+            "allowlist.add",
+            "indicators.remove",
+            "indicators.add",
+            "watchlist.update",
+            "watchlist.create"
+        ]
+    );
+    let update = &entries[5];
+    assert_eq!(update.target, "watchlist:c2");
+    assert_eq!(update.before.as_ref().unwrap()["severity"], "high");
+    assert_eq!(update.after.as_ref().unwrap()["severity"], "low");
+    assert_eq!(entries[2].after.as_ref().unwrap()["comment"], "scanner");
+    assert_eq!(entries[3].after.as_ref().unwrap()["removed"], 1);
+    assert_eq!(entries[4].after.as_ref().unwrap()["added"], 2);
 }

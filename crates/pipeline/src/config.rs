@@ -55,8 +55,14 @@ pub struct Config {
 pub struct HttpConfig {
     /// Address and port to listen on.
     pub listen: SocketAddr,
-    /// Largest accepted ingest request body, in bytes.
+    /// Largest accepted request body, in bytes: ingest batches and
+    /// watchlist uploads.
     pub max_body_bytes: usize,
+    /// PEM file with the TLS certificate chain; with `tls_key`, the
+    /// listener serves HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the TLS private key.
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Alert settings.
@@ -204,6 +210,8 @@ impl Default for Config {
             http: HttpConfig {
                 listen: default_listen(),
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+                tls_cert: None,
+                tls_key: None,
             },
             alerts: AlertsConfig {
                 dedup_window: DEFAULT_DEDUP_WINDOW,
@@ -336,6 +344,25 @@ impl Checker<'_> {
                     self.at(&max, "max_body_bytes must be at least 1".to_owned());
                 }
                 config.http.max_body_bytes = max.into_inner();
+            }
+            match (http.tls_cert, http.tls_key) {
+                (Some(cert), Some(key)) => {
+                    config.http.tls_cert = Some(cert.into_inner());
+                    config.http.tls_key = Some(key.into_inner());
+                }
+                (Some(cert), None) => {
+                    self.at(
+                        &cert,
+                        "tls_cert needs tls_key, the PEM file with the private key".to_owned(),
+                    );
+                }
+                (None, Some(key)) => {
+                    self.at(
+                        &key,
+                        "tls_key needs tls_cert, the PEM file with the certificate chain".to_owned(),
+                    );
+                }
+                (None, None) => {}
             }
         }
         if let Some(alerts) = raw.alerts
@@ -563,6 +590,8 @@ struct RawConfig {
 struct RawHttp {
     listen: Option<SocketAddr>,
     max_body_bytes: Option<Spanned<usize>>,
+    tls_cert: Option<Spanned<PathBuf>>,
+    tls_key: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,4 +1,5 @@
-//! The HTTP endpoints of `iocwatch run`.
+//! The HTTP server of `iocwatch run`: the API, its access control, and the
+//! web console.
 //!
 //! - `POST /api/v1/ingest/{source}`: JSON lines in bulk, as the HTTP
 //!   outputs of Vector, Fluent Bit and Logstash send them: one object per
@@ -8,12 +9,24 @@
 //! - `GET /healthz`: the state of sources and sinks; 200 when healthy,
 //!   503 when not.
 //! - `GET /metrics`: Prometheus text format.
+//! - `/api/v1/...`: alerts and triage, watchlists, the allowlist, the
+//!   exposure check, users, tokens and the audit trail, behind a login
+//!   session or an API token ([`auth`]). `GET /api/openapi.json` describes
+//!   them as OpenAPI 3.1, generated from the handlers.
+//! - `/` and `/assets/...`: the web console, bundled at build time.
 //!
 //! Errors have one JSON shape: `{"error": {"code": "...", "message":
-//! "..."}}`, with a stable `code` and a message that names the line or
-//! field at fault.
+//! "...", "field": "..."}}`, with a stable `code`, a message that names the
+//! line or field at fault, and `field` when one request field is at fault.
 
 #![deny(missing_docs)]
+
+pub mod api;
+pub mod auth;
+mod console;
+mod error;
+mod openapi;
+mod tls;
 
 use std::future::Future;
 use std::io::{self, Read};
@@ -24,10 +37,18 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use serde::Serialize;
+use iocwatch_matcher::Matcher;
+use iocwatch_model::{Indicator, IndicatorValue};
+use iocwatch_store::Store;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+
+pub use api::status::RateTracker;
+pub use auth::{LoginLimiter, LoginLimits};
+pub use console::CONTENT_SECURITY_POLICY;
+pub use error::{ApiError, ErrorDetail, ErrorResponse};
+pub use openapi::openapi;
+pub use tls::{ClientAddr, TlsError, TlsListener, load_tls_config};
 
 /// Reason the service rejected the lines of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +88,18 @@ pub trait MetricsRender: Send + Sync + 'static {
     fn render(&self) -> String;
 }
 
+/// What the API needs from the running service besides ingest, health
+/// and metrics.
+pub trait ServiceView: Send + Sync + 'static {
+    /// Returns the matcher the service runs now.
+    fn matcher(&self) -> Matcher;
+
+    /// Returns a check that is true for an indicator that the allowlist
+    /// `entries` covers, with the rules the service applies.
+    fn allowlist_filter(&self, entries: Vec<IndicatorValue>)
+    -> Box<dyn Fn(&Indicator) -> bool + Send + Sync>;
+}
+
 /// Everything the endpoints need.
 #[derive(Clone)]
 pub struct AppState {
@@ -78,20 +111,43 @@ pub struct AppState {
     pub metrics: Arc<dyn MetricsRender>,
     /// Largest accepted request body, in bytes, before and after gzip.
     pub max_body_bytes: usize,
+    /// The store of watchlists, alerts, users and the audit trail.
+    pub store: Arc<Store>,
+    /// The running matcher and allowlist rules.
+    pub service: Arc<dyn ServiceView>,
+    /// Whether the listener serves TLS, which marks the session cookie
+    /// `Secure`.
+    pub tls: bool,
+    /// Failed logins per user name and client address.
+    pub login_limiter: Arc<LoginLimiter>,
+    /// Event rates of the sources.
+    pub rates: Arc<RateTracker>,
 }
 
 /// Builds the router of every endpoint.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/ingest/{source}", post(ingest))
-        .route("/healthz", get(health))
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
+    let (routes, _) = openapi::routes();
+    routes
+        .fallback(console::fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(axum::middleware::from_fn(console::security_headers))
         .with_state(state)
 }
 
+/// Runs a blocking store call on the blocking thread pool.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> iocwatch_store::Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(error) => Err(ApiError::internal(error)),
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets
-/// running requests finish.
+/// running requests finish. Handlers see the client address.
 ///
 /// # Errors
 ///
@@ -101,58 +157,36 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<ClientAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
-/// An error response in the one JSON shape of the API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    line: Option<usize>,
+/// Serves `router` over TLS, as [`serve`] does in plain text.
+///
+/// # Errors
+///
+/// An I/O error of the listener.
+pub async fn serve_tls(
+    listener: TlsListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<ClientAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
-impl ApiError {
-    /// Creates an error with an HTTP status, a stable code and a message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            line: None,
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
-    message: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<usize>,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = json!({ "error": ErrorBody { code: self.code, message: &self.message, line: self.line } });
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        response
-    }
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-}
-
-async fn health(State(state): State<AppState>) -> Response {
+/// Reports the state of sources and sinks.
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "Healthy", body = Object), (status = 503, description = "Not healthy", body = Object)))]
+pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let (healthy, report) = state.health.health();
     let status = if healthy {
         StatusCode::OK
@@ -162,7 +196,10 @@ async fn health(State(state): State<AppState>) -> Response {
     (status, axum::Json(report)).into_response()
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Renders the metrics in Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         state.metrics.render(),
@@ -170,7 +207,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn ingest(
+/// Takes JSON lines for an HTTP source. No login is needed; keep the
+/// listener on a trusted network or behind a proxy that authenticates.
+#[utoipa::path(post, path = "/api/v1/ingest/{source}", tag = "ingest", params(("source" = String, Path)),
+    request_body(content = String, content_type = "application/x-ndjson", description = "One JSON object per line, or a JSON array"),
+    responses((status = 202, description = "Accepted", body = Object), (status = 400, body = ErrorResponse),
+        (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse), (status = 415, body = ErrorResponse),
+        (status = 503, body = ErrorResponse)))]
+pub(crate) async fn ingest(
     State(state): State<AppState>,
     Path(source): Path<String>,
     headers: HeaderMap,
@@ -257,11 +301,10 @@ fn gunzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, GunzipError> {
 /// Splits a body into one JSON object per event: the elements of a top
 /// level array, or the non-blank lines. Every event must be a JSON object.
 fn split_events(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
-    let invalid = |line: Option<usize>, message: String| ApiError {
-        status: StatusCode::BAD_REQUEST,
-        code: "invalid_event",
-        message,
-        line,
+    let invalid = |line: Option<usize>, message: String| {
+        let mut error = ApiError::new(StatusCode::BAD_REQUEST, "invalid_event", message);
+        error.line = line;
+        error
     };
     let trimmed = bytes.trim_ascii();
     if trimmed.first() == Some(&b'[') {

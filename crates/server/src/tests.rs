@@ -50,6 +50,7 @@ fn app(recorder: Arc<Recorder>, healthy: bool) -> Router {
         health: Arc::new(Health(healthy)),
         metrics: Arc::new(Metrics),
         max_body_bytes: 1024,
+        ..crate::api::tests::state()
     })
 }
 

@@ -228,6 +228,8 @@ pub struct StoredAlert {
     pub created_at: OffsetDateTime,
     /// When it last changed.
     pub updated_at: OffsetDateTime,
+    /// The user the alert is assigned to.
+    pub assignee: Option<String>,
 }
 
 /// One state change of an alert.
@@ -277,6 +279,14 @@ pub struct AlertFilter {
     pub limit: Option<u64>,
     /// Alerts to skip.
     pub offset: u64,
+    /// Only alerts with one of these statuses; empty for any. Applies
+    /// together with `status`.
+    pub statuses: Vec<AlertStatus>,
+    /// Only alerts whose watchlist, indicator, host or title contains this
+    /// text, case-insensitively.
+    pub text: Option<String>,
+    /// Only alerts created or changed after this instant.
+    pub updated_after: Option<OffsetDateTime>,
 }
 
 /// A requested status change.
@@ -293,7 +303,10 @@ pub struct StatusChange {
 }
 
 const ALERT_COLUMNS: &str = "id, dedup_key, watchlist, indicator, internal_host, severity, status, resolution, \
-                             first_seen, last_seen, count, document, created_at, updated_at";
+                             first_seen, last_seen, count, document, created_at, updated_at, assignee";
+
+/// Sighting times kept per alert; older ones are pruned.
+pub const MAX_SIGHTINGS: u64 = 100;
 
 impl Store {
     /// Stores sightings as alerts and saves read offsets, in one
@@ -370,6 +383,66 @@ impl Store {
     ///
     /// [`StoreError::Sqlite`] or [`StoreError::Corrupt`] when reading fails.
     pub fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<StoredAlert>> {
+        let (where_clause, values) = filter_sql(filter);
+        let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts{where_clause}");
+        let limit = filter
+            .limit
+            .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
+        let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
+        sql.push_str(&format!(
+            " ORDER BY last_seen DESC, id LIMIT {limit} OFFSET {offset}"
+        ));
+
+        self.read(|conn| {
+            let mut statement = conn.prepare(&sql)?;
+            let mut rows = statement.query(params_from_iter(values))?;
+            let mut alerts = Vec::new();
+            while let Some(row) = rows.next()? {
+                alerts.push(stored_alert(row)?);
+            }
+            Ok(alerts)
+        })
+    }
+
+    /// Counts the alerts that `filter` selects, ignoring its limit and
+    /// offset.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when reading fails.
+    pub fn count_alerts(&self, filter: &AlertFilter) -> Result<u64> {
+        let (where_clause, values) = filter_sql(filter);
+        let sql = format!("SELECT COUNT(*) FROM alerts{where_clause}");
+        self.read(|conn| {
+            let count: i64 = conn.query_row(&sql, params_from_iter(values), |row| row.get(0))?;
+            Ok(count.max(0) as u64)
+        })
+    }
+
+    /// Returns the times of the sightings folded into an alert, newest
+    /// first, at most [`MAX_SIGHTINGS`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] or [`StoreError::Corrupt`] when reading fails.
+    pub fn sightings(&self, id: Uuid) -> Result<Vec<OffsetDateTime>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare(
+                "SELECT at FROM alert_sightings WHERE alert_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+            )?;
+            let times = statement
+                .query_map(params![id.to_string(), MAX_SIGHTINGS as i64], |row| {
+                    row.get::<_, i64>(0)
+                })?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
+            times.into_iter().map(instant).collect()
+        })
+    }
+}
+
+/// Builds the WHERE clause of an alert filter and its parameters.
+fn filter_sql(filter: &AlertFilter) -> (String, Vec<rusqlite::types::Value>) {
+    {
         let mut conditions = Vec::new();
         let mut values: Vec<rusqlite::types::Value> = Vec::new();
         let mut condition = |sql: &str, value: rusqlite::types::Value| {
@@ -400,31 +473,45 @@ impl Store {
         if let Some(until) = filter.until {
             condition("first_seen < ?", micros(until).into());
         }
-
-        let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts");
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
+        if let Some(after) = filter.updated_after {
+            condition("updated_at > ?", micros(after).into());
         }
-        let limit = filter
-            .limit
-            .map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
-        let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
-        sql.push_str(&format!(
-            " ORDER BY last_seen DESC, id LIMIT {limit} OFFSET {offset}"
-        ));
+        if let Some(text) = filter
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+        {
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            condition(
+                "(lower(watchlist || ' ' || indicator || ' ' || COALESCE(internal_host, '')) LIKE ? ESCAPE '\\')",
+                format!("%{escaped}%").into(),
+            );
+        }
+        if !filter.statuses.is_empty() {
+            let names: Vec<&str> = filter.statuses.iter().map(|status| status.as_str()).collect();
+            let list = names
+                .iter()
+                .map(|name| format!("'{name}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            conditions.push(format!("status IN ({list})"));
+        }
 
-        self.read(|conn| {
-            let mut statement = conn.prepare(&sql)?;
-            let mut rows = statement.query(params_from_iter(values))?;
-            let mut alerts = Vec::new();
-            while let Some(row) = rows.next()? {
-                alerts.push(stored_alert(row)?);
-            }
-            Ok(alerts)
-        })
+        let clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        (clause, values)
     }
+}
 
+impl Store {
     /// Returns an alert with its history, or `None` when no alert has the id.
     ///
     /// # Errors
@@ -668,6 +755,7 @@ fn store_sighting(tx: &Transaction<'_>, sighting: &NewSighting, now: OffsetDateT
             reopened,
         ],
     )?;
+    record_sighting(tx, &candidate.id, event, count)?;
     if !reopened {
         return Ok(AlertOutcome::Updated {
             id,
@@ -723,6 +811,7 @@ fn create_alert(
         comment: None,
     };
     record_history(tx, id, &entry)?;
+    record_sighting(tx, &id.to_string(), event, 1)?;
     for sink in &sighting.sinks {
         enqueue(tx, sink, id, &stored, now)?;
     }
@@ -767,6 +856,24 @@ fn severity_rank(severity: Severity) -> i64 {
         Severity::High => 2,
         Severity::Critical => 3,
     }
+}
+
+/// Records the time of a sighting of an alert, pruning the oldest times
+/// past [`MAX_SIGHTINGS`] every fiftieth sighting, so an alert keeps at
+/// most `MAX_SIGHTINGS + 50` rows.
+fn record_sighting(tx: &Transaction<'_>, id: &str, event: i64, count: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO alert_sightings (alert_id, at) VALUES (?1, ?2)",
+        params![id, event],
+    )?;
+    if count > MAX_SIGHTINGS as i64 && count % 50 == 0 {
+        tx.execute(
+            "DELETE FROM alert_sightings WHERE alert_id = ?1 AND id NOT IN
+                 (SELECT id FROM alert_sightings WHERE alert_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2)",
+            params![id, MAX_SIGHTINGS as i64],
+        )?;
+    }
+    Ok(())
 }
 
 fn record_history(tx: &Transaction<'_>, id: Uuid, entry: &HistoryEntry) -> Result<()> {
@@ -829,6 +936,7 @@ fn stored_alert(row: &Row<'_>) -> Result<StoredAlert> {
             .map_err(|error| corrupt("alert document", format!("alert {id}: {error}")))?,
         created_at: instant(row.get(12)?)?,
         updated_at: instant(row.get(13)?)?,
+        assignee: row.get(14)?,
     })
 }
 

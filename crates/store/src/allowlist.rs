@@ -109,6 +109,17 @@ impl Store {
         })
     }
 
+    /// Returns the entry for a value, normalised as on [`Store::allowlist_add`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::InvalidAllowlistValue`] when the value is not an
+    /// indicator.
+    pub fn allowlist_entry(&self, value: &str) -> Result<Option<AllowlistEntry>> {
+        let parsed = parse_allowlist_value(value, ParseOptions { allow_broad: true })?;
+        Ok(self.allowlist()?.into_iter().find(|entry| entry.value == parsed))
+    }
+
     /// Lists the allowlist in the order entries were added.
     ///
     /// # Errors

@@ -98,6 +98,27 @@ pub enum StoreError {
         /// The reason.
         reason: String,
     },
+    /// No user has this name.
+    #[error("no user is named {0:?}; `iocwatch user list` shows the users")]
+    UnknownUser(String),
+    /// A user with this name exists already.
+    #[error("a user named {0:?} exists already; choose another name")]
+    DuplicateUser(String),
+    /// A user name with characters other than letters, digits and `-_.@`.
+    #[error("invalid user name {0:?}: use 1 to 64 letters, digits, '-', '_', '.' or '@'")]
+    InvalidUserName(String),
+    /// A password that is too short or cannot be hashed.
+    #[error("invalid password: {0}")]
+    InvalidPassword(String),
+    /// No API token has this id.
+    #[error("no API token has the id {0:?}; `iocwatch token list` shows the ids")]
+    UnknownToken(String),
+    /// An empty token name.
+    #[error("invalid token name {0:?}: give a non-empty name without control characters")]
+    InvalidTokenName(String),
+    /// An empty comment.
+    #[error("the comment is empty; write the text of the comment")]
+    EmptyComment,
     /// A duration or instant that the database cannot represent.
     #[error("{0} is out of the range the store can represent")]
     OutOfRange(&'static str),

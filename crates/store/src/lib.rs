@@ -1,7 +1,8 @@
 //! The embedded store of iocwatch: one SQLite database in the data
 //! directory that contains watchlists and their indicators, the allowlist,
-//! alerts with their triage history, source read offsets (checkpoints) and
-//! the durable delivery queue of the sinks.
+//! alerts with their triage history, comments and sighting times, source
+//! read offsets (checkpoints), the durable delivery queue of the sinks,
+//! users with their API tokens and login sessions, and the audit trail.
 //!
 //! The store keeps and returns data; it never matches. The service builds
 //! its matcher from [`Store::active_watchlists`] and rebuilds it when
@@ -37,10 +38,13 @@
 
 mod alerts;
 mod allowlist;
+mod audit;
 mod codec;
 mod error;
 mod queue;
 mod schema;
+mod triage;
+mod users;
 mod watchlists;
 
 #[cfg(test)]
@@ -53,13 +57,19 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use alerts::{
-    AlertDetail, AlertFilter, AlertOutcome, AlertStatus, Checkpoint, HistoryEntry, NewSighting, Resolution,
-    StatusChange, StoredAlert,
+    AlertDetail, AlertFilter, AlertOutcome, AlertStatus, Checkpoint, HistoryEntry, MAX_SIGHTINGS,
+    NewSighting, Resolution, StatusChange, StoredAlert,
 };
 pub use allowlist::AllowlistEntry;
+pub use audit::{AuditEntry, AuditFilter, CLI_ACTOR, NewAudit, allowlist_json, settings_json};
 pub use error::{Result, StoreError};
 pub use iocwatch_model::DomainMatch;
 pub use queue::{Delivery, QueueStats};
+pub use triage::{Comment, MAX_COMMENT_BYTES};
+pub use users::{
+    ApiToken, MIN_PASSWORD_CHARS, NewSession, Role, SESSION_SEEN_INTERVAL, Session, TOKEN_PREFIX, User,
+    UserChange,
+};
 pub use watchlists::{
     ActiveWatchlist, EXPIRY_META_KEYS, ImportOptions, ImportReport, Page, Severity, StoredIndicator,
     WatchlistInfo, WatchlistSettings,

@@ -830,3 +830,275 @@ fn hundred_thousand_indicators_load_fast() {
     assert!(elapsed.as_secs_f64() < bound, "loading took {elapsed:?}");
     eprintln!("loaded 100000 indicators in {elapsed:?}");
 }
+
+#[test]
+fn users_hash_and_verify_passwords() {
+    let (_dir, store) = open();
+    let user = store
+        .add_user("ana", "correct horse", Role::Analyst, CLI_ACTOR, T0)
+        .unwrap();
+    assert_eq!(user.role, Role::Analyst);
+    assert!(store.verify_password("ana", "correct horse").unwrap().is_some());
+    assert!(store.verify_password("ana", "wrong horse").unwrap().is_none());
+    assert!(
+        store
+            .verify_password("nobody", "correct horse")
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        store.add_user("ana", "another one", Role::Viewer, CLI_ACTOR, T0),
+        Err(StoreError::DuplicateUser(_))
+    ));
+    assert!(matches!(
+        store.add_user("bo b", "long enough", Role::Viewer, CLI_ACTOR, T0),
+        Err(StoreError::InvalidUserName(_))
+    ));
+    assert!(matches!(
+        store.add_user("bob", "short", Role::Viewer, CLI_ACTOR, T0),
+        Err(StoreError::InvalidPassword(_))
+    ));
+    let stored: String = store
+        .read(|conn| {
+            Ok(
+                conn.query_row("SELECT password_hash FROM users WHERE name = 'ana'", [], |row| {
+                    row.get(0)
+                })?,
+            )
+        })
+        .unwrap();
+    assert!(stored.starts_with("$argon2id$"), "{stored}");
+}
+
+#[test]
+fn disabled_user_loses_logins_sessions_and_tokens() {
+    let (_dir, store) = open();
+    store
+        .add_user("ana", "correct horse", Role::Admin, CLI_ACTOR, T0)
+        .unwrap();
+    let session = store.create_session("ana", HOUR, T0).unwrap();
+    let (_, secret) = store.create_token("ana", "script", CLI_ACTOR, T0).unwrap();
+    assert!(store.session(&session.id, T0).unwrap().is_some());
+    assert!(store.authenticate_token(&secret, T0).unwrap().is_some());
+
+    let change = UserChange {
+        disabled: Some(true),
+        ..UserChange::default()
+    };
+    store.update_user("ana", &change, "root", T0).unwrap();
+    assert!(store.verify_password("ana", "correct horse").unwrap().is_none());
+    assert!(store.session(&session.id, T0).unwrap().is_none());
+    assert!(store.authenticate_token(&secret, T0).unwrap().is_none());
+}
+
+#[test]
+fn sessions_expire_and_end() {
+    let (_dir, store) = open();
+    store
+        .add_user("ana", "correct horse", Role::Viewer, CLI_ACTOR, T0)
+        .unwrap();
+    let session = store.create_session("ana", HOUR, T0).unwrap();
+    let found = store.session(&session.id, T0).unwrap().unwrap();
+    assert_eq!(found.user.name, "ana");
+    assert_eq!(found.csrf_token, session.csrf_token);
+    assert_eq!(store.session_last_seen(&session.id).unwrap(), Some(T0));
+    let later = T0 + SESSION_SEEN_INTERVAL;
+    assert!(store.session(&session.id, later).unwrap().is_some());
+    assert_eq!(store.session_last_seen(&session.id).unwrap(), Some(later));
+    assert!(store.session(&session.id, T0 + HOUR).unwrap().is_none());
+    assert!(store.session("not-a-session", T0).unwrap().is_none());
+    assert!(store.delete_session(&session.id).unwrap());
+    assert!(store.session(&session.id, T0).unwrap().is_none());
+}
+
+#[test]
+fn tokens_stored_hashed_and_revocable() {
+    let (_dir, store) = open();
+    store
+        .add_user("ana", "correct horse", Role::Analyst, CLI_ACTOR, T0)
+        .unwrap();
+    let (token, secret) = store.create_token("ana", "siem", "ana", T0).unwrap();
+    assert!(secret.starts_with(TOKEN_PREFIX));
+    let stored: String = store
+        .read(|conn| Ok(conn.query_row("SELECT secret_hash FROM api_tokens", [], |row| row.get(0))?))
+        .unwrap();
+    assert!(!stored.contains(&secret[TOKEN_PREFIX.len()..]));
+
+    let later = T0 + HOUR;
+    let (used, owner) = store.authenticate_token(&secret, later).unwrap().unwrap();
+    assert_eq!(owner.name, "ana");
+    assert_eq!(used.id, token.id);
+    assert_eq!(store.token(&token.id).unwrap().unwrap().last_used_at, Some(later));
+    assert!(store.authenticate_token("iwt_0000", later).unwrap().is_none());
+
+    store.revoke_token(&token.id, "ana", later).unwrap();
+    assert!(store.authenticate_token(&secret, later).unwrap().is_none());
+    assert!(matches!(
+        store.revoke_token("nope", "ana", later),
+        Err(StoreError::UnknownToken(_))
+    ));
+    assert_eq!(store.tokens(Some("ana")).unwrap().len(), 1);
+    assert_eq!(store.tokens(Some("bob")).unwrap().len(), 0);
+}
+
+#[test]
+fn audit_records_before_and_after() {
+    let (_dir, store) = open();
+    store
+        .add_user("ana", "correct horse", Role::Viewer, CLI_ACTOR, T0)
+        .unwrap();
+    let change = UserChange {
+        role: Some(Role::Admin),
+        ..UserChange::default()
+    };
+    store.update_user("ana", &change, "root", T0 + HOUR).unwrap();
+    let (entries, total) = store
+        .audit(&AuditFilter {
+            target: Some("user:ana".to_owned()),
+            ..AuditFilter::default()
+        })
+        .unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(entries[0].action, "user.update");
+    assert_eq!(entries[0].actor, "root");
+    assert_eq!(entries[0].before.as_ref().unwrap()["role"], "viewer");
+    assert_eq!(entries[0].after.as_ref().unwrap()["role"], "admin");
+    assert_eq!(entries[1].action, "user.create");
+    assert_eq!(entries[1].before, None);
+
+    let (by_cli, _) = store
+        .audit(&AuditFilter {
+            actor: Some(CLI_ACTOR.to_owned()),
+            ..AuditFilter::default()
+        })
+        .unwrap();
+    assert_eq!(by_cli.len(), 1);
+    let (prefixed, _) = store
+        .audit(&AuditFilter {
+            target: Some("user:*".to_owned()),
+            limit: Some(1),
+            ..AuditFilter::default()
+        })
+        .unwrap();
+    assert_eq!(prefixed.len(), 1);
+}
+
+#[test]
+fn comments_assignment_and_sightings() {
+    let (_dir, store) = store_with_list(&WatchlistSettings::default());
+    store
+        .add_user("ana", "correct horse", Role::Analyst, CLI_ACTOR, T0)
+        .unwrap();
+    let first = store.commit_batch(&[sighting("k", T0)], &[], T0).unwrap()[0].id();
+    let later = T0 + Duration::from_secs(60);
+    store.commit_batch(&[sighting("k", later)], &[], later).unwrap();
+    assert_eq!(store.sightings(first).unwrap(), vec![later, T0]);
+
+    store
+        .add_comment(first, "ana", "  looks like beaconing ", later)
+        .unwrap();
+    assert!(matches!(
+        store.add_comment(first, "ana", "  ", later),
+        Err(StoreError::EmptyComment)
+    ));
+    let comments = store.comments(first).unwrap();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0].text, "looks like beaconing");
+
+    assert_eq!(
+        store.assign_alert(first, Some("ana"), "ana", later).unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.assign_alert(first, Some("ghost"), "ana", later),
+        Err(StoreError::UnknownUser(_))
+    ));
+    let alert = store.alert(first).unwrap().unwrap().alert;
+    assert_eq!(alert.assignee.as_deref(), Some("ana"));
+    assert_eq!(
+        store.assign_alert(first, None, "ana", later).unwrap().as_deref(),
+        Some("ana")
+    );
+}
+
+#[test]
+fn sightings_pruned_past_maximum() {
+    let (_dir, store) = store_with_list(&WatchlistSettings::default());
+    let mut id = None;
+    for second in 0..160 {
+        let at = T0 + Duration::from_secs(second);
+        id = Some(store.commit_batch(&[sighting("k", at)], &[], at).unwrap()[0].id());
+    }
+    let id = id.unwrap();
+    let times = store.sightings(id).unwrap();
+    assert_eq!(times.len() as u64, MAX_SIGHTINGS);
+    assert_eq!(times[0], T0 + Duration::from_secs(159));
+    let rows: i64 = store
+        .read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM alert_sightings", [], |row| row.get(0))?))
+        .unwrap();
+    assert!(rows <= MAX_SIGHTINGS as i64 + 50, "{rows}");
+}
+
+#[test]
+fn alert_filter_statuses_text_and_count() {
+    let (_dir, store) = store_with_list(&WatchlistSettings::default());
+    let id = store.commit_batch(&[sighting("k", T0)], &[], T0).unwrap()[0].id();
+    let mut other = sighting("j", T0);
+    other.indicator = "evil.example".to_owned();
+    store.commit_batch(&[other], &[], T0).unwrap();
+    store
+        .set_status(id, &actor_change(AlertStatus::Acknowledged), T0 + HOUR)
+        .unwrap();
+
+    let statuses = AlertFilter {
+        statuses: vec![AlertStatus::New, AlertStatus::Investigating],
+        ..AlertFilter::default()
+    };
+    assert_eq!(store.count_alerts(&statuses).unwrap(), 1);
+    let text = AlertFilter {
+        text: Some("EVIL".to_owned()),
+        ..AlertFilter::default()
+    };
+    assert_eq!(store.list_alerts(&text).unwrap()[0].indicator, "evil.example");
+    let wildcard = AlertFilter {
+        text: Some("%".to_owned()),
+        ..AlertFilter::default()
+    };
+    assert_eq!(store.count_alerts(&wildcard).unwrap(), 0);
+    let updated = AlertFilter {
+        updated_after: Some(T0),
+        ..AlertFilter::default()
+    };
+    assert_eq!(store.list_alerts(&updated).unwrap()[0].id, id);
+    assert_eq!(store.count_alerts(&updated).unwrap(), 1);
+}
+
+#[test]
+fn indicator_search_and_expire() {
+    let (_dir, store) = store_with_list(&WatchlistSettings::default());
+    let indicators = vec![
+        indicator("evil.example"),
+        indicator("198.51.100.7"),
+        indicator("bad_x.example"),
+    ];
+    store
+        .import("c2", indicators, &ImportOptions::default(), T0)
+        .unwrap();
+    let page = Page { offset: 0, limit: 10 };
+    let (found, total) = store.search_indicators("c2", Some("EVIL"), page).unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(found[0].indicator.value.to_string(), "evil.example");
+    let (_, underscore) = store.search_indicators("c2", Some("_"), page).unwrap();
+    assert_eq!(underscore, 1);
+    let (_, all) = store
+        .search_indicators("c2", None, Page { offset: 0, limit: 1 })
+        .unwrap();
+    assert_eq!(all, 3);
+
+    let changed = store
+        .expire("c2", &[value("evil.example"), value("203.0.113.1")], T0 + HOUR)
+        .unwrap();
+    assert_eq!(changed, 1);
+    let active = store.active_watchlists(T0 + HOUR).unwrap();
+    assert_eq!(active[0].indicators.len(), 2);
+}

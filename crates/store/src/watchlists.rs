@@ -396,6 +396,78 @@ impl Store {
         })
     }
 
+    /// Returns a page of the indicators of a watchlist whose value or
+    /// original text contains `text` (case-insensitively; every indicator
+    /// when `None`), in import order, and how many match in all.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownWatchlist`] when no watchlist has the name.
+    pub fn search_indicators(
+        &self,
+        watchlist: &str,
+        text: Option<&str>,
+        page: Page,
+    ) -> Result<(Vec<StoredIndicator>, u64)> {
+        let pattern = text.map(str::trim).filter(|text| !text.is_empty()).map(|text| {
+            let escaped = text
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        self.read(|conn| {
+            let (id, _) = watchlist_id_and_ttl(conn, watchlist)?;
+            let condition = "watchlist_id = ?1 AND (?2 IS NULL OR lower(value) LIKE ?2 ESCAPE '\\'
+                 OR lower(original) LIKE ?2 ESCAPE '\\')";
+            let total: i64 = conn.query_row(
+                &format!("SELECT COUNT(*) FROM indicators WHERE {condition}"),
+                params![id, pattern],
+                |row| row.get(0),
+            )?;
+            let sql = format!(
+                "SELECT {INDICATOR_COLUMNS} FROM indicators WHERE {condition} ORDER BY id LIMIT ?3 OFFSET ?4"
+            );
+            let mut statement = conn.prepare(&sql)?;
+            let mut rows = statement.query(params![
+                id,
+                pattern,
+                i64::try_from(page.limit).unwrap_or(i64::MAX),
+                i64::try_from(page.offset).unwrap_or(i64::MAX)
+            ])?;
+            let mut decoder = MetaDecoder::default();
+            let mut found = Vec::new();
+            while let Some(row) = rows.next()? {
+                found.push(stored_indicator(row, &mut decoder)?);
+            }
+            Ok((found, total.max(0) as u64))
+        })
+    }
+
+    /// Sets the expiry of indicators of a watchlist to `at`, so they stop
+    /// matching then. Returns how many indicators were changed.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownWatchlist`] when no watchlist has the name.
+    pub fn expire(&self, watchlist: &str, values: &[IndicatorValue], at: OffsetDateTime) -> Result<u64> {
+        self.write(|tx| {
+            let (id, _) = watchlist_id_and_ttl(tx, watchlist)?;
+            let mut statement =
+                tx.prepare("UPDATE indicators SET expires_at = ?3 WHERE watchlist_id = ?1 AND value = ?2")?;
+            let mut changed = 0;
+            for value in values {
+                changed += statement.execute(params![id, value.to_string(), micros(at)])? as u64;
+            }
+            drop(statement);
+            if changed > 0 {
+                bump_revision(tx)?;
+            }
+            Ok(changed)
+        })
+    }
+
     /// Returns every enabled watchlist with its indicators that have not
     /// expired at `now`, by watchlist name.
     ///

@@ -207,3 +207,25 @@ fn durations_in_every_unit() {
     assert!(parse_duration("").is_err());
     assert!(parse_duration("-1h").is_err());
 }
+
+#[test]
+fn tls_files_come_in_pairs() {
+    let config = parse("[http]\ntls_cert = \"/etc/tls/cert.pem\"\ntls_key = \"/etc/tls/key.pem\"\n").unwrap();
+    assert_eq!(
+        config.http.tls_cert.as_deref(),
+        Some(std::path::Path::new("/etc/tls/cert.pem"))
+    );
+    assert_eq!(
+        config.http.tls_key.as_deref(),
+        Some(std::path::Path::new("/etc/tls/key.pem"))
+    );
+    assert_eq!(parse("").unwrap().http.tls_cert, None);
+
+    let found = issues("[http]\ntls_cert = \"/etc/tls/cert.pem\"\n");
+    assert_eq!(found.len(), 1);
+    assert!(found[0].starts_with("line 2"), "{found:?}");
+    assert!(found[0].contains("tls_cert needs tls_key"), "{found:?}");
+    let found = issues("[http]\n\ntls_key = \"/etc/tls/key.pem\"\n");
+    assert!(found[0].starts_with("line 3"), "{found:?}");
+    assert!(found[0].contains("tls_key needs tls_cert"), "{found:?}");
+}

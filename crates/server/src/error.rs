@@ -1,0 +1,149 @@
+//! The one error shape of the API and the mapping of store errors to it.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use iocwatch_store::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// An error response in the one JSON shape of the API:
+/// `{"error": {"code", "message", "field"?, "line"?}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub(crate) status: StatusCode,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) field: Option<String>,
+    pub(crate) line: Option<usize>,
+    pub(crate) retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// Creates an error with an HTTP status, a stable code and a message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            line: None,
+            retry_after: None,
+        }
+    }
+
+    /// Creates a 400 error about one field of the request.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::BAD_REQUEST, "invalid_field", message);
+        error.field = Some(field.to_owned());
+        error
+    }
+
+    /// Returns the HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub(crate) fn with_field(mut self, field: &str) -> Self {
+        self.field = Some(field.to_owned());
+        self
+    }
+
+    pub(crate) fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "not_authenticated",
+            "log in with POST /api/v1/session or send an API token as `Authorization: Bearer iwt_...`",
+        )
+    }
+
+    pub(crate) fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "an API request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed to complete the request; the service log has the cause",
+        )
+    }
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorResponse {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable snake_case code.
+    pub code: String,
+    /// What is wrong and what to do.
+    pub message: String,
+    /// The request field at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The line of the request body at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorResponse {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                field: self.field,
+                line: self.line,
+            },
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let retry = match (self.status, self.retry_after) {
+            (_, Some(seconds)) => Some(seconds),
+            (StatusCode::SERVICE_UNAVAILABLE, None) => Some(1),
+            _ => None,
+        };
+        if let Some(seconds) = retry
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        let message = error.to_string();
+        match error {
+            StoreError::UnknownWatchlist { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_watchlist", message)
+            }
+            StoreError::UnknownAlert(_) => Self::new(StatusCode::NOT_FOUND, "unknown_alert", message),
+            StoreError::UnknownUser(_) => Self::new(StatusCode::NOT_FOUND, "unknown_user", message),
+            StoreError::UnknownToken(_) => Self::new(StatusCode::NOT_FOUND, "unknown_token", message),
+            StoreError::DuplicateWatchlist(_) => {
+                Self::new(StatusCode::CONFLICT, "duplicate_watchlist", message).with_field("name")
+            }
+            StoreError::DuplicateUser(_) => {
+                Self::new(StatusCode::CONFLICT, "duplicate_user", message).with_field("name")
+            }
+            StoreError::AmbiguousAlert { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "ambiguous_alert_id", message)
+            }
+            StoreError::InvalidWatchlistName(_) => Self::invalid("name", message),
+            StoreError::InvalidUserName(_) => Self::invalid("name", message),
+            StoreError::InvalidPassword(_) => Self::invalid("password", message),
+            StoreError::InvalidTokenName(_) => Self::invalid("name", message),
+            StoreError::EmptyComment => Self::invalid("text", message),
+            StoreError::InvalidAllowlistValue { .. } => Self::invalid("value", message),
+            StoreError::InvalidTransition(_) => {
+                Self::new(StatusCode::CONFLICT, "invalid_transition", message).with_field("status")
+            }
+            StoreError::Busy { .. } => Self::new(StatusCode::SERVICE_UNAVAILABLE, "store_busy", message),
+            StoreError::OutOfRange(_) => Self::new(StatusCode::BAD_REQUEST, "out_of_range", message),
+            other => Self::internal(other),
+        }
+    }
+}
