@@ -1,4 +1,4 @@
-//! Sink configuration, as read from the `[[sinks]]` tables of the
+//! Sink configuration, as read from the `[[sink]]` tables of the
 //! configuration file.
 //!
 //! Every sink has a `name`, a `type` that selects the sink and its keys,
@@ -6,28 +6,28 @@
 //! error in a key name fails at start-up instead of being ignored.
 //!
 //! ```toml
-//! [[sinks]]
+//! [[sink]]
 //! name = "archive"
 //! type = "file"
 //! path = "/var/lib/iocwatch/iocwatch-alerts.jsonl"
 //! max_bytes = 104857600
 //! keep = 5
 //!
-//! [[sinks]]
+//! [[sink]]
 //! name = "soc-chat"
 //! type = "webhook"
 //! url = "https://hooks.slack.com/services/T000/B000/XXXX"
 //! format = "slack"
 //! route = { min_severity = "high" }
 //!
-//! [[sinks]]
+//! [[sink]]
 //! name = "siem"
 //! type = "syslog"
 //! address = "siem.example.net:6514"
 //! transport = "tls"
 //! ca_file = "/etc/iocwatch/siem-ca.pem"
 //!
-//! [[sinks]]
+//! [[sink]]
 //! name = "on-call"
 //! type = "email"
 //! server = "smtp.example.net"

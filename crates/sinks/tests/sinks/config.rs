@@ -109,21 +109,22 @@ fn config_rejects_unknown_type_and_values() {
 fn config_list_of_sinks() {
     #[derive(Deserialize)]
     struct File {
+        #[serde(rename = "sink")]
         sinks: Vec<SinkConfig>,
     }
     let file: File = toml::from_str(
         r#"
-        [[sinks]]
+        [[sink]]
         name = "archive"
         type = "file"
         path = "/tmp/x.jsonl"
 
-        [[sinks]]
+        [[sink]]
         name = "siem"
         type = "syslog"
         address = "127.0.0.1:6514"
         transport = "tls"
-        [sinks.route]
+        [sink.route]
         min_severity = "medium"
         "#,
     )
@@ -328,6 +329,7 @@ fn sink_shares_across_tasks() {
 fn config_doc_example_parses() {
     #[derive(Deserialize)]
     struct File {
+        #[serde(rename = "sink")]
         sinks: Vec<SinkConfig>,
     }
     let source =
@@ -340,7 +342,7 @@ fn config_doc_example_parses() {
         .take_while(|line| *line != "//! ```")
         .map(|line| format!("{}\n", line.trim_start_matches("//!").trim_start()))
         .collect();
-    assert!(example.contains("[[sinks]]"), "no example found");
+    assert!(example.contains("[[sink]]"), "no example found");
     let file: File = toml::from_str(&example).unwrap();
     let types: Vec<&str> = file.sinks.iter().map(|sink| sink.kind.type_name()).collect();
     assert_eq!(types, ["file", "webhook", "syslog", "email"]);
