@@ -49,6 +49,13 @@ fn load_config(path: Option<&Path>) -> Result<Config, ConfigError> {
 
 /// Runs `iocwatch config check`.
 pub fn check(args: ConfigCheckArgs) -> Result<ExitCode> {
+    // Building some sinks (the e-mail sink's connection pool) needs a
+    // runtime, as when the service starts.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let _context = runtime.enter();
     match load_config(Some(&args.file)) {
         Ok(config) => {
             println!(
@@ -76,10 +83,17 @@ fn plural(count: usize) -> &'static str {
 
 /// Runs `iocwatch run` until SIGINT or SIGTERM.
 pub fn run(args: RunArgs, data_dir: Option<PathBuf>) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("iocwatch")
+        .build()
+        .context("cannot start the async runtime")?;
+    let context = runtime.enter();
     let mut config = match load_config(args.config.as_deref()) {
         Ok(config) => config,
         Err(err) => anyhow::bail!("{err}"),
     };
+    drop(context);
     if let Some(dir) = data_dir {
         config.data_dir = dir;
     }
@@ -90,11 +104,6 @@ pub fn run(args: RunArgs, data_dir: Option<PathBuf>) -> Result<ExitCode> {
     let metrics = PrometheusBuilder::new()
         .install_recorder()
         .context("cannot install the metrics recorder")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("iocwatch")
-        .build()
-        .context("cannot start the async runtime")?;
     let result = runtime.block_on(serve(config, metrics));
     // A read of standard input cannot be cancelled: give blocking reads a
     // moment to end instead of waiting for input that may never come.

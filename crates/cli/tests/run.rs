@@ -641,3 +641,49 @@ fn console_api_logs_in_and_reads_alerts() {
     assert!(body.contains("\"/api/v1/alerts/{id}/status\""));
     service.stop();
 }
+
+#[test]
+fn config_check_builds_every_sink_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sinks.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[[sink]]
+name = "archive"
+type = "file"
+path = "{dir}/alerts.jsonl"
+
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:9/alerts"
+format = "teams"
+secret = "key"
+
+[[sink]]
+name = "siem"
+type = "syslog"
+address = "127.0.0.1:6514"
+transport = "tcp"
+
+[[sink]]
+name = "mail"
+type = "email"
+server = "127.0.0.1"
+port = 2525
+security = "none"
+from = "iocwatch <iocwatch@example.net>"
+to = ["soc@example.net"]
+batch = 10
+route = {{ min_severity = "high" }}
+"#,
+            dir = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let output = run(&["config", "check", config.to_str().unwrap()]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("4 sinks"));
+}
