@@ -108,7 +108,7 @@ function consoleSuite() {
       }
       await sleep(250);
     }
-    throw new Error(`timed out waiting for ${what}; last answer: ${JSON.stringify(last)}`);
+    throw new Error(`timed out waiting for ${what}; last response: ${JSON.stringify(last)}`);
   }
 
   function connEvent(sourceIp, destinationIp, destinationPort) {
@@ -156,7 +156,7 @@ function consoleSuite() {
       } catch {
         // Not listening yet.
       }
-      if (Date.now() > deadline) throw new Error(`iocwatch run did not answer on ${baseUrl} within 30 s:\n${serviceLog}`);
+      if (Date.now() > deadline) throw new Error(`iocwatch run did not respond on ${baseUrl} within 30 s:\n${serviceLog}`);
       await sleep(200);
     }
 
@@ -263,8 +263,9 @@ function consoleSuite() {
 
     await page.getByLabel('Name', { exact: true }).fill('bad name!');
     await page.getByRole('button', { name: 'Create watchlist' }).click();
-    const nameError = page.locator('[data-field="name"] .field-error');
-    await nameError.filter({ hasText: /\S/ }).waitFor();
+    // The service rejects the name and the console shows why next to the field.
+    await page.locator('[data-field="name"] .field-error', { hasText: /name/i }).waitFor();
+    assert.equal(await page.getByLabel('Name', { exact: true }).getAttribute('aria-invalid'), 'true');
 
     await page.getByLabel('Name', { exact: true }).fill('phishing');
     await page.getByRole('button', { name: 'Create watchlist' }).click();

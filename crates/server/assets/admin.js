@@ -152,7 +152,7 @@ export async function renderAudit(ctx) {
   const form = h('form', { role: 'search', 'aria-label': 'Filter the audit trail' },
     h('div', { class: 'form-row' },
       field('Actor', actor, { name: 'actor' }),
-      field('Target', target, { name: 'target', hint: 'Exact, such as watchlist:c2, allowlist:198.51.100.23, alert:ID or user:NAME.' }),
+      field('Target', target, { name: 'target', hint: 'Such as watchlist:c2, allowlist:198.51.100.23, alert:ID or user:NAME; a trailing * matches a prefix.' }),
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', text: 'Filter' }))),
     formError());
   const box = h('div');

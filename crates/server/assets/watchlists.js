@@ -9,6 +9,7 @@ import {
 
 const SEVERITIES = ['low', 'medium', 'high', 'critical'];
 const PAGE_SIZE = 100;
+const HISTORY_LIMIT = 100;
 
 function isAdmin(ctx) {
   return ctx.session.user.role === 'admin';
@@ -339,9 +340,14 @@ export async function renderWatchlist(ctx) {
   const historyBox = h('div');
   async function loadHistory() {
     try {
-      const data = await get(`/watchlists/${segment(name)}/history`);
+      const data = await get(`/watchlists/${segment(name)}/history${query({ limit: HISTORY_LIMIT })}`);
       if (!ctx.isCurrent()) return;
-      replace(historyBox, auditTable(itemsOf(data), 'No change recorded yet.'));
+      const entries = itemsOf(data);
+      const more = (data.total || 0) > entries.length
+        ? h('p', { class: 'muted' }, `The latest ${entries.length} of ${data.total} changes; `,
+          h('a', { href: `/admin/audit?target=${encodeURIComponent(`watchlist:${name}`)}`, text: 'the audit trail' }), ' has all of them.')
+        : null;
+      replace(historyBox, auditTable(entries, 'No change recorded yet.'), more);
     } catch (error) {
       replace(historyBox, h('p', { class: 'error-box', text: error.message }));
     }
