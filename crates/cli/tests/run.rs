@@ -258,6 +258,47 @@ fn rotation_by_rename_and_truncation_loses_no_line() {
 }
 
 #[test]
+fn truncated_zeek_tsv_log_keeps_its_header() {
+    let mut service = Service::new(FILE_SOURCE);
+    let addresses = address_watchlist(&service, 4);
+    std::fs::create_dir_all(service.path("logs")).unwrap();
+    let log = service.path("logs/conn.log");
+    let row = |i: usize| {
+        format!(
+            "{}.5\tC{i}\t10.6.0.1\t40000\t{}\t443\ttcp\n",
+            1_733_300_000 + i,
+            addresses[i]
+        )
+    };
+    let header = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+                  #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n\
+                  #types\ttime\tstring\taddr\tport\taddr\tport\tenum\n";
+    append(&log, &format!("{header}{}{}", row(0), row(1)));
+    service.start();
+    service.wait_for("two alerts", Duration::from_secs(20), || {
+        service.alerts().len() == 2
+    });
+
+    // Copy-truncate rotation: Zeek goes on writing rows without a header.
+    std::fs::copy(&log, service.path("logs/conn.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .unwrap();
+    append(&log, &format!("{}{}", row(2), row(3)));
+    service.wait_for("four alerts", Duration::from_secs(20), || {
+        service.alerts().len() == 4
+    });
+    assert!(
+        !service.log().contains("malformed line skipped"),
+        "{}",
+        service.log()
+    );
+    service.stop();
+}
+
+#[test]
 fn watchlist_changes_apply_without_restart() {
     let mut service = Service::new(FILE_SOURCE);
     address_watchlist(&service, 1);
@@ -686,4 +727,26 @@ route = {{ min_severity = "high" }}
     let output = run(&["config", "check", config.to_str().unwrap()]);
     assert_eq!(status(&output), 0, "{}", stderr(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("4 sinks"));
+}
+
+#[test]
+fn second_service_on_one_data_folder_is_refused() {
+    let mut service = Service::new(FILE_SOURCE);
+    service.start();
+    let text = std::fs::read_to_string(&service.config).unwrap();
+    let other = service.path("second.toml");
+    let port = free_tcp_port();
+    std::fs::write(
+        &other,
+        text.replace(&service.http.to_string(), &format!("127.0.0.1:{port}")),
+    )
+    .unwrap();
+    let output = run(&["run", "--config", other.to_str().unwrap()]);
+    assert_eq!(status(&output), 2, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("another iocwatch run uses the data folder"),
+        "{}",
+        stderr(&output)
+    );
+    service.stop();
 }

@@ -151,6 +151,8 @@ pub struct Running {
     tasks: tokio::task::JoinSet<()>,
     sources: tokio::task::JoinSet<()>,
     shutdown: CancellationToken,
+    /// Held open, and locked, until the service stops.
+    _lock: std::fs::File,
 }
 
 impl Running {
@@ -194,6 +196,7 @@ impl Running {
 /// A [`ServiceError`] when the store cannot be opened, a source cannot
 /// start or a sink is misconfigured.
 pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Running, ServiceError> {
+    let lock = lock_data_dir(&config.data_dir)?;
     let store = {
         let dir = config.data_dir.clone();
         Arc::new(
@@ -345,7 +348,37 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         tasks,
         sources: source_tasks,
         shutdown,
+        _lock: lock,
     })
+}
+
+/// Name of the lock file that keeps a second service off a data folder.
+pub const LOCK_FILE: &str = "iocwatch-run.lock";
+
+/// Takes the data folder for this service: a second `iocwatch run` on the
+/// same folder would read every source twice and deliver every alert twice.
+/// The lock ends with the process, also when it is killed.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, ServiceError> {
+    let internal = |message: String| ServiceError::Internal(message);
+    std::fs::create_dir_all(dir)
+        .map_err(|err| internal(format!("cannot create the data folder {}: {err}", dir.display())))?;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|err| internal(format!("cannot open {}: {err}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(internal(format!(
+            "another iocwatch run uses the data folder {}; stop it first, or give this one its own data_dir",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(err)) => {
+            Err(internal(format!("cannot lock {}: {err}", path.display())))
+        }
+    }
 }
 
 /// A built snapshot and the time its first indicator expires.

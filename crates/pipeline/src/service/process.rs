@@ -117,9 +117,11 @@ impl Processor {
             .copied()
             .unwrap_or(DecoderChoice::Auto);
         let key = (line.source.clone(), line.path.cloned());
-        if line.offset == Some(0) && line.path.is_some() {
-            // A file read from its start again (after rotation or
-            // truncation) brings its own header lines.
+        if line.offset == Some(0) && line.path.is_some() && detect_format(data).is_some() {
+            // A file read from its start again brings its own header
+            // lines. A file truncated by copy-truncate rotation does not:
+            // Zeek writes its header only when it opens a file, so the
+            // stream keeps the header it had.
             self.streams.remove(&key);
         }
         let stream = self.streams.entry(key).or_insert_with(|| Stream {
