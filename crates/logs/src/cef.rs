@@ -362,10 +362,10 @@ fn parse_time(value: &str) -> Option<String> {
     let day: u8 = words.next()?.parse().ok()?;
     let year: i32 = words.next()?.parse().ok()?;
     let clock = words.next()?;
-    if let Some(zone) = words.next() {
-        if !matches!(zone, "UTC" | "GMT" | "Z") || words.next().is_some() {
-            return None;
-        }
+    if let Some(zone) = words.next()
+        && (!matches!(zone, "UTC" | "GMT" | "Z") || words.next().is_some())
+    {
+        return None;
     }
     let (clock, millis) = match clock.split_once('.') {
         Some((clock, fraction)) => (clock, fraction.parse::<u16>().ok()?),

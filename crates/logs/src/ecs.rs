@@ -151,10 +151,10 @@ fn read_dns_answers(document: &Map<String, Value>, record: &mut Record<'static>)
         let Value::Object(answer) = answer else {
             continue;
         };
-        if let Some(data) = lookup(answer, "data").and_then(first_string) {
-            if observed_ip(&data).is_some() {
-                observe_once(record, Field::DnsResolvedIp, Cow::Owned(data));
-            }
+        if let Some(data) = lookup(answer, "data").and_then(first_string)
+            && observed_ip(&data).is_some()
+        {
+            observe_once(record, Field::DnsResolvedIp, Cow::Owned(data));
         }
     }
 }
@@ -181,10 +181,10 @@ fn read_url(document: &Map<String, Value>, record: &mut Record<'static>) {
     let Some(full) = full else {
         return;
     };
-    if domain.is_none() {
-        if let Some(url) = CanonicalUrl::observed(&full) {
-            observe_once(record, Field::UrlDomain, Cow::Owned(url.host().to_owned()));
-        }
+    if domain.is_none()
+        && let Some(url) = CanonicalUrl::observed(&full)
+    {
+        observe_once(record, Field::UrlDomain, Cow::Owned(url.host().to_owned()));
     }
     observe_once(record, Field::UrlFull, Cow::Owned(full));
 }

@@ -99,30 +99,30 @@ pub(crate) fn decode(line: &[u8]) -> Result<Option<Record<'_>>, serde_json::Erro
             record.add_context("rule.id", id);
         }
     }
-    if reads("dns") {
-        if let Some(dns) = event.dns.0 {
-            read_dns(dns, &mut record);
-        }
+    if reads("dns")
+        && let Some(dns) = event.dns.0
+    {
+        read_dns(dns, &mut record);
     }
-    if reads("http") {
-        if let Some(http) = event.http.0 {
-            read_http(http, &mut record);
-        }
+    if reads("http")
+        && let Some(http) = event.http.0
+    {
+        read_http(http, &mut record);
     }
-    if reads("tls") {
-        if let Some(tls) = event.tls.0 {
-            read_tls(tls, &mut record);
-        }
+    if reads("tls")
+        && let Some(tls) = event.tls.0
+    {
+        read_tls(tls, &mut record);
     }
-    if reads("quic") {
-        if let Some(quic) = event.quic.0 {
-            read_quic(quic, &mut record);
-        }
+    if reads("quic")
+        && let Some(quic) = event.quic.0
+    {
+        read_quic(quic, &mut record);
     }
-    if reads("fileinfo") {
-        if let Some(fileinfo) = event.fileinfo.0 {
-            read_fileinfo(fileinfo, &mut record);
-        }
+    if reads("fileinfo")
+        && let Some(fileinfo) = event.fileinfo.0
+    {
+        read_fileinfo(fileinfo, &mut record);
     }
     if reads("smtp") {
         if let Some(smtp) = event.smtp.0 {
@@ -166,16 +166,16 @@ fn read_dns<'l>(dns: Dns<'l>, record: &mut Record<'l>) {
     }
 
     // Version 1 answer events carry one record at the top level.
-    if let Some(data) = dns.rdata.0 {
-        if is_address_record(dns.rrtype.0.as_deref(), &data) {
-            observe_once(record, Field::DnsResolvedIp, data);
-        }
+    if let Some(data) = dns.rdata.0
+        && is_address_record(dns.rrtype.0.as_deref(), &data)
+    {
+        observe_once(record, Field::DnsResolvedIp, data);
     }
     for answer in dns.answers.0 {
-        if let Some(data) = answer.rdata.0 {
-            if is_address_record(answer.rrtype.0.as_deref(), &data) {
-                observe_once(record, Field::DnsResolvedIp, data);
-            }
+        if let Some(data) = answer.rdata.0
+            && is_address_record(answer.rrtype.0.as_deref(), &data)
+        {
+            observe_once(record, Field::DnsResolvedIp, data);
         }
     }
     if let Some(grouped) = dns.grouped.0 {

@@ -74,15 +74,15 @@ impl JsonDecoder {
             }
         }
 
-        if self.event_type.find(line).is_some() {
-            if let Some(record) = eve::decode(line).map_err(|err| json_error(line, &err))? {
-                return Ok(Some(record));
-            }
+        if self.event_type.find(line).is_some()
+            && let Some(record) = eve::decode(line).map_err(|err| json_error(line, &err))?
+        {
+            return Ok(Some(record));
         }
-        if self.zeek_keys.iter().any(|key| key.find(line).is_some()) {
-            if let Some(record) = zeek_json::decode(line).map_err(|err| json_error(line, &err))? {
-                return Ok(Some(record));
-            }
+        if self.zeek_keys.iter().any(|key| key.find(line).is_some())
+            && let Some(record) = zeek_json::decode(line).map_err(|err| json_error(line, &err))?
+        {
+            return Ok(Some(record));
         }
         ecs::decode(line).map(Some)
     }

@@ -135,12 +135,12 @@ fn unescape(raw: &str) -> String {
     let mut text = String::with_capacity(raw.len());
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(&next @ ('"' | '\\')) = chars.peek() {
-                text.push(next);
-                chars.next();
-                continue;
-            }
+        if c == '\\'
+            && let Some(&next @ ('"' | '\\')) = chars.peek()
+        {
+            text.push(next);
+            chars.next();
+            continue;
         }
         text.push(c);
     }

@@ -157,15 +157,13 @@ fn port(value: Option<&str>, key: &str) -> Result<Option<u16>, DecodeError> {
 /// colon.
 fn log_prefix(text: &str) -> &str {
     let mut text = text.trim();
-    if let Some(rest) = text.strip_prefix('[') {
-        if let Some((stamp, after)) = rest.split_once(']') {
-            if stamp
-                .bytes()
-                .all(|b| b.is_ascii_digit() || b == b'.' || b == b' ')
-            {
-                text = after.trim();
-            }
-        }
+    if let Some(rest) = text.strip_prefix('[')
+        && let Some((stamp, after)) = rest.split_once(']')
+        && stamp
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b' ')
+    {
+        text = after.trim();
     }
     if let Some(inner) = text.strip_prefix('[').and_then(|inner| inner.strip_suffix(']')) {
         text = inner.trim();

@@ -446,15 +446,15 @@ fn fill_files<'l>(line: &impl ZeekLine<'l>, record: &mut Record<'l>) {
     }
     // files.log before Zeek 5.1 has no `id.*` columns. There `tx_hosts`
     // contains the sender of the file and `rx_hosts` its receiver.
-    if record.source.is_none() {
-        if let Some(ip) = first(line, Key::TxHosts) {
-            record.set_endpoint(Field::SourceIp, ip, None);
-        }
+    if record.source.is_none()
+        && let Some(ip) = first(line, Key::TxHosts)
+    {
+        record.set_endpoint(Field::SourceIp, ip, None);
     }
-    if record.destination.is_none() {
-        if let Some(ip) = first(line, Key::RxHosts) {
-            record.set_endpoint(Field::DestinationIp, ip, None);
-        }
+    if record.destination.is_none()
+        && let Some(ip) = first(line, Key::RxHosts)
+    {
+        record.set_endpoint(Field::DestinationIp, ip, None);
     }
 }
 
@@ -482,15 +482,15 @@ fn fill_x509<'l>(line: &impl ZeekLine<'l>, record: &mut Record<'l>) {
 /// for missing `id.*` endpoints, and every address column adds a
 /// `related.ip`.
 fn fill_other<'l>(line: &impl ZeekLine<'l>, record: &mut Record<'l>) {
-    if record.source.is_none() {
-        if let Some(ip) = line.text(Key::Src).filter(|ip| observed_ip(ip).is_some()) {
-            record.set_endpoint(Field::SourceIp, ip, None);
-        }
+    if record.source.is_none()
+        && let Some(ip) = line.text(Key::Src).filter(|ip| observed_ip(ip).is_some())
+    {
+        record.set_endpoint(Field::SourceIp, ip, None);
     }
-    if record.destination.is_none() {
-        if let Some(ip) = line.text(Key::Dst).filter(|ip| observed_ip(ip).is_some()) {
-            record.set_endpoint(Field::DestinationIp, ip, line.port(Key::P));
-        }
+    if record.destination.is_none()
+        && let Some(ip) = line.text(Key::Dst).filter(|ip| observed_ip(ip).is_some())
+    {
+        record.set_endpoint(Field::DestinationIp, ip, line.port(Key::P));
     }
     line.each_address(|value| observe_related_ip(record, value));
 }

@@ -139,13 +139,12 @@ impl ZeekTsvDecoder {
             if key.is_some_and(Key::may_carry_observable) || is_address_column(name) {
                 observable_columns.push(index);
             }
-            if let Some(key) = key {
-                if let Some(slot) = columns.get_mut(key as usize) {
-                    if slot.is_none() {
-                        *slot = Some(index);
-                        keys.insert(key);
-                    }
-                }
+            if let Some(key) = key
+                && let Some(slot) = columns.get_mut(key as usize)
+                && slot.is_none()
+            {
+                *slot = Some(index);
+                keys.insert(key);
             }
             if is_address_column(name) {
                 address_columns.push(index);
@@ -304,10 +303,10 @@ impl<'l> TsvLine<'_, 'l> {
 
     /// Returns the value in `start..end`, unescaped.
     fn value(&self, start: usize, end: usize) -> Cow<'l, str> {
-        if !self.has_escapes {
-            if let Some(text) = self.text.and_then(|text| text.get(start..end)) {
-                return Cow::Borrowed(text);
-            }
+        if !self.has_escapes
+            && let Some(text) = self.text.and_then(|text| text.get(start..end))
+        {
+            return Cow::Borrowed(text);
         }
         unescape(self.line.get(start..end).unwrap_or_default())
     }

@@ -186,16 +186,14 @@ impl LineFilter {
         }
 
         // An IPv6 address that folds to IPv4 (`::ffff:102:304`).
-        if colons >= 2 {
-            if let Some(address) = std::str::from_utf8(token)
+        if colons >= 2
+            && let Some(address) = std::str::from_utf8(token)
                 .ok()
                 .and_then(|text| text.parse::<Ipv6Addr>().ok())
                 .and_then(|v6| v6.to_ipv4_mapped())
-            {
-                if self.may_contain_v4(u32::from(address)) {
-                    return true;
-                }
-            }
+            && self.may_contain_v4(u32::from(address))
+        {
+            return true;
         }
 
         // `host:port`, an IPv4-mapped address in dotted form, a URL's

@@ -206,11 +206,11 @@ impl Strategies {
                 if self.emails.is_empty() {
                     return;
                 }
-                if let Some(email) = observed_email(value) {
-                    if let Some(ids) = self.emails.get(email.as_ref()) {
-                        for id in ids {
-                            on_hit(*id, Cow::Borrowed(email.as_ref()));
-                        }
+                if let Some(email) = observed_email(value)
+                    && let Some(ids) = self.emails.get(email.as_ref())
+                {
+                    for id in ids {
+                        on_hit(*id, Cow::Borrowed(email.as_ref()));
                     }
                 }
             }
@@ -258,10 +258,10 @@ impl Strategies {
                 }
             }
         }
-        if let Some(port) = port.filter(|_| !self.sockets.is_empty()) {
-            if let Some(ids) = self.sockets.get(&(ip, port)) {
-                ids.iter().for_each(|id| hit(*id, on_hit));
-            }
+        if let Some(port) = port.filter(|_| !self.sockets.is_empty())
+            && let Some(ids) = self.sockets.get(&(ip, port))
+        {
+            ids.iter().for_each(|id| hit(*id, on_hit));
         }
     }
 

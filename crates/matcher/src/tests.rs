@@ -491,15 +491,15 @@ fn run(rows: &[Row]) {
         assert_eq!(got, expected, "row {}", row.name);
         // The line filter must let every matching value through, alone
         // and inside the JSON and Zeek TSV text around it.
-        if !got.is_empty() {
-            if let Some(filter) = LineFilter::new(&matcher) {
-                for framed in [
-                    row.observed.to_owned(),
-                    format!("{{\"v\":\"{}\",\"n\":1}}", row.observed),
-                    format!("1.5\tC1\t{}\t-", row.observed),
-                ] {
-                    assert!(filter.may_match(framed.as_bytes()), "row {}: {framed}", row.name);
-                }
+        if !got.is_empty()
+            && let Some(filter) = LineFilter::new(&matcher)
+        {
+            for framed in [
+                row.observed.to_owned(),
+                format!("{{\"v\":\"{}\",\"n\":1}}", row.observed),
+                format!("1.5\tC1\t{}\t-", row.observed),
+            ] {
+                assert!(filter.may_match(framed.as_bytes()), "row {}: {framed}", row.name);
             }
         }
     }

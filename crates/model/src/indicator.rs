@@ -386,10 +386,10 @@ fn parse_with_hint(
     // The value does not fit its declared type: load it as what it is,
     // unless it is a domain under a URL column (a URL without path).
     let detected = detect(value)?;
-    if let (KindHint::Url, IndicatorValue::Domain(_)) = (hint, &detected) {
-        if let Ok(url) = CanonicalUrl::parse(value) {
-            return Ok(IndicatorValue::Url(url));
-        }
+    if let (KindHint::Url, IndicatorValue::Domain(_)) = (hint, &detected)
+        && let Ok(url) = CanonicalUrl::parse(value)
+    {
+        return Ok(IndicatorValue::Url(url));
     }
     notes.push(Note::Retyped {
         declared: hint.describe(),

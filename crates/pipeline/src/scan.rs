@@ -612,10 +612,10 @@ fn run_unit(
         }
         let decoder =
             decoder.get_or_insert_with(|| new_decoder(detect_format(bytes).unwrap_or(Format::Json)));
-        if let Some(filter) = filter {
-            if screened.skips(decoder.as_mut(), filter, bytes) {
-                continue;
-            }
+        if let Some(filter) = filter
+            && screened.skips(decoder.as_mut(), filter, bytes)
+        {
+            continue;
         }
         let record = match decoder.decode(bytes) {
             Ok(Some(record)) => record,

@@ -665,10 +665,10 @@ struct MetaEncoder {
 
 impl MetaEncoder {
     fn encode(&mut self, meta: &Arc<Meta>) -> Result<String> {
-        if let Some((last, json)) = &self.last {
-            if Arc::ptr_eq(last, meta) {
-                return Ok(json.clone());
-            }
+        if let Some((last, json)) = &self.last
+            && Arc::ptr_eq(last, meta)
+        {
+            return Ok(json.clone());
         }
         let json = serde_json::to_string(&**meta).map_err(|error| StoreError::Corrupt {
             what: "indicator metadata",

@@ -314,10 +314,10 @@ fn is_glob(path: &str) -> bool {
 fn glob_base(pattern: &Path) -> PathBuf {
     let mut base = PathBuf::new();
     for component in pattern.components() {
-        if let Component::Normal(part) = component {
-            if is_glob(&part.to_string_lossy()) {
-                break;
-            }
+        if let Component::Normal(part) = component
+            && is_glob(&part.to_string_lossy())
+        {
+            break;
         }
         base.push(component);
     }

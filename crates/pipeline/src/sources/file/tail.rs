@@ -59,10 +59,10 @@ impl Tail {
     /// Builds the checkpoint for reading standing at `offset`.
     pub(super) fn checkpoint(&mut self, source: &str, offset: u64) -> Checkpoint {
         let covered = fingerprint_len(offset);
-        if self.head.len() < covered {
-            if let Ok(head) = read_head(&self.file) {
-                self.head = head;
-            }
+        if self.head.len() < covered
+            && let Ok(head) = read_head(&self.file)
+        {
+            self.head = head;
         }
         let covered = covered.min(self.head.len());
         Checkpoint {
