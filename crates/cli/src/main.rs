@@ -25,6 +25,7 @@ use crate::args::{Cli, Command, ConfigCommand};
 pub(crate) const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
+    exit_quietly_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
@@ -68,6 +69,20 @@ fn data_dir(given: &Option<PathBuf>) -> PathBuf {
     given
         .clone()
         .unwrap_or_else(|| PathBuf::from(iocwatch_pipeline::config::DEFAULT_DATA_DIR))
+}
+
+/// Makes a closed standard output (`iocwatch alerts list | head`) end the
+/// process quietly with the error status instead of a panic message: the
+/// listing commands print with `println!`, which panics on a broken pipe.
+fn exit_quietly_on_closed_stdout() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload_as_str().unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(i32::from(EXIT_ERROR));
+        }
+        default_hook(info);
+    }));
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -105,6 +105,23 @@ impl Store {
         })
     }
 
+    /// Makes every waiting delivery due at `now`, so that a restarted
+    /// service tries at once what an earlier one had put off, in the order
+    /// the alerts were queued. Returns how many were put off.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when writing fails.
+    pub fn retry_all_now(&self, now: OffsetDateTime) -> Result<u64> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE deliveries SET next_attempt_at = enqueued_at WHERE next_attempt_at > ?1",
+                params![micros(now)],
+            )?;
+            Ok(changed as u64)
+        })
+    }
+
     /// Returns the queue of every sink that has documents waiting, by name.
     ///
     /// # Errors

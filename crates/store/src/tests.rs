@@ -1102,3 +1102,29 @@ fn indicator_search_and_expire() {
     let active = store.active_watchlists(T0 + HOUR).unwrap();
     assert_eq!(active[0].indicators.len(), 2);
 }
+
+#[test]
+fn retry_all_now_restores_queue_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let now = OffsetDateTime::now_utc();
+    store.commit_batch(&[sighting("k1", now)], &[], now).unwrap();
+    store
+        .commit_batch(&[sighting("k2", now)], &[], now + Duration::from_secs(1))
+        .unwrap();
+    let due = store
+        .due_deliveries("jsonl", now + Duration::from_secs(2), 10)
+        .unwrap();
+    assert_eq!(due.len(), 2);
+    store
+        .retry_later(due[0].id, now + Duration::from_secs(300), "receiver down")
+        .unwrap();
+    let later = now + Duration::from_secs(3);
+    assert_eq!(store.due_deliveries("jsonl", later, 10).unwrap().len(), 1);
+
+    assert_eq!(store.retry_all_now(later).unwrap(), 1);
+    let due = store.due_deliveries("jsonl", later, 10).unwrap();
+    let ids: Vec<i64> = due.iter().map(|delivery| delivery.id).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1], "queue order lost: {ids:?}");
+}

@@ -205,6 +205,19 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
                 .map_err(|err| ServiceError::Internal(err.to_string()))??,
         )
     };
+    {
+        let store = store.clone();
+        let result =
+            tokio::task::spawn_blocking(move || store.retry_all_now(OffsetDateTime::now_utc())).await;
+        if let Ok(Ok(count)) = result
+            && count > 0
+        {
+            tracing::info!(
+                deliveries = count,
+                "queued deliveries that waited for a retry are tried now"
+            );
+        }
+    }
     let home = config
         .home_net
         .clone()
