@@ -77,7 +77,12 @@ fn data_dir(given: &Option<PathBuf>) -> PathBuf {
 fn exit_quietly_on_closed_stdout() {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let message = info.payload_as_str().unwrap_or_default();
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
         if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
             std::process::exit(i32::from(EXIT_ERROR));
         }
