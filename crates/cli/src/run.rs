@@ -202,7 +202,11 @@ async fn stop_on_signal(shutdown: CancellationToken) {
 struct Ingest(IngestHandle);
 
 impl IngestTarget for Ingest {
-    fn submit(&self, source: &str, lines: Vec<Vec<u8>>) -> Result<(), IngestRejection> {
+    fn submit(
+        &self,
+        source: &str,
+        lines: Vec<Vec<u8>>,
+    ) -> Result<tokio::sync::mpsc::Receiver<()>, IngestRejection> {
         self.0.submit(source, lines).map_err(|err| match err {
             IngestError::UnknownSource(known) => IngestRejection::UnknownSource { known },
             IngestError::Busy => IngestRejection::Busy,

@@ -64,15 +64,24 @@ pub enum IngestRejection {
     Closed,
 }
 
+/// Longest wait of an ingest request for its events to be stored.
+const STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Receiver of ingested lines: the running service.
 pub trait IngestTarget: Send + Sync + 'static {
     /// Hands over the lines of one request for `source`, without waiting.
+    /// The receiver gets a message once the lines are stored, and closes
+    /// without one when they were not.
     ///
     /// # Errors
     ///
     /// An [`IngestRejection`] when the source is unknown or the service
     /// cannot take the lines now.
-    fn submit(&self, source: &str, lines: Vec<Vec<u8>>) -> Result<(), IngestRejection>;
+    fn submit(
+        &self,
+        source: &str,
+        lines: Vec<Vec<u8>>,
+    ) -> Result<tokio::sync::mpsc::Receiver<()>, IngestRejection>;
 }
 
 /// Source of the health endpoint's report.
@@ -254,7 +263,7 @@ pub(crate) async fn ingest(
     let lines = split_events(&bytes)?;
     let count = lines.len();
     if count > 0 {
-        state.ingest.submit(&source, lines).map_err(|rejection| match rejection {
+        let mut stored = state.ingest.submit(&source, lines).map_err(|rejection| match rejection {
             IngestRejection::UnknownSource { known } => ApiError::new(
                 StatusCode::NOT_FOUND,
                 "unknown_source",
@@ -275,6 +284,26 @@ pub(crate) async fn ingest(
                 "the service is shutting down; send the request again after it restarts",
             ),
         })?;
+        // Answer only once the events are stored, so that a crash after
+        // the answer cannot lose them.
+        match tokio::time::timeout(STORE_TIMEOUT, stored.recv()).await {
+            Ok(Some(())) => {}
+            Ok(None) => {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not_stored",
+                    "the service stopped before storing these events; send the request again after it restarts",
+                ));
+            }
+            Err(_) => {
+                tracing::warn!(source = %source, events = count, "ingest request timed out before its events were stored");
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_timeout",
+                    "the events were not stored within 30 seconds; send the request again (events stored meanwhile may then alert twice)",
+                ));
+            }
+        }
     }
     Ok((StatusCode::ACCEPTED, axum::Json(json!({ "accepted": count }))).into_response())
 }

@@ -11,10 +11,16 @@ use super::*;
 struct Recorder {
     batches: Mutex<Vec<(String, Vec<Vec<u8>>)>>,
     refuse: Option<IngestRejection>,
+    /// Drops the lines without storing them, as a service that stops.
+    lose: bool,
 }
 
 impl IngestTarget for Recorder {
-    fn submit(&self, source: &str, lines: Vec<Vec<u8>>) -> Result<(), IngestRejection> {
+    fn submit(
+        &self,
+        source: &str,
+        lines: Vec<Vec<u8>>,
+    ) -> Result<tokio::sync::mpsc::Receiver<()>, IngestRejection> {
         if source != "vector" {
             return Err(IngestRejection::UnknownSource {
                 known: vec!["vector".to_owned()],
@@ -23,8 +29,12 @@ impl IngestTarget for Recorder {
         if let Some(rejection) = &self.refuse {
             return Err(rejection.clone());
         }
-        self.batches.lock().unwrap().push((source.to_owned(), lines));
-        Ok(())
+        let (stored, receipt) = tokio::sync::mpsc::channel(1);
+        if !self.lose {
+            self.batches.lock().unwrap().push((source.to_owned(), lines));
+            stored.try_send(()).unwrap();
+        }
+        Ok(receipt)
     }
 }
 
@@ -218,4 +228,15 @@ async fn health_metrics_and_unknown_paths() {
     let (status, _, value) = call(app(recorder, true), get("/api/v1/nothing")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(value["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn ingest_lines_not_stored_get_503() {
+    let recorder = Arc::new(Recorder {
+        lose: true,
+        ..Recorder::default()
+    });
+    let (status, _, value) = call(app(recorder, true), post("/api/v1/ingest/vector", "{}")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(value["error"]["code"], "not_stored");
 }

@@ -99,13 +99,15 @@ pub struct IngestHandle {
 
 impl IngestHandle {
     /// Queues the lines of one request for the HTTP source `source`,
-    /// without waiting.
+    /// without waiting. The returned receiver gets a message once the
+    /// lines' alerts are stored; it closes without one when the service
+    /// stopped before storing them.
     ///
     /// # Errors
     ///
     /// An [`IngestError`] when the source does not exist or the match
     /// step cannot take more lines now.
-    pub fn submit(&self, source: &str, lines: Vec<Vec<u8>>) -> Result<(), IngestError> {
+    pub fn submit(&self, source: &str, lines: Vec<Vec<u8>>) -> Result<mpsc::Receiver<()>, IngestError> {
         let Some(name) = self.sources.get(source) else {
             let mut known: Vec<String> = self.sources.keys().cloned().collect();
             known.sort();
@@ -113,6 +115,7 @@ impl IngestHandle {
         };
         let received = Instant::now();
         let count = lines.len() as u64;
+        let (stored, receipt) = mpsc::channel(1);
         let batch = Batch {
             source: name.clone(),
             lines: lines
@@ -126,12 +129,13 @@ impl IngestHandle {
                 })
                 .collect(),
             checkpoint: None,
+            stored: Some(stored),
         };
         match self.tx.try_send(batch) {
             Ok(()) => {
                 metrics::counter!("iocwatch_source_lines_total", "source" => source.to_owned())
                     .increment(count);
-                Ok(())
+                Ok(receipt)
             }
             Err(mpsc::error::TrySendError::Full(_)) => Err(IngestError::Busy),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(IngestError::Closed),
@@ -655,7 +659,8 @@ fn match_loop(
 ) {
     let mut detections: Vec<Detection> = Vec::new();
     let mut received: Vec<Instant> = Vec::new();
-    while let Some(batch) = rx.blocking_recv() {
+    while let Some(mut batch) = rx.blocking_recv() {
+        let stored = batch.stored.take();
         let current = snapshot.load_full();
         let now = OffsetDateTime::now_utc();
         detections.clear();
@@ -695,9 +700,14 @@ fn match_loop(
         let sightings: Vec<NewSighting> = detections.iter().map(|d| sighting(d, routes)).collect();
         let checkpoints: Vec<sources::Checkpoint> = batch.checkpoint.into_iter().collect();
         if sightings.is_empty() && checkpoints.is_empty() {
+            acknowledge(stored);
             continue;
         }
-        let outcomes = commit_with_retry(store, &sightings, &checkpoints, shutdown);
+        let Some(outcomes) = commit_with_retry(store, &sightings, &checkpoints, shutdown) else {
+            // Not stored: the sender's receipt closes without a message.
+            continue;
+        };
+        acknowledge(stored);
         let mut woken: Vec<&str> = Vec::new();
         for ((outcome, sighting), received) in outcomes.iter().zip(&sightings).zip(&received) {
             match outcome {
@@ -729,19 +739,28 @@ fn match_loop(
     tracing::info!("match step stopped: every source is closed");
 }
 
+/// Tells the sender of a batch that waits for it that the batch is stored.
+fn acknowledge(stored: Option<mpsc::Sender<()>>) {
+    if let Some(stored) = stored {
+        // The sender may have stopped waiting; the batch is stored anyway.
+        let _ = stored.try_send(());
+    }
+}
+
 /// Commits a batch, trying again while the store fails, so that a full
 /// disk or a locked database holds the sources back instead of losing
-/// alerts. Gives up only when the service is shutting down.
+/// alerts. Gives up, returning `None`, only when the service is shutting
+/// down.
 fn commit_with_retry(
     store: &Store,
     sightings: &[NewSighting],
     checkpoints: &[sources::Checkpoint],
     shutdown: &CancellationToken,
-) -> Vec<AlertOutcome> {
+) -> Option<Vec<AlertOutcome>> {
     let mut wait = Duration::from_millis(100);
     loop {
         match store.commit_batch(sightings, checkpoints, OffsetDateTime::now_utc()) {
-            Ok(outcomes) => return outcomes,
+            Ok(outcomes) => return Some(outcomes),
             Err(err) => {
                 tracing::error!(error = %err, alerts = sightings.len(), "failed to store alerts; trying again");
                 metrics::counter!("iocwatch_store_errors_total").increment(1);
@@ -750,7 +769,7 @@ fn commit_with_retry(
                         alerts = sightings.len(),
                         "the service is stopping and the store still fails; these alerts and read offsets are not stored, so the lines are read again on the next start"
                     );
-                    return Vec::new();
+                    return None;
                 }
                 thread::sleep(wait);
                 wait = (wait * 2).min(Duration::from_secs(5));

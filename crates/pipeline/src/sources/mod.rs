@@ -62,6 +62,10 @@ pub struct Batch {
     /// A batch can carry a checkpoint and no lines, for example when a gzip
     /// file has been read to its end.
     pub checkpoint: Option<Checkpoint>,
+    /// Told once the batch's alerts and read position are stored, for a
+    /// sender that answers only after that (HTTP ingest). `None` for the
+    /// sources of this module.
+    pub stored: Option<tokio::sync::mpsc::Sender<()>>,
 }
 
 /// One line or message as received, without its line terminator.
@@ -457,6 +461,7 @@ impl BatchBuilder {
             source: Arc::clone(&self.source),
             lines,
             checkpoint,
+            stored: None,
         }
     }
 }

@@ -29,7 +29,7 @@ const PASSWORD: &str = "correct horse battery";
 struct NoIngest;
 
 impl IngestTarget for NoIngest {
-    fn submit(&self, _: &str, _: Vec<Vec<u8>>) -> Result<(), IngestRejection> {
+    fn submit(&self, _: &str, _: Vec<Vec<u8>>) -> Result<tokio::sync::mpsc::Receiver<()>, IngestRejection> {
         Err(IngestRejection::UnknownSource { known: Vec::new() })
     }
 }

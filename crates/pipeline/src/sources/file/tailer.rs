@@ -416,6 +416,7 @@ impl Tailer {
                         source: Arc::clone(&self.out.name),
                         lines: Vec::new(),
                         checkpoint: Some(checkpoint),
+                        stored: None,
                     })?;
                 }
                 tracked.state = State::Plain(tail);
