@@ -4,8 +4,10 @@
 //! - `POST /api/v1/ingest/{source}`: JSON lines in bulk, as the HTTP
 //!   outputs of Vector, Fluent Bit and Logstash send them: one object per
 //!   line, or one JSON array of objects; `Content-Encoding: gzip` is
-//!   accepted. A request is taken whole or refused whole, so a sender can
-//!   correct it and send it again without duplicating events.
+//!   accepted. Lines that are not JSON objects are left out and listed in
+//!   the answer, so one bad line does not cost a shipper the rest of its
+//!   batch; a body with no valid event gets 400. The answer comes once the
+//!   events are stored.
 //! - `GET /healthz`: the state of sources and sinks; 200 when healthy,
 //!   503 when not.
 //! - `GET /metrics`: Prometheus text format.
@@ -260,8 +262,21 @@ pub(crate) async fn ingest(
             ));
         }
     };
-    let lines = split_events(&bytes)?;
+    let Split {
+        events: lines,
+        rejected,
+    } = split_events(&bytes)?;
     let count = lines.len();
+    if count == 0
+        && let Some(first) = rejected.first()
+    {
+        tracing::warn!(source = %source, rejected = rejected.len(), "ingest request rejected: {}", first.message);
+        metrics::counter!("iocwatch_ingest_rejected_total", "source" => source.clone())
+            .increment(rejected.len() as u64);
+        let mut error = ApiError::new(StatusCode::BAD_REQUEST, "invalid_event", first.message.clone());
+        error.line = first.line;
+        return Err(error);
+    }
     if count > 0 {
         let mut stored = state.ingest.submit(&source, lines).map_err(|rejection| match rejection {
             IngestRejection::UnknownSource { known } => ApiError::new(
@@ -305,7 +320,16 @@ pub(crate) async fn ingest(
             }
         }
     }
-    Ok((StatusCode::ACCEPTED, axum::Json(json!({ "accepted": count }))).into_response())
+    if rejected.is_empty() {
+        return Ok((StatusCode::ACCEPTED, axum::Json(json!({ "accepted": count }))).into_response());
+    }
+    tracing::warn!(source = %source, accepted = count, rejected = rejected.len(), "ingest request: lines left out, first: {}", rejected[0].message);
+    metrics::counter!("iocwatch_ingest_rejected_total", "source" => source.clone())
+        .increment(rejected.len() as u64);
+    let total = rejected.len();
+    let listed: Vec<Rejected> = rejected.into_iter().take(LISTED_REJECTIONS).collect();
+    let body = json!({ "accepted": count, "rejected": listed, "rejected_total": total });
+    Ok((StatusCode::ACCEPTED, axum::Json(body)).into_response())
 }
 
 enum GunzipError {
@@ -327,59 +351,95 @@ fn gunzip(raw: &[u8], limit: usize) -> Result<Vec<u8>, GunzipError> {
     Ok(out)
 }
 
+/// Events of an ingest body, and the lines or array elements that are not
+/// JSON objects.
+struct Split {
+    events: Vec<Vec<u8>>,
+    rejected: Vec<Rejected>,
+}
+
+/// One line or array element of an ingest body that was left out.
+#[derive(serde::Serialize)]
+struct Rejected {
+    /// 1-based line of the body; for an array, 1-based element number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    element: Option<usize>,
+    message: String,
+}
+
+/// Most rejected lines listed in an ingest answer; the rest are counted.
+const LISTED_REJECTIONS: usize = 20;
+
+/// Describes a JSON syntax error without serde's position, which counts
+/// lines within one event rather than within the body.
+fn json_problem(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    let problem = text.split(" at line ").next().unwrap_or(&text);
+    format!("{problem} at column {}", err.column())
+}
+
 /// Splits a body into one JSON object per event: the elements of a top
-/// level array, or the non-blank lines. Every event must be a JSON object.
-fn split_events(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
-    let invalid = |line: Option<usize>, message: String| {
-        let mut error = ApiError::new(StatusCode::BAD_REQUEST, "invalid_event", message);
-        error.line = line;
-        error
-    };
+/// level array, or the non-blank lines. Lines and elements that are not
+/// JSON objects are left out and listed; a body that is not valid JSON
+/// as a whole array is rejected.
+fn split_events(bytes: &[u8]) -> Result<Split, ApiError> {
     let trimmed = bytes.trim_ascii();
+    let trimmed = trimmed.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(trimmed);
+    let mut split = Split {
+        events: Vec::new(),
+        rejected: Vec::new(),
+    };
     if trimmed.first() == Some(&b'[') {
         let events: Vec<Value> = serde_json::from_slice(trimmed).map_err(|err| {
-            invalid(
-                Some(err.line()),
-                format!("the body is not a JSON array of objects: {err}"),
-            )
+            let mut error = ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_event",
+                format!("the body is not a JSON array: {err}"),
+            );
+            error.line = Some(err.line());
+            error
         })?;
-        return events
-            .into_iter()
-            .enumerate()
-            .map(|(index, event)| {
-                if event.is_object() {
-                    Ok(event.to_string().into_bytes())
-                } else {
-                    Err(invalid(
-                        None,
-                        format!("array element {index} is not a JSON object; send one object per event"),
-                    ))
-                }
-            })
-            .collect();
+        for (index, event) in events.into_iter().enumerate() {
+            if event.is_object() {
+                split.events.push(event.to_string().into_bytes());
+            } else {
+                split.rejected.push(Rejected {
+                    line: None,
+                    element: Some(index + 1),
+                    message: format!("array element {} is not a JSON object", index + 1),
+                });
+            }
+        }
+        return Ok(split);
     }
-    let mut events = Vec::new();
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = line.trim_ascii();
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
         if line.is_empty() {
             continue;
         }
         let number = index + 1;
-        if line.first() != Some(&b'{') {
-            return Err(invalid(
-                Some(number),
-                format!("line {number} is not a JSON object; send one JSON object per line"),
-            ));
+        let problem = if line.first() != Some(&b'{') {
+            Some(format!(
+                "line {number} is not a JSON object; send one JSON object per line"
+            ))
+        } else {
+            serde_json::from_slice::<serde::de::IgnoredAny>(line)
+                .err()
+                .map(|err| format!("line {number} is not valid JSON: {}", json_problem(&err)))
+        };
+        match problem {
+            None => split.events.push(line.to_vec()),
+            Some(message) => split.rejected.push(Rejected {
+                line: Some(number),
+                element: None,
+                message,
+            }),
         }
-        if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-            return Err(invalid(
-                Some(number),
-                format!("line {number} is not valid JSON: {err}"),
-            ));
-        }
-        events.push(line.to_vec());
     }
-    Ok(events)
+    Ok(split)
 }
 
 #[cfg(test)]

@@ -122,11 +122,45 @@ async fn gzip_bodies_are_read() {
 }
 
 #[tokio::test]
-async fn bad_input_is_refused_whole_with_the_line() {
-    let rows: [(&str, &str, Option<usize>); 4] = [
-        ("{\"a\":1}\n{\"a\":\n", "line 2 is not valid JSON", Some(2)),
-        ("{\"a\":1}\nplain text\n", "line 2 is not a JSON object", Some(2)),
-        ("[{\"a\":1}, 3]", "array element 1 is not a JSON object", None),
+async fn bad_lines_are_left_out_and_listed() {
+    let rows: [(&str, usize, &str, Value); 3] = [
+        (
+            "{\"a\":1}\n{\"a\":\n{\"b\":2}\n",
+            2,
+            "line 2 is not valid JSON: EOF while parsing a value at column 5",
+            json!(2),
+        ),
+        (
+            "{\"a\":1}\nplain text\n",
+            1,
+            "line 2 is not a JSON object; send one JSON object per line",
+            json!(2),
+        ),
+        (
+            "[{\"a\":1}, 3]",
+            1,
+            "array element 2 is not a JSON object",
+            Value::Null,
+        ),
+    ];
+    for (body, accepted, message, line) in rows {
+        let recorder = Arc::new(Recorder::default());
+        let (status, _, value) = call(app(recorder.clone(), true), post("/api/v1/ingest/vector", body)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body:?}");
+        assert_eq!(value["accepted"], accepted, "{body:?}");
+        assert_eq!(value["rejected_total"], 1, "{body:?}");
+        assert_eq!(value["rejected"][0]["message"], message, "{body:?}");
+        assert_eq!(value["rejected"][0]["line"], line, "{body:?}");
+        let batches = recorder.batches.lock().unwrap();
+        assert_eq!(batches[0].1.len(), accepted, "{body:?}");
+    }
+}
+
+#[tokio::test]
+async fn bodies_without_a_valid_event_get_400() {
+    let rows: [(&str, &str, Option<usize>); 3] = [
+        ("{\"a\":\n", "line 1 is not valid JSON", Some(1)),
+        ("plain text\n", "line 1 is not a JSON object", Some(1)),
         ("[{\"a\":1}", "not a JSON array", Some(1)),
     ];
     for (body, words, line) in rows {
@@ -141,11 +175,19 @@ async fn bad_input_is_refused_whole_with_the_line() {
             line,
             "{body:?}"
         );
-        assert!(
-            recorder.batches.lock().unwrap().is_empty(),
-            "{body:?} was partly taken"
-        );
+        assert!(recorder.batches.lock().unwrap().is_empty(), "{body:?} was taken");
     }
+}
+
+#[tokio::test]
+async fn byte_order_mark_is_ignored() {
+    let recorder = Arc::new(Recorder::default());
+    let (status, _, value) = call(
+        app(recorder, true),
+        post("/api/v1/ingest/vector", "\u{feff}{\"a\":1}\n"),
+    )
+    .await;
+    assert_eq!((status, value), (StatusCode::ACCEPTED, json!({"accepted": 1})));
 }
 
 #[tokio::test]
