@@ -237,6 +237,14 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
         "watchlists loaded"
     );
     record_snapshot_metrics(&first.snapshot, started.elapsed());
+    if first.snapshot.matcher().is_empty() {
+        tracing::warn!(
+            "no indicator is loaded, so nothing can alert; load one with `iocwatch watchlist import NAME FILE`"
+        );
+    }
+    if config.sources.is_empty() {
+        tracing::warn!("no source is configured, so no event is read; add a [[source]] to the configuration");
+    }
     let mut next_expiry = first.next_expiry;
     let snapshot = Arc::new(ArcSwap::from_pointee(first.snapshot));
 
@@ -539,7 +547,13 @@ fn open_sinks(tables: &[SinkTable]) -> Result<Vec<Arc<Sink>>, ServiceError> {
 pub fn check_sink(table: &SinkTable) -> Result<(), String> {
     match open_sinks(std::slice::from_ref(table)) {
         Ok(_) => Ok(()),
-        Err(ServiceError::Sink { message, .. }) => Err(message),
+        Err(ServiceError::Sink { message, name, .. }) => {
+            // The sink layer names the sink already; the caller adds it once.
+            let prefix = format!("sink {name:?}: ");
+            Err(message
+                .strip_prefix(&prefix)
+                .map_or(message.clone(), str::to_owned))
+        }
         Err(other) => Err(other.to_string()),
     }
 }
