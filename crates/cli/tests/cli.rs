@@ -724,3 +724,24 @@ fn lookup_address_with_port_and_url_host() {
         "update-check.badcdn.example"
     );
 }
+
+#[test]
+fn external_connection_next_step_asks_for_home_net() {
+    let line = r#"{"ts":1733300000.5,"uid":"C1","id.orig_h":"192.0.2.10","id.orig_p":40000,"id.resp_h":"198.51.100.23","id.resp_p":443,"proto":"tcp"}"#;
+    let (_dir, list, log) = fixture("198.51.100.23\n", &format!("{line}\n"));
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        list.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    let found = alerts(&output);
+    assert_eq!(found.len(), 1, "{}", stderr(&output));
+    assert_eq!(found[0]["iocwatch"]["direction"], "external");
+    let step = found[0]["iocwatch"]["next_steps"][0].as_str().unwrap();
+    assert!(
+        step.starts_with("Neither end of the connection is in the home networks"),
+        "{step}"
+    );
+}

@@ -305,6 +305,9 @@ impl AlertBuilder {
                 Some(Direction::Inbound) => format!(
                     "Check whether {value} got a response from {host}; block the address at the perimeter if the traffic is unwanted."
                 ),
+                Some(Direction::External) => format!(
+                    "Neither end of the connection is in the home networks, so no internal host is named: set --home-net (home_net for the service) to your own addresses; block {value} at the perimeter if the traffic is unwanted."
+                ),
                 _ => format!(
                     "Find the process on {host} that contacted {value}; isolate the host if it is not explained, and block the address at the perimeter."
                 ),
