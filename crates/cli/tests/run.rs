@@ -433,6 +433,14 @@ fn sink_outage_delays_only_that_sink() {
         .map(|alert| alert["iocwatch"]["alert_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(delivered, alert_ids(&service.alerts()));
+    // One warning for the outage, not one per alert and attempt.
+    let log = service.log();
+    assert_eq!(
+        log.matches("delivery failed; it will be tried again").count(),
+        1,
+        "{log}"
+    );
+    assert!(log.contains("the sink accepts deliveries again"), "{log}");
     let (_, metrics) = service::http_get(service.http, "/metrics").unwrap();
     assert!(metrics.contains("iocwatch_sink_deliveries_total"), "{metrics}");
     service.stop();

@@ -94,6 +94,9 @@ async fn deliver_chunk(sink: &Sink, store: &Arc<Store>, health: &SinkHealth, chu
     let count = chunk.len() as u64;
     match result {
         Ok(()) => {
+            if health.is_failing() {
+                tracing::info!(sink = name, "the sink accepts deliveries again");
+            }
             metrics::counter!("iocwatch_sink_deliveries_total", "sink" => name.to_owned(), "outcome" => "delivered")
                 .increment(count);
             let now = OffsetDateTime::now_utc();
@@ -117,7 +120,11 @@ async fn deliver_chunk(sink: &Sink, store: &Arc<Store>, health: &SinkHealth, chu
                 .map(|delivery| delivery.alert_id.to_string())
                 .collect();
             let ids = ids.join(",");
-            if err.is_retryable() {
+            if health.is_failing() {
+                // One message per outage: the first failure is logged
+                // below, the rest only at debug level and in the metrics.
+                tracing::debug!(sink = name, alert_ids = %ids, attempts = attempts + 1, retry_in_s = wait.as_secs(), error = %err.message(), "delivery failed again");
+            } else if err.is_retryable() {
                 tracing::warn!(sink = name, alert_ids = %ids, attempts = attempts + 1, retry_in_s = wait.as_secs(), error = %err.message(), "delivery failed; it will be tried again");
             } else {
                 tracing::error!(sink = name, alert_ids = %ids, attempts = attempts + 1, retry_in_s = wait.as_secs(), error = %err.message(), "the sink rejected the delivery; check the sink's configuration, the alerts stay queued");

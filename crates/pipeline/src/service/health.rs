@@ -92,7 +92,8 @@ impl SinkHealth {
         *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(error.to_owned());
     }
 
-    fn is_failing(&self) -> bool {
+    /// Tells whether the last delivery failed.
+    pub fn is_failing(&self) -> bool {
         self.failing_since_ms.load(Ordering::Relaxed) != 0
     }
 
