@@ -111,11 +111,7 @@ impl SyslogSource {
             error,
         };
         let udp = match config.udp {
-            Some(address) => Some(
-                UdpSocket::bind(address)
-                    .await
-                    .map_err(|error| bind_error("udp", address, error))?,
-            ),
+            Some(address) => Some(bind_udp(address).map_err(|error| bind_error("udp", address, error))?),
             None => None,
         };
         let tcp = match config.tcp {
@@ -371,6 +367,32 @@ async fn serve_connection(
 }
 
 /// Removes trailing newline, carriage return and NUL bytes.
+/// Receive buffer asked for on the UDP socket. Bursts of syslog over UDP
+/// overflow the default buffer (about 208 KiB on Linux) and the kernel
+/// drops the datagrams unseen; the kernel caps the request at
+/// `net.core.rmem_max`.
+const UDP_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
+
+/// Binds the UDP socket with a large receive buffer.
+fn bind_udp(address: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(address),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    if let Err(error) = socket.set_recv_buffer_size(UDP_RECEIVE_BUFFER) {
+        tracing::warn!(%address, %error, "cannot enlarge the UDP receive buffer; bursts may be dropped by the kernel");
+    } else if let Ok(size) = socket.recv_buffer_size()
+        && size < UDP_RECEIVE_BUFFER
+    {
+        // Linux reports twice the size it grants, capped by rmem_max.
+        tracing::info!(%address, granted = size, wanted = UDP_RECEIVE_BUFFER, "the kernel capped the UDP receive buffer; raise net.core.rmem_max so that bursts of syslog are not dropped");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
 fn trim_message(data: &[u8]) -> &[u8] {
     let end = data
         .iter()
