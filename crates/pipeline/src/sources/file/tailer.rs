@@ -520,10 +520,12 @@ impl Tailer {
                         Ok(paths) => paths,
                         Err(_) => continue,
                     };
+                    let mut matched = false;
                     for entry in paths {
                         match entry {
                             Ok(path) => {
                                 if path.is_file() {
+                                    matched = true;
                                     dirs.push(parent_dir(&path));
                                     found.push((path, false));
                                 }
@@ -536,6 +538,11 @@ impl Tailer {
                                 }
                             }
                         }
+                    }
+                    if initial && !matched {
+                        // Files may appear later, so this is not an error;
+                        // a typing error in the pattern would look the same.
+                        tracing::warn!(source = %self.out.name, %pattern, "no file matches the pattern yet; files that appear later are read");
                     }
                 }
             }
