@@ -147,3 +147,77 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+/// Longest plain-text error body that [`json_errors`] copies into the
+/// message of the JSON error.
+const MAX_PLAIN_ERROR: usize = 4096;
+
+/// Rewrites error responses that are not JSON into the one error shape.
+///
+/// axum's own rejections answer in plain text: a query string or path that
+/// does not parse, a method the route does not serve (405, with an empty
+/// body) and a body over the size limit. The handlers answer in JSON, so
+/// only those pass through the rewrite. The `Allow` header of a 405 is
+/// kept.
+pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_PLAIN_ERROR).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let (code, fallback) = match status {
+        StatusCode::BAD_REQUEST => ("invalid_request", "the request is malformed"),
+        StatusCode::NOT_FOUND => ("not_found", "no such endpoint"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this endpoint does not serve this method; the Allow header lists the methods it serves",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid_request", "the request cannot be processed"),
+        _ if status.is_server_error() => (
+            "internal",
+            "the server failed to complete the request; the service log has the cause",
+        ),
+        _ => ("request_failed", "the request failed"),
+    };
+    let message = if text.is_empty() {
+        fallback.to_owned()
+    } else {
+        text
+    };
+    let mut error = ApiError::new(status, code, message);
+    error.field = field_of_rejection(&error.message);
+    let mut rewritten = error.into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            rewritten.headers_mut().insert(name, value.clone());
+        }
+    }
+    rewritten
+}
+
+/// Finds the query field that an axum query rejection names, as in
+/// "Failed to deserialize query string: limit: invalid digit found in
+/// string".
+fn field_of_rejection(message: &str) -> Option<String> {
+    let detail = message.strip_prefix("Failed to deserialize query string: ")?;
+    let (field, _) = detail.split_once(": ")?;
+    (!field.is_empty() && !field.contains(' ')).then(|| field.to_owned())
+}

@@ -6,8 +6,9 @@
 //!   line, or one JSON array of objects; `Content-Encoding: gzip` is
 //!   accepted. Lines that are not JSON objects are left out and listed in
 //!   the answer, so one bad line does not cost a shipper the rest of its
-//!   batch; a body with no valid event gets 400. The answer comes once the
-//!   events are stored.
+//!   batch. An empty body, or one whose lines are all invalid, gets 400,
+//!   and an empty JSON array gets 202 with no events. The answer comes
+//!   once the events are stored.
 //! - `GET /healthz`: the state of sources and sinks; 200 when healthy,
 //!   503 when not.
 //! - `GET /metrics`: Prometheus text format.
@@ -141,6 +142,7 @@ pub fn router(state: AppState) -> Router {
     routes
         .fallback(console::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn(console::security_headers))
         .with_state(state)
 }
@@ -195,7 +197,7 @@ pub async fn serve_tls(
 }
 
 /// Reports the state of sources and sinks.
-#[utoipa::path(get, path = "/healthz", tag = "service",
+#[utoipa::path(get, path = "/healthz", tag = "service", security(()),
     responses((status = 200, description = "Healthy", body = Object), (status = 503, description = "Not healthy", body = Object)))]
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let (healthy, report) = state.health.health();
@@ -208,7 +210,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
 }
 
 /// Renders the metrics in Prometheus text format.
-#[utoipa::path(get, path = "/metrics", tag = "service",
+#[utoipa::path(get, path = "/metrics", tag = "service", security(()),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     (
@@ -220,8 +222,9 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
 
 /// Takes JSON lines for an HTTP source. No login is needed; keep the
 /// listener on a trusted network or behind a proxy that authenticates.
-#[utoipa::path(post, path = "/api/v1/ingest/{source}", tag = "ingest", params(("source" = String, Path)),
-    request_body(content = String, content_type = "application/x-ndjson", description = "One JSON object per line, or a JSON array"),
+#[utoipa::path(post, path = "/api/v1/ingest/{source}", tag = "ingest", security(()), params(("source" = String, Path)),
+    request_body(description = "One JSON object per line, or a JSON array of objects",
+        content((String = "application/x-ndjson"), (Vec<Object> = "application/json"))),
     responses((status = 202, description = "Accepted", body = Object), (status = 400, body = ErrorResponse),
         (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse), (status = 415, body = ErrorResponse),
         (status = 503, body = ErrorResponse)))]
@@ -267,6 +270,13 @@ pub(crate) async fn ingest(
         rejected,
     } = split_events(&bytes)?;
     let count = lines.len();
+    if bytes.trim_ascii().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_body",
+            "the request body has no events; send one JSON object per line, or a JSON array of objects",
+        ));
+    }
     if count == 0
         && let Some(first) = rejected.first()
     {

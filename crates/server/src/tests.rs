@@ -282,3 +282,17 @@ async fn ingest_lines_not_stored_get_503() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(value["error"]["code"], "not_stored");
 }
+
+#[tokio::test]
+async fn ingest_empty_body_gets_400() {
+    for body in ["", " \n\r\n"] {
+        let recorder = Arc::new(Recorder::default());
+        let (status, _, value) = call(app(recorder.clone(), true), post("/api/v1/ingest/vector", body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body:?}");
+        assert_eq!(value["error"]["code"], "empty_body", "{body:?}");
+        assert!(recorder.batches.lock().unwrap().is_empty());
+    }
+    let recorder = Arc::new(Recorder::default());
+    let (status, _, value) = call(app(recorder, true), post("/api/v1/ingest/vector", "[]")).await;
+    assert_eq!((status, value), (StatusCode::ACCEPTED, json!({"accepted": 0})));
+}

@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{JsonBody, limit, rfc3339};
+use crate::api::{JsonBody, limit, offset, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
@@ -68,10 +68,13 @@ pub(crate) async fn list_users(
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     /// The login name.
+    #[schema(pattern = r"^[\w.@-]{1,64}$")]
     pub name: String,
     /// At least 8 characters.
+    #[schema(min_length = 8)]
     pub password: String,
     /// `viewer`, `analyst` or `admin`.
+    #[schema(pattern = r"^(viewer|analyst|admin)$")]
     pub role: String,
 }
 
@@ -105,8 +108,10 @@ pub(crate) async fn create_user(
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     /// A new password; ends the user's sessions.
+    #[schema(min_length = 8)]
     pub password: Option<String>,
     /// A new role.
+    #[schema(pattern = r"^(viewer|analyst|admin)$")]
     pub role: Option<String>,
     /// Disables the user (ending sessions) or enables it.
     pub disabled: Option<bool>,
@@ -203,6 +208,7 @@ pub(crate) async fn list_tokens(
 #[serde(deny_unknown_fields)]
 pub struct NewTokenRequest {
     /// A name for people, such as the script that uses it.
+    #[schema(pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
 }
 
@@ -315,6 +321,7 @@ pub struct AuditPage {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Page size, 1 to 1000; default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
     /// Entries to skip.
     pub offset: Option<u64>,
@@ -338,7 +345,7 @@ pub(crate) async fn audit(
         actor: query.actor,
         target: query.target,
         limit: Some(limit(query.limit)?),
-        offset: query.offset.unwrap_or(0),
+        offset: offset(query.offset)?,
     };
     let store = state.store.clone();
     let (entries, total) = blocking(move || store.audit(&filter)).await?;
@@ -393,6 +400,7 @@ pub(crate) async fn list_allowlist(
 pub struct AllowRequest {
     /// An address, network, domain, URL, hash or e-mail address; defanged
     /// values are accepted.
+    #[schema(min_length = 1)]
     pub value: String,
     /// Why it is allowed.
     pub comment: Option<String>,

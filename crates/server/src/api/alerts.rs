@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::{JsonBody, limit, parse_time, rfc3339};
+use crate::api::{JsonBody, limit, offset, parse_time, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
@@ -108,9 +108,14 @@ pub struct AlertPage {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AlertQuery {
-    /// Comma-separated statuses, such as `new,acknowledged`.
+    /// Comma-separated statuses, such as `new,acknowledged`; empty for
+    /// every status.
+    #[param(
+        pattern = r"^((new|acknowledged|investigating|closed)(,(new|acknowledged|investigating|closed))*)?$"
+    )]
     pub status: Option<String>,
     /// `low`, `medium`, `high` or `critical`.
+    #[param(pattern = r"^(low|medium|high|critical)$")]
     pub min_severity: Option<String>,
     /// A watchlist name.
     pub watchlist: Option<String>,
@@ -119,12 +124,15 @@ pub struct AlertQuery {
     /// A normalised indicator value.
     pub indicator: Option<String>,
     /// Only alerts last seen at or after this RFC 3339 time.
+    #[param(format = DateTime, pattern = r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))$")]
     pub since: Option<String>,
     /// Only alerts first seen before this RFC 3339 time.
+    #[param(format = DateTime, pattern = r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))$")]
     pub until: Option<String>,
     /// Text to find in the watchlist, indicator or host.
     pub q: Option<String>,
     /// Page size, 1 to 1000; default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
     /// Alerts to skip.
     pub offset: Option<u64>,
@@ -173,7 +181,7 @@ fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
             .transpose()?,
         text: query.q.clone(),
         limit: Some(limit(query.limit)?),
-        offset: query.offset.unwrap_or(0),
+        offset: offset(query.offset)?,
         ..AlertFilter::default()
     })
 }
@@ -194,7 +202,7 @@ pub(crate) async fn list(
         items: alerts.iter().map(AlertSummary::from_alert).collect(),
         total,
         limit: limit(query.limit)?,
-        offset: query.offset.unwrap_or(0),
+        offset: offset(query.offset)?,
     }))
 }
 
@@ -467,8 +475,10 @@ pub(crate) fn next_steps(indicator: &str, host: Option<&str>) -> Vec<NextStep> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StatusRequest {
     /// `new`, `acknowledged`, `investigating` or `closed`.
+    #[schema(pattern = r"^(new|acknowledged|investigating|closed)$")]
     pub status: String,
     /// Required when closing: `true-positive`, `false-positive` or `benign`.
+    #[schema(pattern = r"^(true-positive|false-positive|benign)$")]
     pub resolution: Option<String>,
     /// Required when closing: the findings.
     pub comment: Option<String>,
@@ -618,6 +628,7 @@ pub(crate) async fn assign(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CommentRequest {
     /// The text.
+    #[schema(pattern = r"\S")]
     pub text: String,
 }
 
@@ -652,10 +663,13 @@ pub(crate) async fn comment(
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BulkRequest {
     /// Full ids or prefixes.
+    #[schema(min_items = 1)]
     pub ids: Vec<String>,
     /// `acknowledge`, `investigate` or `close`.
+    #[schema(pattern = r"^(acknowledge|investigate|close)$")]
     pub action: String,
     /// Required for `close`.
+    #[schema(pattern = r"^(true-positive|false-positive|benign)$")]
     pub resolution: Option<String>,
     /// Required for `close`.
     pub comment: Option<String>,
@@ -739,13 +753,26 @@ pub(crate) async fn bulk(
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Send alerts created or changed after this RFC 3339 time; default now.
+    #[param(format = DateTime, pattern = r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))$")]
     pub after: Option<String>,
+}
+
+/// One Server-Sent Event of the alert stream, as the document describes
+/// it: the fields of the event, not its wire text.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertEvent {
+    /// The event type, always `alert`.
+    #[schema(pattern = "^alert$")]
+    pub event: String,
+    /// The [`AlertSummary`] of the alert as JSON.
+    #[schema(content_media_type = "application/json")]
+    pub data: String,
 }
 
 /// Streams alerts created or changed after a time as Server-Sent Events:
 /// an `alert` event with an [`AlertSummary`] each.
 #[utoipa::path(get, path = "/api/v1/alerts/events", tag = "alerts", params(EventsQuery),
-    responses((status = 200, description = "`alert` events, each an AlertSummary", content_type = "text/event-stream", body = AlertSummary),
+    responses((status = 200, description = "`alert` events, each an AlertSummary", content_type = "text/event-stream", body = AlertEvent),
         (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)))]
 pub(crate) async fn events(
     State(state): State<AppState>,

@@ -77,7 +77,7 @@ pub(crate) fn rfc3339(instant: OffsetDateTime) -> String {
 
 /// Parses an RFC 3339 time from the query or body field `field`.
 pub(crate) fn parse_time(field: &str, text: &str) -> Result<OffsetDateTime, ApiError> {
-    iocwatch_model::time::parse_timestamp(text).ok_or_else(|| {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|_| {
         ApiError::invalid(
             field,
             format!("{field} {text:?} is not an RFC 3339 time such as 2024-05-01T10:00:00Z"),
@@ -93,6 +93,22 @@ pub(crate) fn limit(given: Option<u64>) -> Result<u64, ApiError> {
         Some(limit) => Err(ApiError::invalid(
             "limit",
             format!("limit {limit} is out of range; give 1 to {MAX_LIMIT}"),
+        )),
+    }
+}
+
+/// Largest offset of any listing: the largest 64-bit signed integer,
+/// which the store's queries take.
+pub const MAX_OFFSET: u64 = i64::MAX as u64;
+
+/// Checks an offset: 0 to [`MAX_OFFSET`], 0 when absent.
+pub(crate) fn offset(given: Option<u64>) -> Result<u64, ApiError> {
+    match given {
+        None => Ok(0),
+        Some(offset) if offset <= MAX_OFFSET => Ok(offset),
+        Some(offset) => Err(ApiError::invalid(
+            "offset",
+            format!("offset {offset} is out of range; give 0 to {MAX_OFFSET}"),
         )),
     }
 }

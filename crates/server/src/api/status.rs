@@ -168,6 +168,7 @@ pub(crate) async fn list_sinks(State(state): State<AppState>, _caller: Caller) -
 #[into_params(parameter_in = Query)]
 pub struct DashboardQuery {
     /// Hours back from now, 1 to 720; default 24.
+    #[param(minimum = 1, maximum = 720)]
     pub hours: Option<u32>,
 }
 

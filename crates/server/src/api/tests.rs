@@ -1637,3 +1637,169 @@ impl Stop {
         self.0.notify_one();
     }
 }
+
+/// axum's own rejections (a query string that does not parse, a method
+/// the route does not serve, a body that is not JSON) answer in the one
+/// JSON error shape, as the document describes them.
+#[tokio::test]
+async fn framework_rejections_are_json() {
+    let h = harness();
+    let reply = h
+        .get("/api/v1/dashboard?hours=-1", "/api/v1/dashboard", &h.viewer)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(reply.body["error"]["code"], "invalid_request");
+    assert_eq!(reply.body["error"]["field"], "hours");
+    assert!(
+        reply.body["error"]["message"].as_str().unwrap().contains("hours"),
+        "{}",
+        reply.body
+    );
+
+    let request = Request::builder()
+        .method(Method::PUT)
+        .uri("/api/v1/alerts")
+        .header(header::AUTHORIZATION, "Bearer x")
+        .body(Body::empty())
+        .unwrap();
+    let reply = h.raw(request, Method::PUT, "/api/v1/alerts").await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
+    assert_eq!(reply.body["error"]["code"], "method_not_allowed");
+    assert!(reply.headers.contains_key(header::ALLOW));
+
+    let As::Token(secret) = &h.admin else {
+        unreachable!()
+    };
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/search")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("{\"values\": [\"198.51.100.1\"]}"))
+        .unwrap();
+    let reply = h.raw(request, Method::POST, "/api/v1/search").await;
+    assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(reply.body["error"]["code"], "unsupported_media_type");
+}
+
+/// Page offsets stop at the largest value the store's queries take, and
+/// times in the API are RFC 3339 only.
+#[tokio::test]
+async fn offsets_and_times_checked() {
+    let h = harness();
+    let largest = i64::MAX;
+    let reply = h
+        .get(
+            &format!("/api/v1/alerts?offset={largest}"),
+            "/api/v1/alerts",
+            &h.viewer,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let too_large = largest as u64 + 1;
+    for path in [
+        format!("/api/v1/alerts?offset={too_large}"),
+        format!("/api/v1/audit?offset={too_large}"),
+    ] {
+        let reply = h.get(&path, "/api/v1/alerts", &h.admin).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.body["error"]["field"], "offset", "{path}");
+    }
+    for since in ["0.5", "1714557600", "2024-05-01T10:00:00.000000+0000"] {
+        let reply = h
+            .get(
+                &format!("/api/v1/alerts?since={since}"),
+                "/api/v1/alerts",
+                &h.viewer,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{since}");
+        assert_eq!(reply.body["error"]["field"], "since", "{since}");
+    }
+    let reply = h
+        .get(
+            "/api/v1/alerts?since=2024-05-01T10:00:00%2B02:00",
+            "/api/v1/alerts",
+            &h.viewer,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+/// Every operation documents the errors that the extractors and the access
+/// check return, and the public endpoints document no security.
+#[test]
+fn openapi_documents_common_errors() {
+    let document = serde_json::to_value(crate::openapi()).unwrap();
+    let operation = |path: &str, method: &str| document["paths"][path][method].clone();
+    let statuses = |path: &str, method: &str| {
+        operation(path, method)["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let search = statuses("/api/v1/search", "post");
+    for status in ["400", "401", "403", "413", "415"] {
+        assert!(
+            search.contains(&status.to_owned()),
+            "POST /api/v1/search lacks {status}: {search:?}"
+        );
+    }
+    let history = statuses("/api/v1/watchlists/{name}/history", "get");
+    assert!(history.contains(&"400".to_owned()), "{history:?}");
+    for (path, method) in [
+        ("/healthz", "get"),
+        ("/metrics", "get"),
+        ("/api/v1/ingest/{source}", "post"),
+        ("/api/openapi.json", "get"),
+    ] {
+        assert_eq!(
+            operation(path, method)["security"],
+            json!([{}]),
+            "{method} {path}"
+        );
+        assert!(
+            !statuses(path, method).contains(&"401".to_owned()),
+            "{method} {path}"
+        );
+    }
+    assert_eq!(document["security"], json!([{"token": []}, {"session": []}]));
+    let error = &document["paths"]["/api/v1/alerts"]["get"]["responses"]["401"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(error["$ref"], "#/components/schemas/ErrorResponse");
+}
+
+/// The Authorization header alone authenticates a request that has it: a
+/// stale session cookie next to a valid token does not matter, and a valid
+/// session cookie does not rescue an invalid token.
+#[tokio::test]
+async fn bearer_header_overrides_cookie() {
+    let h = harness();
+    let As::Token(secret) = &h.viewer else {
+        unreachable!()
+    };
+    let As::Session { cookie, .. } = h.session("root").await else {
+        unreachable!()
+    };
+    let send = |authorization: String, cookie: String| {
+        Request::get("/api/v1/session")
+            .header(header::AUTHORIZATION, authorization)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    let stale_cookie = send(format!("Bearer {secret}"), "iocwatch_session=stale".to_owned());
+    let reply = h.raw(stale_cookie, Method::GET, "/api/v1/session").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["user"]["name"], "vic");
+
+    let bad_token = send("Bearer iwt_unknown".to_owned(), cookie);
+    let reply = h.raw(bad_token, Method::GET, "/api/v1/session").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.body["error"]["code"], "invalid_token");
+}

@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::admin::{AuditItem, AuditPage};
-use crate::api::{JsonBody, limit, parse_time, rfc3339};
+use crate::api::{JsonBody, limit, offset, parse_time, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
@@ -101,12 +101,20 @@ pub struct WatchlistRequest {
     /// A description; an empty string removes it.
     pub description: Option<String>,
     /// `low`, `medium`, `high`, `critical` or `auto`.
+    #[schema(pattern = r"^(low|medium|high|critical|auto)$")]
     pub severity: Option<String>,
     /// `subdomains` or `exact`.
+    #[schema(pattern = r"^(subdomains|exact)$")]
     pub domain_match: Option<String>,
     /// Default indicator lifetime such as `30d`, or `never`.
+    #[schema(
+        pattern = r"^((\d{1,6} ?(nsec|ns|usec|us|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|w|months|month|M|years|year|y) ?)+|never|none)$"
+    )]
     pub ttl: Option<String>,
     /// Dedup window such as `1h`.
+    #[schema(
+        pattern = r"^(\d{1,6} ?(nsec|ns|usec|us|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|w|months|month|M|years|year|y) ?)+$"
+    )]
     pub dedup_window: Option<String>,
     /// Whether the service matches its indicators.
     pub enabled: Option<bool>,
@@ -420,6 +428,14 @@ pub(crate) async fn upload(
         let name = name.clone();
         blocking(move || find(&store, &name)).await?;
     }
+    if body.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "empty_body",
+            "the request body is empty; send the indicator file as the body",
+        )
+        .with_field("body"));
+    }
     let filename = query.filename.clone().unwrap_or_else(|| "upload".to_owned());
     let options = LoadOptions {
         format: None,
@@ -485,6 +501,7 @@ pub(crate) async fn upload(
 #[into_params(parameter_in = Query)]
 pub struct IndicatorQuery {
     /// Page size, 1 to 1000; default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
     /// Indicators to skip.
     pub offset: Option<u64>,
@@ -536,7 +553,7 @@ pub(crate) async fn indicators(
     Query(query): Query<IndicatorQuery>,
 ) -> Result<Json<IndicatorPage>, ApiError> {
     let page = Page {
-        offset: query.offset.unwrap_or(0),
+        offset: offset(query.offset)?,
         limit: limit(query.limit)?,
     };
     let store = state.store.clone();
@@ -566,12 +583,17 @@ pub(crate) async fn indicators(
 #[serde(deny_unknown_fields)]
 pub struct AddIndicatorsRequest {
     /// Values, defanged or not.
+    #[schema(min_items = 1)]
     pub values: Vec<String>,
     /// The description from the intelligence source.
     pub description: Option<String>,
     /// 0 to 100.
+    #[schema(maximum = 100)]
     pub confidence: Option<u8>,
     /// Lifetime such as `7d`, overriding the watchlist's ttl.
+    #[schema(
+        pattern = r"^(\d{1,6} ?(nsec|ns|usec|us|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|w|months|month|M|years|year|y) ?)+$"
+    )]
     pub ttl: Option<String>,
     /// Accept networks shorter than /8 (IPv4) or /32 (IPv6) and public
     /// suffixes.
@@ -732,6 +754,7 @@ pub struct ExpireRequest {
     /// Values, defanged or not.
     pub values: Vec<String>,
     /// When they stop matching, RFC 3339; `null` for now.
+    #[schema(format = DateTime, pattern = r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))$")]
     pub at: Option<String>,
 }
 
@@ -776,6 +799,7 @@ pub(crate) async fn expire(
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Page size, 1 to 1000; default 50.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
     /// Entries to skip.
     pub offset: Option<u64>,
@@ -794,7 +818,7 @@ pub(crate) async fn history(
     let filter = AuditFilter {
         target: Some(format!("watchlist:{name}")),
         limit: Some(limit(query.limit)?),
-        offset: query.offset.unwrap_or(0),
+        offset: offset(query.offset)?,
         ..AuditFilter::default()
     };
     let store = state.store.clone();
