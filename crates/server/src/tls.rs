@@ -20,6 +20,13 @@ use tokio_rustls::server::TlsStream;
 /// Time a client has to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Handshakes in progress at once, at most; further connections wait in
+/// the kernel's accept queue.
+const MAX_PENDING_HANDSHAKES: usize = 1024;
+
+/// A finished handshake, or `None` for one that failed.
+type Handshake = Option<(TlsStream<TcpStream>, SocketAddr)>;
+
 /// A certificate or key file that cannot be used.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -94,9 +101,12 @@ pub fn load_tls_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Tls
 }
 
 /// A TCP listener that completes a TLS handshake on every connection.
+/// Handshakes run as tasks of their own, so a client that stalls in its
+/// handshake delays no other connection.
 pub struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
+    handshakes: tokio::task::JoinSet<Handshake>,
 }
 
 impl TlsListener {
@@ -105,6 +115,7 @@ impl TlsListener {
         Self {
             tcp,
             acceptor: TlsAcceptor::from(config),
+            handshakes: tokio::task::JoinSet::new(),
         }
     }
 }
@@ -113,28 +124,48 @@ impl Listener for TlsListener {
     type Io = TlsStream<TcpStream>;
     type Addr = SocketAddr;
 
-    // NOTE: handshakes run one at a time inside accept, so a client that
-    // stalls delays other connections by up to HANDSHAKE_TIMEOUT.
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            let (stream, address) = match self.tcp.accept().await {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(error = %error, "cannot accept a TLS connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
+            let room = self.handshakes.len() < MAX_PENDING_HANDSHAKES;
+            let pending = !self.handshakes.is_empty();
+            tokio::select! {
+                accepted = self.tcp.accept(), if room => match accepted {
+                    Ok((stream, address)) => {
+                        let acceptor = self.acceptor.clone();
+                        self.handshakes.spawn(handshake(acceptor, stream, address));
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %error, "cannot accept a TLS connection");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                Some(done) = self.handshakes.join_next(), if pending => {
+                    if let Ok(Some((tls, address))) = done {
+                        return (tls, address);
+                    }
                 }
-            };
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => return (tls, address),
-                Ok(Err(error)) => tracing::debug!(client = %address, error = %error, "TLS handshake failed"),
-                Err(_) => tracing::debug!(client = %address, "TLS handshake timed out"),
             }
         }
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
         self.tcp.local_addr()
+    }
+}
+
+/// Completes the TLS handshake of one connection within
+/// [`HANDSHAKE_TIMEOUT`].
+async fn handshake(acceptor: TlsAcceptor, stream: TcpStream, address: SocketAddr) -> Handshake {
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => Some((tls, address)),
+        Ok(Err(error)) => {
+            tracing::debug!(client = %address, error = %error, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(client = %address, "TLS handshake timed out");
+            None
+        }
     }
 }
 

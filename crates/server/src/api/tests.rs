@@ -1597,9 +1597,15 @@ async fn tls_listener_serves_https_with_secure_cookie() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    // A client that connects and never starts its handshake must not hold
+    // up the next one.
+    let _stalled = tokio::net::TcpStream::connect(address).await.unwrap();
     let stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
-    let mut tls = connector.connect(name, stream).await.unwrap();
+    let mut tls = tokio::time::timeout(std::time::Duration::from_secs(5), connector.connect(name, stream))
+        .await
+        .expect("the handshake waits for no other client")
+        .unwrap();
     let body = json!({"username": "ana", "password": PASSWORD}).to_string();
     let request = format!(
         "POST /api/v1/session HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\
