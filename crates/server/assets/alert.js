@@ -220,7 +220,8 @@ export async function renderAlert(ctx) {
   replace(ctx.main,
     header,
     h('div', { class: 'detail-layout' },
-      h('div', null, eventPanel, intelPanel, nextStepsPanel(nextSteps), relatedPanel),
+      // What the intelligence says and what to do come first; the evidence follows.
+      h('div', null, intelPanel, nextStepsPanel(nextSteps), eventPanel, relatedPanel),
       h('div', null, triage, hostPanel, timelinePanel, commentPanel, historyPanel)));
 }
 
