@@ -32,6 +32,9 @@ pub fn run(data_dir: &Path, command: AlertsCommand) -> Result<ExitCode> {
         AlertsCommand::Investigate { ids, comment, by } => {
             return change_all(&store, &ids, AlertStatus::Investigating, comment, by, now);
         }
+        AlertsCommand::Reopen { ids, comment, by } => {
+            return change_all(&store, &ids, AlertStatus::New, comment, by, now);
+        }
         AlertsCommand::Close {
             id,
             resolution,

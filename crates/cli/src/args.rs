@@ -502,6 +502,18 @@ pub enum AlertsCommand {
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
     },
+    /// Reopen closed alerts: their status goes back to new.
+    Reopen {
+        /// Alert ids or their first characters.
+        #[arg(value_name = "ID", required = true)]
+        ids: Vec<String>,
+        /// A comment for the history.
+        #[arg(long)]
+        comment: Option<String>,
+        /// The user name for the history (default: the USER environment variable).
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
+    },
     /// Close an alert with a resolution and a comment.
     Close {
         /// The alert id or its first characters.

@@ -585,8 +585,9 @@ impl Store {
     ///
     /// [`StoreError::UnknownAlert`] when no alert has the id, and
     /// [`StoreError::InvalidTransition`] when the alert has that status
-    /// already, or when closing lacks a resolution or comment, or when a
-    /// resolution is given for another status.
+    /// already, when a closed alert is set to anything but new (reopened),
+    /// when closing lacks a resolution or comment, or when a resolution is
+    /// given for another status.
     pub fn set_status(&self, id: Uuid, change: &StatusChange, now: OffsetDateTime) -> Result<()> {
         let comment = change
             .comment
@@ -625,6 +626,12 @@ impl Store {
             if current == change.status {
                 return Err(StoreError::InvalidTransition(format!(
                     "alert {id} is {current} already"
+                )));
+            }
+            if current == AlertStatus::Closed && change.status != AlertStatus::New {
+                return Err(StoreError::InvalidTransition(format!(
+                    "alert {id} is closed; reopen it first (status new), then set it {}",
+                    change.status
                 )));
             }
             tx.execute(

@@ -1128,3 +1128,18 @@ fn retry_all_now_restores_queue_order() {
     assert_eq!(ids.len(), 2);
     assert!(ids[0] < ids[1], "queue order lost: {ids:?}");
 }
+
+#[test]
+fn closed_alert_only_reopens() {
+    let (_dir, store) = open();
+    let id = store.commit_batch(&[sighting("k", T0)], &[], T0).unwrap()[0].id();
+    store.set_status(id, &closing(), T0).unwrap();
+    let err = store
+        .set_status(id, &actor_change(AlertStatus::Acknowledged), T0)
+        .unwrap_err();
+    assert!(err.to_string().contains("reopen it first"), "{err}");
+    store.set_status(id, &actor_change(AlertStatus::New), T0).unwrap();
+    store
+        .set_status(id, &actor_change(AlertStatus::Acknowledged), T0)
+        .unwrap();
+}
