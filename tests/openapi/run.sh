@@ -102,7 +102,7 @@ urllib.request.urlopen(request, timeout=30)
 PY
 
 # One worker: with two, schemathesis' threads call Python's ast.parse at
-# the same time, which CPython 3.11 answers with "SystemError: AST
+# the same time, to which CPython 3.11 responds with "SystemError: AST
 # constructor recursion depth mismatch" for a test case now and then.
 cd "$here"
 schemathesis --no-color --config-file "$here/schemathesis.toml" run "$base/api/openapi.json" ${SCHEMATHESIS_EXTRA:-} \

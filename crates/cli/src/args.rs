@@ -67,7 +67,7 @@ pub enum UserCommand {
     Add {
         /// The login name: letters, digits, '-', '_', '.' or '@'.
         name: String,
-        /// What the user may do: viewer (read), analyst (read and triage
+        /// Role of the user: viewer (read), analyst (read and triage
         /// alerts) or admin (everything).
         #[arg(long, default_value = "viewer", value_parser = parse_role)]
         role: Role,
@@ -566,12 +566,7 @@ pub struct AlertListArgs {
     pub json: bool,
 }
 
-/// Parses a duration such as `30d`, `12h`, `90m` or `1h 30m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim()).map_err(|error| {
-        format!("invalid duration {text:?} ({error}); write a number with a unit, such as 30d, 12h or 90m")
-    })
-}
+pub use iocwatch_pipeline::config::parse_duration;
 
 /// A watchlist severity, `None` for `auto`.
 #[derive(Debug, Clone, Copy)]

@@ -124,7 +124,7 @@ fn repeated_sightings_fold_into_one_alert() {
     body.push_str(&conn(1_733_300_000 + 7200, "10.1.0.5", "203.0.113.1"));
     let (code, answer) = service.ingest("shippers", &body);
     assert_eq!(code, 202, "{answer}");
-    // The answer comes once the events are stored, so a crash after it
+    // The response comes once the events are stored, so a crash after it
     // loses nothing.
     service.kill();
     let alerts = service.alerts();
@@ -336,7 +336,7 @@ fn watchlist_changes_apply_without_restart() {
     service.stop();
 }
 
-/// An HTTP receiver that answers 503 until `up` is set, then 200, and
+/// An HTTP receiver that responds 503 until `up` is set, then 200, and
 /// keeps every body it accepted.
 struct Receiver {
     port: u16,
@@ -742,7 +742,7 @@ route = {{ min_severity = "high" }}
 }
 
 #[test]
-fn second_service_on_one_data_folder_is_refused() {
+fn second_service_on_one_folder_rejected() {
     let mut service = Service::new(FILE_SOURCE);
     service.start();
     let text = std::fs::read_to_string(&service.config).unwrap();

@@ -194,7 +194,7 @@ impl fmt::Display for ConfigError {
 
 /// Checks of the values the configuration layer cannot judge alone: a
 /// decoder name, and a sink table as the sink layer reads it. Each returns
-/// a message that says what is wrong and what is valid.
+/// a message that names the problem and the valid values.
 pub struct Checks<'a> {
     /// Decides whether a decoder name exists.
     pub decoder: &'a dyn Fn(&str) -> Result<(), String>,
@@ -618,7 +618,8 @@ struct RawSource {
 }
 
 impl RawSource {
-    /// The keys given that belong to one type of source, with their place.
+    /// Returns the keys given that belong to one type of source, with their
+    /// place.
     fn type_keys(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
         let mut keys = Vec::new();
         let mut push = |key, span: Option<std::ops::Range<usize>>| {
@@ -645,8 +646,9 @@ impl RawSource {
 ///
 /// A message that quotes the text and shows the accepted forms.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim())
-        .map_err(|err| format!("{text:?} is not a duration ({err}); write it as 30s, 15m, 1h or 7d"))?;
+    let duration = humantime::parse_duration(text.trim()).map_err(|_| {
+        format!("invalid duration {text:?}; write a number with a unit, such as 30s, 15m, 1h or 7d")
+    })?;
     if duration.is_zero() {
         return Err(format!("{text:?} is zero; give a positive duration such as 1h"));
     }

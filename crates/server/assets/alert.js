@@ -220,7 +220,7 @@ export async function renderAlert(ctx) {
   replace(ctx.main,
     header,
     h('div', { class: 'detail-layout' },
-      // What the intelligence says and what to do come first; the evidence follows.
+      // The intelligence and the response come first, then the evidence.
       h('div', null, intelPanel, nextStepsPanel(nextSteps), eventPanel, relatedPanel),
       h('div', null, triage, hostPanel, timelinePanel, commentPanel, historyPanel)));
 }

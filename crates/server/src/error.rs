@@ -73,12 +73,12 @@ pub struct ErrorResponse {
     pub error: ErrorDetail,
 }
 
-/// What went wrong.
+/// Error of an API request.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable snake_case code.
     pub code: String,
-    /// What is wrong and what to do.
+    /// Description of the problem and of the fix.
     pub message: String,
     /// The request field at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -148,15 +148,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// Longest plain-text error body that [`json_errors`] copies into the
+/// Maximum length of a plain-text error body that [`json_errors`] copies into the
 /// message of the JSON error.
 const MAX_PLAIN_ERROR: usize = 4096;
 
 /// Rewrites error responses that are not JSON into the one error shape.
 ///
-/// axum's own rejections answer in plain text: a query string or path that
+/// axum's own rejections respond in plain text: a query string or path that
 /// does not parse, a method the route does not serve (405, with an empty
-/// body) and a body over the size limit. The handlers answer in JSON, so
+/// body) and a body over the size limit. The handlers respond in JSON, so
 /// only those pass through the rewrite. The `Allow` header of a 405 is
 /// kept.
 pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {

@@ -67,7 +67,7 @@ pub enum IngestRejection {
     Closed,
 }
 
-/// Longest wait of an ingest request for its events to be stored.
+/// Maximum wait of an ingest request for its events to be stored.
 const STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Receiver of ingested lines: the running service.
@@ -115,7 +115,7 @@ pub trait ServiceView: Send + Sync + 'static {
 /// Everything the endpoints need.
 #[derive(Clone)]
 pub struct AppState {
-    /// Where ingested lines go.
+    /// Receiver of ingested lines.
     pub ingest: Arc<dyn IngestTarget>,
     /// The health report.
     pub health: Arc<dyn HealthReport>,
@@ -309,8 +309,8 @@ pub(crate) async fn ingest(
                 "the service is shutting down; send the request again after it restarts",
             ),
         })?;
-        // Answer only once the events are stored, so that a crash after
-        // the answer cannot lose them.
+        // Respond only once the events are stored, so that a crash after
+        // the response cannot lose them.
         match tokio::time::timeout(STORE_TIMEOUT, stored.recv()).await {
             Ok(Some(())) => {}
             Ok(None) => {
@@ -379,7 +379,8 @@ struct Rejected {
     message: String,
 }
 
-/// Most rejected lines listed in an ingest answer; the rest are counted.
+/// Maximum number of rejected lines listed in an ingest response. The
+/// rest are counted.
 const LISTED_REJECTIONS: usize = 20;
 
 /// Describes a JSON syntax error without serde's position, which counts
@@ -390,10 +391,10 @@ fn json_problem(err: &serde_json::Error) -> String {
     format!("{problem} at column {}", err.column())
 }
 
-/// Splits a body into one JSON object per event: the elements of a top
-/// level array, or the non-blank lines. Lines and elements that are not
-/// JSON objects are left out and listed; a body that is not valid JSON
-/// as a whole array is rejected.
+/// Splits a body into one JSON object per event: the elements of a
+/// top-level array, or the non-blank lines. Lines and elements that are
+/// not JSON objects are left out and listed. A body that starts as an
+/// array but is not valid JSON is rejected.
 fn split_events(bytes: &[u8]) -> Result<Split, ApiError> {
     let trimmed = bytes.trim_ascii();
     let trimmed = trimmed.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(trimmed);

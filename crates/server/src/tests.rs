@@ -98,7 +98,7 @@ async fn json_lines_are_accepted_whole() {
 }
 
 #[tokio::test]
-async fn a_json_array_is_split_into_events() {
+async fn ingest_json_array_split_into_events() {
     let recorder = Arc::new(Recorder::default());
     let body = r#"[{"source":{"ip":"192.0.2.1"}},{"b":[1,2]}]"#;
     let (status, _, value) = call(app(recorder.clone(), true), post("/api/v1/ingest/vector", body)).await;
@@ -239,7 +239,7 @@ async fn encodings_and_sources_are_checked() {
 }
 
 #[tokio::test]
-async fn a_busy_service_asks_for_a_retry() {
+async fn ingest_busy_service_requests_retry() {
     let recorder = Arc::new(Recorder {
         refuse: Some(IngestRejection::Busy),
         ..Recorder::default()

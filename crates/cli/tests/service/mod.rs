@@ -61,7 +61,7 @@ impl Service {
         }
     }
 
-    /// The folder of the test's files.
+    /// Returns the path of a file in the test's folder.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
@@ -82,7 +82,7 @@ impl Service {
         output
     }
 
-    /// Starts `iocwatch run` and waits until its health endpoint answers.
+    /// Starts `iocwatch run` and waits until its health endpoint responds.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "the service runs already");
         let log = std::fs::OpenOptions::new()
@@ -153,7 +153,7 @@ impl Service {
         child.wait().unwrap();
     }
 
-    /// The service's own log.
+    /// Returns the service's own log.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.path("service.log")).unwrap_or_default()
     }
@@ -170,7 +170,7 @@ impl Service {
         .expect("the HTTP listener answers")
     }
 
-    /// The documents of the stored alerts, newest first, from
+    /// Returns the documents of the stored alerts, newest first, from
     /// `iocwatch alerts list --json`.
     pub fn alerts(&self) -> Vec<Value> {
         let output = self.cli(&["alerts", "list", "--json", "--limit", "100000"]);
@@ -212,7 +212,7 @@ pub fn http_get(address: SocketAddr, path: &str) -> Option<(u16, String)> {
     http_request(address, "GET", path, b"")
 }
 
-/// Sends one HTTP/1.1 request and reads the whole answer.
+/// Sends one HTTP/1.1 request and reads the whole response.
 pub fn http_request(address: SocketAddr, method: &str, path: &str, body: &[u8]) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
@@ -253,8 +253,8 @@ pub fn sink_lines(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// Returns whether `tool` can be run; prints why a test is skipped when
-/// not, and fails when `IOCWATCH_REQUIRE_REAL=1` asks for every real
+/// Returns whether `tool` can be run. Prints why a test is skipped when
+/// not, and fails when `IOCWATCH_REQUIRE_REAL=1` requires every real
 /// component.
 pub fn have_tool(tool: &str, version_arg: &str) -> bool {
     let found = Command::new(tool)

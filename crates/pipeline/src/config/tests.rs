@@ -41,7 +41,8 @@ fn empty_file_gives_the_defaults() {
     assert_eq!(config.http.listen.to_string(), DEFAULT_HTTP_LISTEN);
     assert!(config.http.listen.ip().is_loopback());
     assert_eq!(config.alerts.dedup_window, DEFAULT_DEDUP_WINDOW);
-    assert!(config.sources.is_empty() && config.sinks.is_empty());
+    assert!(config.sources.is_empty());
+    assert!(config.sinks.is_empty());
     assert!(config.home_net.is_none());
 }
 
@@ -135,7 +136,11 @@ fn unknown_key_names_its_line() {
 #[test]
 fn bad_values_are_reported_at_their_place() {
     let rows = [
-        ("[alerts]\ndedup_window = \"soon\"\n", "line 2", "not a duration"),
+        (
+            "[alerts]\ndedup_window = \"soon\"\n",
+            "line 2",
+            "invalid duration",
+        ),
         ("[alerts]\ndedup_window = \"0s\"\n", "line 2", "zero"),
         ("home_net = [\"10.0.0.0/33\"]\n", "line 1", "not a network"),
         ("[http]\nlisten = \"localhost\"\n", "line 2", "socket address"),

@@ -57,13 +57,14 @@ pub struct Batch {
     pub source: Arc<str>,
     /// The lines, in the order they were read.
     pub lines: Vec<SourceLine>,
-    /// Read position after the last line of the batch, for a file source. `None` for sources that cannot resume (syslog, stdin), for a
-    /// gzip file still being read, and for late lines of a rotated file.
+    /// Read position after the last line of the batch, for a file source.
+    /// `None` for sources that cannot resume (syslog, stdin), for a gzip
+    /// file still being read, and for late lines of a rotated file.
     /// A batch can carry a checkpoint and no lines, for example when a gzip
     /// file has been read to its end.
     pub checkpoint: Option<Checkpoint>,
-    /// Told once the batch's alerts and read position are stored, for a
-    /// sender that answers only after that (HTTP ingest). `None` for the
+    /// Notified once the batch's alerts and read position are stored, for a
+    /// sender that responds only after that (HTTP ingest). `None` for the
     /// sources of this module.
     pub stored: Option<tokio::sync::mpsc::Sender<()>>,
 }

@@ -364,7 +364,7 @@ pub struct AllowlistView {
     pub kind: String,
     /// The value as given.
     pub original: String,
-    /// Why it is allowed.
+    /// Reason the value is allowed.
     pub comment: Option<String>,
     /// RFC 3339.
     pub added_at: String,
@@ -402,7 +402,7 @@ pub struct AllowRequest {
     /// values are accepted.
     #[schema(min_length = 1)]
     pub value: String,
-    /// Why it is allowed.
+    /// Reason the value is allowed.
     pub comment: Option<String>,
     /// Accept networks shorter than /8 (IPv4) or /32 (IPv6) and public
     /// suffixes.

@@ -228,7 +228,7 @@ pub struct HistoryItem {
 pub struct CommentItem {
     /// When, RFC 3339.
     pub at: String,
-    /// Who wrote it.
+    /// Author of the comment.
     pub author: String,
     /// The text.
     pub text: String,
@@ -253,9 +253,9 @@ pub struct Sighting {
 /// A suggested response step.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NextStep {
-    /// What to do.
+    /// Short title of the step.
     pub title: String,
-    /// Why and how.
+    /// Reason and method of the step.
     pub detail: String,
     /// A command to paste, when one applies.
     pub command: Option<String>,
@@ -748,7 +748,7 @@ pub(crate) async fn bulk(
     Ok(Json(response))
 }
 
-/// Where the event stream starts.
+/// Start of the event stream.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {

@@ -18,7 +18,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
 
-/// Most values in one request.
+/// Maximum number of values in one request.
 pub const MAX_SEARCH_VALUES: usize = 1000;
 
 /// Alert ids listed per value; `alerts` counts them all.
@@ -38,7 +38,7 @@ pub struct WatchlistMatch {
     pub watchlist: String,
     /// The indicator, normalised.
     pub indicator: String,
-    /// What the intelligence says.
+    /// Description from the intelligence.
     pub description: Option<String>,
     /// 0 to 100.
     pub confidence: Option<u8>,
@@ -48,7 +48,7 @@ pub struct WatchlistMatch {
     pub tags: Vec<String>,
 }
 
-/// What the stored alerts saw of a value.
+/// Sightings of a value in the stored alerts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Seen {
     /// Alerts whose indicator is the value or one of its matches.
@@ -68,11 +68,11 @@ pub struct SearchResult {
     pub normalized: Option<String>,
     /// The kind, such as `ip` or `domain`.
     pub kind: Option<String>,
-    /// Why the value is not an indicator.
+    /// Reason the value is not an indicator.
     pub error: Option<String>,
     /// Matching watchlist indicators.
     pub matches: Vec<WatchlistMatch>,
-    /// What the stored alerts saw.
+    /// Sightings in the stored alerts.
     pub seen: Seen,
 }
 
