@@ -4,8 +4,6 @@
 
 /// `0x7f` in every byte.
 const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-/// `0x80` in every byte.
-const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// Returns `byte` in every byte of a word.
 const fn splat(byte: u8) -> u64 {
@@ -45,39 +43,6 @@ pub(crate) fn for_each_byte(haystack: &[u8], needle: u8, mut found: impl FnMut(u
     }
 }
 
-/// Returns the offset of the first `"` at or after `start`: the end of a
-/// JSON string without escapes. Returns `None` when there is none, or when
-/// a backslash or a byte outside printable ASCII and DEL (a control byte,
-/// a byte of UTF-8) comes first.
-pub(crate) fn plain_string_end(text: &[u8], start: usize) -> Option<usize> {
-    let quote = splat(b'"');
-    let backslash = splat(b'\\');
-    // Adding 0x60 to the low seven bits of a byte sets its high bit
-    // unless the byte is below 0x20.
-    let control_offset = splat(0x60);
-    let mut position = start;
-    while let Some(chunk) = text.get(position..position + 8) {
-        let word = u64::from_le_bytes(<[u8; 8]>::try_from(chunk).ok()?);
-        let special = zero_bytes(word ^ quote)
-            | zero_bytes(word ^ backslash)
-            | (word & HIGH)
-            | (!((word & LOW7) + control_offset) & HIGH);
-        if special != 0 {
-            let at = position + (special.trailing_zeros() / 8) as usize;
-            return (text.get(at) == Some(&b'"')).then_some(at);
-        }
-        position += 8;
-    }
-    for (offset, &byte) in text.get(position..)?.iter().enumerate() {
-        match byte {
-            b'"' => return Some(position + offset),
-            b'\\' | 0..=0x1f | 0x80..=0xff => return None,
-            _ => {}
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,27 +72,5 @@ mod tests {
         let mut found = Vec::new();
         for_each_byte(&text, b',', |offset| found.push(offset));
         assert_eq!(found, [1, 3, 6, 8, 9]);
-    }
-
-    #[test]
-    fn plain_string_end_stops_at_quote_or_rejects() {
-        let line = br#"{"a":"b","long key name":"value with spaces","n":1}"#;
-        let quotes: Vec<usize> = (0..line.len()).filter(|i| line[*i] == b'"').collect();
-        for pair in quotes.chunks(2) {
-            assert_eq!(plain_string_end(line, pair[0] + 1), Some(pair[1]));
-        }
-        assert_eq!(plain_string_end(b"\x7f\"", 0), Some(1));
-        assert_eq!(plain_string_end(b"no end", 0), None);
-        let string = b"\"a string of some length\" and more";
-        for position in 1..24 {
-            for bad in [b'\\', 0x00, 0x09, 0x1f, 0x80, 0xc3, 0xff] {
-                let mut damaged = string.to_vec();
-                damaged[position] = bad;
-                assert_eq!(plain_string_end(&damaged, 1), None, "byte {bad:#x} at {position}");
-            }
-        }
-        let mut after = string.to_vec();
-        after[30] = 0xff;
-        assert_eq!(plain_string_end(&after, 1), Some(24));
     }
 }

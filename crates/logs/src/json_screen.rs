@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::zeek::{Key, is_address_column};
-use crate::{bytes, eve};
+use crate::{eve, masks};
 
 /// Maximum nesting of objects and arrays the screen follows.
 const MAX_DEPTH: usize = 64;
@@ -68,6 +68,8 @@ pub(crate) struct ScreenBuffers {
     strings: Vec<(Range<usize>, u8)>,
     /// Classes of the keys seen so far.
     classes: HashMap<Box<[u8]>, u8, foldhash::fast::FixedState>,
+    /// Positions of the line's quotes, one bit per byte.
+    quotes: Vec<u64>,
 }
 
 impl ScreenBuffers {
@@ -139,6 +141,9 @@ pub(crate) fn screen(
     buffers.integers.clear();
     buffers.strings.clear();
     buffers.has_fraction = false;
+    if !masks::quotes(text, &mut buffers.quotes) {
+        return None;
+    }
     let shape = walk(text, buffers, eve_candidate)?;
 
     let (format, class) = if eve_candidate {
@@ -192,7 +197,8 @@ struct Shape {
 /// `text`: for an EVE candidate, only the values of EVE keys that carry
 /// observables, and only the keys that are EVE field names. Rejects a
 /// string with a backslash or a byte outside printable ASCII and DEL, and
-/// any such byte elsewhere, which the grammar does not expect.
+/// any such byte elsewhere, which the grammar does not expect; the caller
+/// has checked that `text` has none and indexed its quotes.
 fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option<Shape> {
     let mut position = 0;
     let mut expect = Expect::Value;
@@ -221,7 +227,7 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                 let at_top = buffers.frames.len() == 1;
                 match byte {
                     b'"' => {
-                        let range = string(text, position)?;
+                        let range = string(&buffers.quotes, position)?;
                         if at_top && top_key == TopKey::EventType {
                             shape.event_type_string = true;
                         }
@@ -285,7 +291,7 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                 if byte != b'"' {
                     return None;
                 }
-                let range = string(text, position)?;
+                let range = string(&buffers.quotes, position)?;
                 let key = &text[range.clone()];
                 if buffers.frames.len() == 1 {
                     top_key = if key == b"event_type" {
@@ -339,9 +345,9 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
 }
 
 /// Returns the range of the string whose opening quote is at `position`,
-/// without its quotes.
-fn string(text: &[u8], position: usize) -> Option<Range<usize>> {
-    let end = bytes::plain_string_end(text, position + 1)?;
+/// without its quotes, from the quote positions of the line.
+fn string(quotes: &[u64], position: usize) -> Option<Range<usize>> {
+    let end = masks::next_bit(quotes, position + 1)?;
     Some(position + 1..end)
 }
 

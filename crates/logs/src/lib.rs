@@ -36,6 +36,7 @@ mod json;
 mod json_screen;
 mod kv;
 mod lenient;
+mod masks;
 mod netfilter;
 mod panos;
 mod syslog;

@@ -27,7 +27,7 @@ use memchr::memchr;
 
 use crate::lenient::parse_port;
 use crate::zeek::{self, Key, KeySet, LogKind, ZeekLine, dataset_for_path, is_address_column};
-use crate::{DecodeError, Decoder, bytes, excerpt};
+use crate::{DecodeError, Decoder, bytes, excerpt, masks};
 
 /// Decoder for Zeek TSV logs, driven by the `#` header lines it has seen.
 #[derive(Debug)]
@@ -244,10 +244,7 @@ impl Decoder for ZeekTsvDecoder {
         let wanted = layout.observable_columns.last().map_or(0, |last| last + 1);
         let separators = &mut self.column_starts;
         separators.clear();
-        let mut found = memchr::memchr_iter(self.separator, line);
-        separators.extend(found.by_ref().take(wanted));
-        // The iterator counts the rest with vector instructions.
-        if separators.len() + found.count() + 1 < layout.width {
+        if masks::separators(line, self.separator, wanted, separators) + 1 < layout.width {
             return None;
         }
 

@@ -343,27 +343,35 @@ fn dotted_quad(bytes: &[u8]) -> Option<u32> {
     if bytes.len() < 7 || bytes.len() > 15 {
         return None;
     }
-    let mut address: u32 = 0;
-    let mut octet: u32 = 0;
-    let mut digits = 0;
-    let mut dots = 0;
-    for &byte in bytes {
-        if byte.is_ascii_digit() {
-            octet = octet * 10 + u32::from(byte - b'0');
-            digits += 1;
-            if digits > 3 || octet > 255 {
-                return None;
-            }
-        } else if byte == b'.' && digits > 0 && dots < 3 {
-            address = address << 8 | octet;
-            octet = 0;
-            digits = 0;
-            dots += 1;
-        } else {
-            return None;
-        }
+    let (first, mut rest) = leading_octet(bytes)?;
+    let mut address = first;
+    for _ in 0..3 {
+        let (octet, after) = leading_octet(rest.strip_prefix(b".")?)?;
+        address = address << 8 | octet;
+        rest = after;
     }
-    (dots == 3 && digits > 0).then_some(address << 8 | octet)
+    rest.is_empty().then_some(address)
+}
+
+/// Parses the one to three digits that start `bytes` as an octet, and
+/// returns it with the bytes after it. A fourth digit is left in the rest.
+#[inline]
+fn leading_octet(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let digit = |index: usize| {
+        bytes
+            .get(index)
+            .map(|byte| u32::from(byte.wrapping_sub(b'0')))
+            .filter(|value| *value < 10)
+    };
+    let first = digit(0)?;
+    let Some(second) = digit(1) else {
+        return Some((first, bytes.get(1..)?));
+    };
+    let Some(third) = digit(2) else {
+        return Some((first * 10 + second, bytes.get(2..)?));
+    };
+    let value = first * 100 + second * 10 + third;
+    (value <= 255).then_some((value, bytes.get(3..)?))
 }
 
 /// Parses 0 to 255 written in decimal, as a dotted quad writes it.
@@ -376,4 +384,96 @@ fn decimal_octet(digits: &[u8]) -> Option<u8> {
         value = value * 10 + u16::from(digit - b'0');
     }
     u8::try_from(value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The language of [`dotted_quad`], written plainly.
+    fn reference(bytes: &[u8]) -> Option<u32> {
+        let parts: Vec<&[u8]> = bytes.split(|&b| b == b'.').collect();
+        if parts.len() != 4 {
+            return None;
+        }
+        let mut address = 0;
+        for part in parts {
+            if part.is_empty() || part.len() > 3 || !part.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let value = part
+                .iter()
+                .fold(0, |value, digit| value * 10 + u32::from(digit - b'0'));
+            if value > 255 {
+                return None;
+            }
+            address = address << 8 | value;
+        }
+        Some(address)
+    }
+
+    #[test]
+    fn dotted_quad_reads_exactly_four_octets() {
+        for text in [
+            "1.2.3.4",
+            "10.13.217.144",
+            "255.255.255.255",
+            "001.02.3.000",
+            "256.1.1.1",
+            "1.2.3.256",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            ".1.2.3",
+            "1.2.3.",
+            "1234.1.1.1",
+            "1.2.3.4a",
+            "a1.2.3.4",
+            "1.2.3.1000",
+            "1.2.3.-4",
+            "12.34.56.78",
+            "0.0.0.0",
+            "",
+        ] {
+            assert_eq!(
+                dotted_quad(text.as_bytes()),
+                reference(text.as_bytes()),
+                "{text:?}"
+            );
+        }
+        // Every string of up to eight bytes over digits, dots and one
+        // letter, and longer ones drawn from a fixed sequence.
+        let alphabet = b"0129.5x";
+        let mut text = Vec::new();
+        for length in 0..=8_u32 {
+            for mut code in 0..alphabet.len().pow(length) {
+                text.clear();
+                for _ in 0..length {
+                    text.push(alphabet[code % alphabet.len()]);
+                    code /= alphabet.len();
+                }
+                assert_eq!(
+                    dotted_quad(&text),
+                    reference(&text),
+                    "{:?}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+        let mut state = 7_u64;
+        for _ in 0..200_000 {
+            text.clear();
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let length = 7 + (state >> 60) as usize;
+            for shift in 0..length {
+                text.push(alphabet[((state >> (shift * 3 % 56)) as usize + shift) % 5]);
+            }
+            assert_eq!(
+                dotted_quad(&text),
+                reference(&text),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
 }

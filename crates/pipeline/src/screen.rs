@@ -31,7 +31,10 @@ impl Screened {
         if may_match {
             return false;
         }
-        match self.events.iter_mut().find(|(seen, _)| *seen == format) {
+        // Decoders name their format with one static string each, so the
+        // address tells formats apart before the text does.
+        let same = |seen: &str| std::ptr::eq(seen, format) || seen == format;
+        match self.events.iter_mut().find(|(seen, _)| same(seen)) {
             Some((_, count)) => *count += 1,
             None => self.events.push((format, 1)),
         }

@@ -1,0 +1,219 @@
+//! Bit masks of a line's bytes, built sixteen bytes at a time with vector
+//! instructions through `wide` (SSE2 on x86-64, NEON on AArch64, plain
+//! code elsewhere), in safe code. Bit `i % 64` of word `i / 64` stands for
+//! byte `i`. A screen reads a line's quotes or separators from the masks
+//! instead of testing its bytes one by one.
+
+use wide::u8x16;
+
+/// Bytes per vector.
+const LANES: usize = 16;
+
+/// Calls `each` with every 16-byte block of `text` and the block's offset.
+/// The last block is padded with spaces, which no mask looks for.
+#[inline]
+fn for_each_block(text: &[u8], mut each: impl FnMut(usize, u8x16)) {
+    let (blocks, tail) = text.as_chunks::<LANES>();
+    for (index, block) in blocks.iter().enumerate() {
+        each(index * LANES, u8x16::new(*block));
+    }
+    if !tail.is_empty() {
+        let mut padded = [b' '; LANES];
+        padded[..tail.len()].copy_from_slice(tail);
+        each(text.len() - tail.len(), u8x16::new(padded));
+    }
+}
+
+/// Sets bit `offset % 64` onwards of the mask words from `bits`, sixteen
+/// bits for one block at `offset`, a multiple of 16.
+#[inline]
+fn store(words: &mut [u64], offset: usize, bits: u32) {
+    if let Some(word) = words.get_mut(offset / 64) {
+        *word |= u64::from(bits) << (offset % 64);
+    }
+}
+
+/// Fills `words` with the positions of the `"` bytes of `text`. Returns
+/// false, with `words` incomplete, when `text` has a byte that no JSON
+/// screen accepts: a backslash, a control byte or a byte outside ASCII.
+pub(crate) fn quotes(text: &[u8], words: &mut Vec<u64>) -> bool {
+    words.clear();
+    words.resize(text.len().div_ceil(64), 0);
+    let quote = u8x16::splat(b'"');
+    let backslash = u8x16::splat(b'\\');
+    let space = u8x16::splat(b' ');
+    let mut clean = true;
+    for_each_block(text, |offset, block| {
+        // The high bit of a byte outside ASCII is set already.
+        let opaque = block.simd_eq(backslash) | block.simd_lt(space) | block;
+        clean &= opaque.to_bitmask() == 0;
+        store(words, offset, block.simd_eq(quote).to_bitmask());
+    });
+    clean
+}
+
+/// Returns the position of the first set bit at or after `from`.
+#[inline]
+pub(crate) fn next_bit(words: &[u64], from: usize) -> Option<usize> {
+    let mut index = from / 64;
+    let mut word = words.get(index)? & (u64::MAX << (from % 64));
+    loop {
+        if word != 0 {
+            return Some(index * 64 + word.trailing_zeros() as usize);
+        }
+        index += 1;
+        word = *words.get(index)?;
+    }
+}
+
+/// Pushes to `positions` the offsets of the first `wanted` bytes of `line`
+/// equal to `separator`, and returns how many `line` has in all.
+///
+/// The count adds up the lanes of the comparisons, which needs no bit
+/// count instruction: x86-64 has one only from its second level on.
+pub(crate) fn separators(line: &[u8], separator: u8, wanted: usize, positions: &mut Vec<usize>) -> usize {
+    let pattern = u8x16::splat(separator);
+    let mut total = 0;
+    // A lane holds at most 255, so the lanes are added into `total` at
+    // least every 255 blocks.
+    let mut lanes = u8x16::ZERO;
+    let mut pending = 0;
+    let mut push = |offset: usize, found: u8x16| {
+        // An equal byte compares to 0xff, which is -1 in a wrapping add.
+        lanes -= found;
+        pending += 1;
+        if pending == 255 {
+            total += sum_lanes(lanes);
+            lanes = u8x16::ZERO;
+            pending = 0;
+        }
+        let mut bits = found.to_bitmask();
+        while bits != 0 && positions.len() < wanted {
+            positions.push(offset + bits.trailing_zeros() as usize);
+            bits &= bits - 1;
+        }
+    };
+    let (blocks, tail) = line.as_chunks::<LANES>();
+    for (index, block) in blocks.iter().enumerate() {
+        push(index * LANES, u8x16::new(*block).simd_eq(pattern));
+    }
+    if !tail.is_empty() {
+        // The last block ends at the end of the line and overlaps the one
+        // before; only its last `tail.len()` lanes are new. A line shorter
+        // than a block is padded with a byte other than the separator.
+        let mut last = [!separator; LANES];
+        let start = line.len().saturating_sub(LANES);
+        let bytes = line.get(start..).unwrap_or_default();
+        last[..bytes.len()].copy_from_slice(bytes);
+        let new_from = if blocks.is_empty() { 0 } else { LANES - tail.len() };
+        let mut found = u8x16::new(last).simd_eq(pattern);
+        if new_from > 0 {
+            found &= u8x16::new(NEW_LANES[new_from]);
+        }
+        push(start, found);
+    }
+    total + sum_lanes(lanes)
+}
+
+/// `NEW_LANES[n]` keeps the lanes from `n` on.
+const NEW_LANES: [[u8; LANES]; LANES] = {
+    let mut table = [[0; LANES]; LANES];
+    let mut n = 0;
+    while n < LANES {
+        let mut lane = n;
+        while lane < LANES {
+            table[n][lane] = 0xff;
+            lane += 1;
+        }
+        n += 1;
+    }
+    table
+};
+
+fn sum_lanes(lanes: u8x16) -> usize {
+    lanes.to_array().iter().map(|&lane| usize::from(lane)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(length: usize, seed: usize) -> Vec<u8> {
+        (0..length)
+            .map(|i| match (i * 7 + seed) % 11 {
+                0 => b'"',
+                1 => b'\t',
+                2 => b' ',
+                _ => b'a' + ((i + seed) % 26) as u8,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quotes_marks_every_quote_at_any_length() {
+        for length in 0..200 {
+            let mut text = sample(length, length);
+            text.iter_mut().filter(|b| **b == b'\t').for_each(|b| *b = b'x');
+            let mut words = Vec::new();
+            assert!(quotes(&text, &mut words), "length {length}");
+            let expected: Vec<usize> = (0..length).filter(|&i| text[i] == b'"').collect();
+            let mut found = Vec::new();
+            let mut from = 0;
+            while let Some(position) = next_bit(&words, from) {
+                found.push(position);
+                from = position + 1;
+            }
+            assert_eq!(found, expected, "length {length}");
+        }
+    }
+
+    #[test]
+    fn quotes_refuses_bytes_a_screen_cannot_judge() {
+        let mut base = sample(70, 3);
+        base.iter_mut().filter(|b| **b == b'\t').for_each(|b| *b = b'x');
+        for position in [0, 15, 16, 33, 63, 64, 69] {
+            for bad in [b'\\', 0x00, b'\t', 0x1f, 0x80, 0xc3, 0xff] {
+                let mut text = base.clone();
+                text[position] = bad;
+                assert!(!quotes(&text, &mut Vec::new()), "byte {bad:#x} at {position}");
+            }
+        }
+        assert!(quotes(b"\"a\x7fb\" ~", &mut Vec::new()));
+    }
+
+    #[test]
+    fn next_bit_crosses_words() {
+        let words = [0, 0, 1 << 5];
+        assert_eq!(next_bit(&words, 0), Some(133));
+        assert_eq!(next_bit(&words, 133), Some(133));
+        assert_eq!(next_bit(&words, 134), None);
+        assert_eq!(next_bit(&words, 500), None);
+    }
+
+    #[test]
+    fn separators_counts_all_and_keeps_the_first() {
+        for separator in [b'\t', b' ', b'"'] {
+            for length in 0..150 {
+                let line = sample(length, 1);
+                let all: Vec<usize> = (0..length).filter(|&i| line[i] == separator).collect();
+                for wanted in [0, 1, 3, 100] {
+                    let mut positions = Vec::new();
+                    let total = separators(&line, separator, wanted, &mut positions);
+                    assert_eq!(total, all.len());
+                    assert_eq!(positions, all[..wanted.min(all.len())], "length {length}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn separators_counts_lines_of_many_blocks() {
+        // Over 255 blocks of separators, more than one lane sum holds.
+        for length in [4079, 4080, 4081, 4096, 9000] {
+            let line = vec![b'\t'; length];
+            let mut positions = Vec::new();
+            assert_eq!(separators(&line, b'\t', 2, &mut positions), length);
+            assert_eq!(positions, [0, 1]);
+        }
+    }
+}
