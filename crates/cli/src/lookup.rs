@@ -23,6 +23,7 @@ pub fn run(args: LookupArgs) -> Result<ExitCode> {
             print_text(&answer);
         }
     }
+    crate::intel::release_at_exit(matcher, ());
     Ok(if any { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 

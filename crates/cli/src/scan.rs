@@ -66,13 +66,15 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     for error in &summary.errors {
         eprintln!("error: {error}");
     }
-    Ok(if !summary.errors.is_empty() {
+    let code = if !summary.errors.is_empty() {
         ExitCode::from(2)
     } else if stats.alerts > 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    };
+    crate::intel::release_at_exit(matcher, builder);
+    Ok(code)
 }
 
 /// Rejects an output file that is also an input: creating it would empty

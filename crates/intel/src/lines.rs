@@ -28,12 +28,53 @@ pub(crate) enum LineText {
     TooLong(String),
 }
 
+impl LineText {
+    /// Returns the line as a [`Line`] borrowed from `self`.
+    pub(crate) fn as_line(&self) -> Line<'_> {
+        match self {
+            Self::Text(text) => Line::Text(text),
+            Self::TooLong(start) => Line::TooLong(start),
+        }
+    }
+}
+
+/// One line of input, borrowed from the [`LineReader`] or a [`LineText`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Line<'a> {
+    /// The text; invalid UTF-8 sequences are replaced with U+FFFD.
+    Text(&'a str),
+    /// A line over [`MAX_LINE_BYTES`], with the start of its text.
+    TooLong(&'a str),
+}
+
+/// Where the text of the current line of a [`LineReader`] is.
+#[derive(Debug, Clone, Copy)]
+enum Current {
+    /// In `text`, at this byte range.
+    Text(usize, usize),
+    /// In `repaired`: text with replacement characters.
+    Repaired,
+    /// In `repaired`: the start of a line over [`MAX_LINE_BYTES`].
+    TooLong,
+}
+
 /// Splits a reader into numbered text lines.
+///
+/// A line of valid UTF-8 without NUL bytes, the usual case, is read into
+/// one reused buffer, checked as UTF-8 once and borrowed from it, so that
+/// reading a line neither allocates nor copies it again.
 pub(crate) struct LineReader<R> {
     reader: R,
     number: u64,
     total: u64,
+    /// The bytes of the line being read. Its allocation moves to `text`
+    /// when the line is valid UTF-8, and back for the next line.
     buffer: Vec<u8>,
+    /// The current line with its terminator, when it is valid UTF-8.
+    text: String,
+    /// The current line when it needed repair or was cut.
+    repaired: String,
+    current: Current,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -43,6 +84,9 @@ impl<R: BufRead> LineReader<R> {
             number: 0,
             total: 0,
             buffer: Vec::new(),
+            text: String::new(),
+            repaired: String::new(),
+            current: Current::Text(0, 0),
         }
     }
 
@@ -55,12 +99,45 @@ impl<R: BufRead> LineReader<R> {
     ///
     /// # Errors
     ///
+    /// As [`LineReader::advance`].
+    pub(crate) fn next_line(&mut self) -> Result<Option<(u64, LineText)>, IntelErrorKind> {
+        let Some(number) = self.advance()? else {
+            return Ok(None);
+        };
+        let line = match self.line() {
+            Line::Text(text) => LineText::Text(text.to_owned()),
+            Line::TooLong(start) => LineText::TooLong(start.to_owned()),
+        };
+        Ok(Some((number, line)))
+    }
+
+    /// Returns the line that the last successful [`LineReader::advance`]
+    /// read.
+    pub(crate) fn line(&self) -> Line<'_> {
+        match self.current {
+            // The range lies on character boundaries, since it only leaves
+            // out a byte order mark and a line terminator, so the empty
+            // fallback is never taken.
+            Current::Text(start, end) => Line::Text(self.text.get(start..end).unwrap_or_default()),
+            Current::Repaired => Line::Text(&self.repaired),
+            Current::TooLong => Line::TooLong(&self.repaired),
+        }
+    }
+
+    /// Reads the next line, which [`LineReader::line`] then returns, and
+    /// returns its 1-based number, or `None` at the end.
+    ///
+    /// # Errors
+    ///
     /// Read and decompression failures, content that is not text (UTF-16,
     /// a NUL byte on the first line, another archive format) and input over
     /// [`MAX_INPUT_BYTES`].
-    pub(crate) fn next_line(&mut self) -> Result<Option<(u64, LineText)>, IntelErrorKind> {
+    pub(crate) fn advance(&mut self) -> Result<Option<u64>, IntelErrorKind> {
         let number = self.number + 1;
         let read_error = |error| IntelErrorKind::Read { line: number, error };
+        if self.buffer.capacity() == 0 {
+            self.buffer = std::mem::take(&mut self.text).into_bytes();
+        }
         self.buffer.clear();
         let limit = MAX_LINE_BYTES as u64 + 1;
         let read = (&mut self.reader)
@@ -79,32 +156,52 @@ impl<R: BufRead> LineReader<R> {
             self.add_to_total(skipped as u64)?;
         }
 
-        let mut bytes = self.buffer.as_slice();
+        let mut start = 0;
         if number == 1 {
-            check_text_start(bytes)?;
-            bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+            check_text_start(&self.buffer)?;
+            if self.buffer.starts_with(b"\xEF\xBB\xBF") {
+                start = 3;
+            }
         }
         // A NUL on the first line means a binary or UTF-16 file. Later, it
         // is a damaged line: the NUL becomes U+FFFD so that the value is
         // rejected with its line number and the rest of the file loads.
-        if number == 1 && bytes.contains(&0) {
+        if number == 1 && self.buffer[start..].contains(&0) {
             return Err(IntelErrorKind::NotText(
                 "line 1 contains a NUL byte, so the file is binary or UTF-16 text".to_owned(),
             ));
         }
-        bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-        bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let mut end = self.buffer.len();
+        if self.buffer[start..end].ends_with(b"\n") {
+            end -= 1;
+        }
+        if self.buffer[start..end].ends_with(b"\r") {
+            end -= 1;
+        }
+        if !too_long && !self.buffer[start..end].contains(&0) {
+            match String::from_utf8(std::mem::take(&mut self.buffer)) {
+                Ok(text) => {
+                    self.text = text;
+                    self.current = Current::Text(start, end);
+                    return Ok(Some(number));
+                }
+                Err(error) => self.buffer = error.into_bytes(),
+            }
+        }
+        let bytes = &self.buffer[start..end];
         let mut text = String::from_utf8_lossy(bytes);
         if text.contains('\0') {
             text = std::borrow::Cow::Owned(text.replace('\0', "\u{fffd}"));
         }
-
-        let line = if too_long {
-            LineText::TooLong(excerpt(&text))
+        self.repaired.clear();
+        if too_long {
+            self.repaired.push_str(&excerpt(&text));
+            self.current = Current::TooLong;
         } else {
-            LineText::Text(text.into_owned())
-        };
-        Ok(Some((number, line)))
+            self.repaired.push_str(&text);
+            self.current = Current::Repaired;
+        }
+        Ok(Some(number))
     }
 
     fn add_to_total(&mut self, bytes: u64) -> Result<(), IntelErrorKind> {
@@ -181,6 +278,29 @@ mod tests {
         for (input, expected) in rows {
             assert_eq!(texts(input), expected, "{input:?}");
         }
+    }
+
+    #[test]
+    fn borrowed_lines_between_repaired_ones() {
+        let input = b"\xEF\xBB\xBFfirst\r\ncaf\xE9\nclean\nnul\x00\n\nlast";
+        let mut reader = LineReader::new(&input[..]);
+        let mut lines = Vec::new();
+        while let Some(number) = reader.advance().unwrap() {
+            let Line::Text(text) = reader.line() else {
+                panic!("line {number} is not text");
+            };
+            lines.push((number, text.to_owned()));
+        }
+        let expected = [
+            (1, "first"),
+            (2, "caf\u{FFFD}"),
+            (3, "clean"),
+            (4, "nul\u{FFFD}"),
+            (5, ""),
+            (6, "last"),
+        ];
+        let expected: Vec<(u64, String)> = expected.iter().map(|(n, t)| (*n, (*t).to_owned())).collect();
+        assert_eq!(lines, expected);
     }
 
     #[test]

@@ -151,10 +151,10 @@ fn decode(
     let mut collector = Collector::new(source, options.parse);
     let mut decoder = Decoder::new(format, options);
     for (number, line) in &prelude {
-        decoder.line(*number, line, &mut collector)?;
+        decoder.line(*number, line.as_line(), &mut collector)?;
     }
-    while let Some((number, line)) = lines.next_line()? {
-        decoder.line(number, &line, &mut collector)?;
+    while let Some(number) = lines.advance()? {
+        decoder.line(number, lines.line(), &mut collector)?;
     }
     decoder.finish(&mut collector)?;
 

@@ -2,7 +2,7 @@
 //! was loaded, skipped and noted, line by line.
 
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
@@ -112,10 +112,11 @@ pub(crate) struct Collector {
     source: Arc<str>,
     parse: ParseOptions,
     indicators: Vec<Indicator>,
-    /// Indexes into `indicators`, hashed by value, so that duplicates are
-    /// found without a second copy of every value.
-    seen: HashTable<usize>,
-    hasher: RandomState,
+    /// Indexes into `indicators` with the hash of their value, so that
+    /// duplicates are found without a second copy of every value, and
+    /// growing the table does not hash every value again.
+    seen: HashTable<(u64, usize)>,
+    hasher: foldhash::fast::RandomState,
     report: LoadReport,
 }
 
@@ -126,7 +127,7 @@ impl Collector {
             parse,
             indicators: Vec::new(),
             seen: HashTable::new(),
-            hasher: RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
             report: LoadReport::default(),
         }
     }
@@ -164,16 +165,12 @@ impl Collector {
             ..
         } = self;
         let hash = hasher.hash_one(&value);
-        if seen
-            .find(hash, |&index| indicators[index].value == value)
-            .is_some()
-        {
+        let is_same = |&(other_hash, index): &(u64, usize)| other_hash == hash && indicators[index].value == value;
+        if seen.find(hash, is_same).is_some() {
             report.duplicates += 1;
             return;
         }
-        seen.insert_unique(hash, indicators.len(), |&index| {
-            hasher.hash_one(&indicators[index].value)
-        });
+        seen.insert_unique(hash, (hash, indicators.len()), |&(stored, _)| stored);
         for note in notes {
             report.notes.push(NoteEntry {
                 line,

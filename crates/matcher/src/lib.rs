@@ -24,13 +24,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use std::hash::BuildHasher;
-
-use hashbrown::HashTable;
 use iocwatch_model::{Field, Indicator, IndicatorKind, Record};
 
 pub use prefilter::LineFilter;
-use strategy::Strategies;
+use strategy::{KindCounts, Strategies};
 
 /// Index of an indicator in a [`Matcher`].
 pub type IndicatorId = u32;
@@ -84,10 +81,10 @@ impl std::error::Error for BuildError {}
 pub struct MatcherBuilder {
     watchlists: Vec<WatchlistInfo>,
     entries: Vec<Entry>,
-    /// Indexes into `entries`, hashed by watchlist and value, so that a
-    /// duplicate is found without keeping a second copy of every value.
-    seen: HashTable<IndicatorId>,
-    hasher: foldhash::fast::FixedState,
+    /// The lookup tables, filled as indicators are added. They also find
+    /// duplicates: an indicator whose bucket already holds the same value
+    /// from the same watchlist is not added.
+    strategies: Strategies,
     duplicates: u64,
     overflow: Option<BuildError>,
 }
@@ -111,29 +108,31 @@ impl MatcherBuilder {
         id
     }
 
+    /// Reserves room for `indicators`, which are about to be added, so
+    /// that the tables are sized once rather than grown step by step.
+    /// Calling it is optional and changes no result.
+    pub fn reserve(&mut self, indicators: &[Indicator]) {
+        self.entries.reserve(indicators.len());
+        let counts = KindCounts::of(indicators.iter().map(|indicator| &indicator.value));
+        self.strategies.reserve(&counts);
+    }
+
     /// Adds an indicator to a watchlist. Returns false when the watchlist
     /// already contains the same value, which is then not added again.
     pub fn add(&mut self, watchlist: WatchlistId, indicator: Indicator) -> bool {
-        let hasher = self.hasher.clone();
-        let hash = hasher.hash_one((watchlist, &indicator.value));
-        let entries = &self.entries;
-        let same = |id: &IndicatorId| {
-            let entry = &entries[*id as usize];
-            entry.watchlist == watchlist && entry.indicator.value == indicator.value
-        };
-        if self.seen.find(hash, same).is_some() {
-            self.duplicates += 1;
-            return false;
-        }
         let Ok(id) = IndicatorId::try_from(self.entries.len()) else {
             self.overflow = Some(BuildError::TooManyIndicators);
             return false;
         };
-        let rehash = |id: &IndicatorId| {
-            let entry = &entries[*id as usize];
-            hasher.hash_one((entry.watchlist, &entry.indicator.value))
+        let entries = &self.entries;
+        let is_same = |other: IndicatorId| {
+            let entry = &entries[other as usize];
+            entry.watchlist == watchlist && entry.indicator.value == indicator.value
         };
-        self.seen.insert_unique(hash, id, rehash);
+        if !self.strategies.insert(id, &indicator.value, is_same) {
+            self.duplicates += 1;
+            return false;
+        }
         self.entries.push(Entry { watchlist, indicator });
         true
     }
@@ -156,12 +155,11 @@ impl MatcherBuilder {
         if IndicatorId::try_from(self.entries.len()).is_err() {
             return Err(BuildError::TooManyIndicators);
         }
-        let strategies = Strategies::build(&self.entries, &self.watchlists);
         Ok(Matcher {
             inner: Arc::new(Inner {
                 watchlists: self.watchlists,
                 entries: self.entries,
-                strategies,
+                strategies: self.strategies,
             }),
         })
     }

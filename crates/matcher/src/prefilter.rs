@@ -18,7 +18,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use iocwatch_model::IndicatorValue;
+use iocwatch_model::url::key_host;
 use iocwatch_model::value::observed_ip;
 
 use crate::Matcher;
@@ -98,22 +98,23 @@ impl LineFilter {
             if !is_tokenizable_name(domain) {
                 return None;
             }
-            top_labels.insert(top_label(domain).into(), ());
+            insert_new(&mut top_labels, top_label(domain));
         }
-        for entry in &matcher.inner.entries {
-            let host = match &entry.indicator.value {
-                IndicatorValue::Url(url) => url.host(),
-                IndicatorValue::Email(email) => email.rsplit_once('@').map_or("", |(_, domain)| domain),
-                _ => continue,
-            };
+        // The table keys hold every URL and e-mail indicator value once.
+        let url_hosts = strategies.urls.keys().map(|key| key_host(key));
+        let email_domains = strategies
+            .emails
+            .keys()
+            .map(|email| email.rsplit_once('@').map_or("", |(_, domain)| domain));
+        for host in url_hosts.chain(email_domains) {
             let host = host.trim_start_matches('[').trim_end_matches(']');
             match observed_ip(host) {
                 Some(IpAddr::V4(address)) => set_bit(&mut v4, u32::from(address) >> 16),
                 Some(IpAddr::V6(_)) => return None,
                 None if !is_tokenizable_name(host) => return None,
                 None => {
-                    top_labels.insert(top_label(host).into(), ());
-                    hosts.insert(host.into(), ());
+                    insert_new(&mut top_labels, top_label(host));
+                    insert_new(&mut hosts, host);
                 }
             }
         }
@@ -301,6 +302,13 @@ impl LineFilter {
         self.v4
             .get((slot >> 6) as usize)
             .is_some_and(|word| word & (1 << (slot & 63)) != 0)
+    }
+}
+
+/// Adds `key` to `set` unless it is there, copying it only when it is new.
+fn insert_new(set: &mut Map<Box<str>, ()>, key: &str) {
+    if !set.contains_key(key) {
+        set.insert(key.into(), ());
     }
 }
 

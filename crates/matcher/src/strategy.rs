@@ -46,7 +46,7 @@ impl std::fmt::Debug for V4Filter {
 
 /// A URL indicator's scheme rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum SchemeRule {
+pub(crate) enum SchemeRule {
     /// Written without scheme: any scheme matches.
     Any,
     /// `http` or `https`: the same resource is routinely served on both,
@@ -85,75 +85,96 @@ pub(crate) struct Strategies {
     pub(crate) v4_filter: Option<V4Filter>,
     pub(crate) has_v6: bool,
     pub(crate) domains: Map<Box<str>, Ids>,
-    urls: Map<Box<str>, SmallVec<[(SchemeRule, IndicatorId); 1]>>,
+    pub(crate) urls: Map<Box<str>, SmallVec<[(SchemeRule, IndicatorId); 1]>>,
     pub(crate) digests: Map<Box<str>, SmallVec<[(DigestScope, IndicatorId); 1]>>,
-    emails: Map<Box<str>, Ids>,
+    pub(crate) emails: Map<Box<str>, Ids>,
     pub(crate) ja4: Map<Box<str>, Ids>,
 }
 
 impl Strategies {
-    pub(crate) fn build(entries: &[Entry], _watchlists: &[WatchlistInfo]) -> Self {
-        let mut this = Self::default();
-        let mut filter = V4Filter::new();
-        for (index, entry) in entries.iter().enumerate() {
-            let id = IndicatorId::try_from(index).unwrap_or(IndicatorId::MAX);
-            match &entry.indicator.value {
-                IndicatorValue::Ip(IpAddr::V4(v4)) => {
-                    let bits = u32::from(*v4);
-                    filter.set_range(bits >> 16, bits >> 16);
-                    this.v4.entry(bits).or_default().push(id);
+    /// Reserves room for `counts` more indicators, so that adding them
+    /// does not grow the tables step by step.
+    pub(crate) fn reserve(&mut self, counts: &KindCounts) {
+        self.v4.reserve(counts.v4);
+        self.v6.reserve(counts.v6);
+        self.sockets.reserve(counts.sockets);
+        self.domains.reserve(counts.domains);
+        self.urls.reserve(counts.urls);
+        self.digests.reserve(counts.digests);
+        self.emails.reserve(counts.emails);
+        self.ja4.reserve(counts.ja4);
+    }
+
+    /// Adds indicator `id` with `value` to the table for its kind. Returns
+    /// false, adding nothing, when an indicator already in the same bucket
+    /// is the same as this one by `is_same`.
+    ///
+    /// Equal values always land in the same bucket, so checking the
+    /// bucket finds every earlier indicator with an equal value.
+    pub(crate) fn insert(
+        &mut self,
+        id: IndicatorId,
+        value: &IndicatorValue,
+        is_same: impl Fn(IndicatorId) -> bool,
+    ) -> bool {
+        match value {
+            IndicatorValue::Ip(IpAddr::V4(v4)) => {
+                let bits = u32::from(*v4);
+                if !push_id(self.v4.entry(bits).or_default(), id, &is_same) {
+                    return false;
                 }
-                IndicatorValue::Ip(IpAddr::V6(v6)) => {
-                    this.has_v6 = true;
-                    this.v6.entry(u128::from(*v6)).or_default().push(id);
+                self.set_v4_range(bits, bits);
+            }
+            IndicatorValue::Ip(IpAddr::V6(v6)) => {
+                if !push_id(self.v6.entry(u128::from(*v6)).or_default(), id, &is_same) {
+                    return false;
                 }
-                IndicatorValue::Socket(ip, port) => {
-                    match ip {
-                        IpAddr::V4(v4) => {
-                            let bits = u32::from(*v4);
-                            filter.set_range(bits >> 16, bits >> 16);
-                        }
-                        IpAddr::V6(_) => this.has_v6 = true,
+                self.has_v6 = true;
+            }
+            IndicatorValue::Socket(ip, port) => {
+                if !push_id(self.sockets.entry((*ip, *port)).or_default(), id, &is_same) {
+                    return false;
+                }
+                match ip {
+                    IpAddr::V4(v4) => {
+                        let bits = u32::from(*v4);
+                        self.set_v4_range(bits, bits);
                     }
-                    this.sockets.entry((*ip, *port)).or_default().push(id);
-                }
-                IndicatorValue::Net(IpNet::V4(net)) => {
-                    filter.set_range(u32::from(net.network()) >> 16, u32::from(net.broadcast()) >> 16);
-                    push_net(&mut this.v4_nets, *net, id);
-                }
-                IndicatorValue::Net(IpNet::V6(net)) => {
-                    this.has_v6 = true;
-                    push_net(&mut this.v6_nets, *net, id);
-                }
-                IndicatorValue::Domain(domain) => {
-                    this.domains.entry(domain.as_str().into()).or_default().push(id);
-                }
-                IndicatorValue::Url(url) => {
-                    let rule = SchemeRule::of(url.scheme.as_deref());
-                    this.urls
-                        .entry(url.key.as_str().into())
-                        .or_default()
-                        .push((rule, id));
-                }
-                IndicatorValue::Digest { scope, hex, .. } => {
-                    this.digests
-                        .entry(hex.as_str().into())
-                        .or_default()
-                        .push((*scope, id));
-                }
-                IndicatorValue::Email(email) => {
-                    this.emails.entry(email.as_str().into()).or_default().push(id);
-                }
-                IndicatorValue::Ja4(ja4) => {
-                    this.ja4.entry(ja4.as_str().into()).or_default().push(id);
+                    IpAddr::V6(_) => self.has_v6 = true,
                 }
             }
+            IndicatorValue::Net(IpNet::V4(net)) => {
+                if !push_net(&mut self.v4_nets, *net, id, &is_same) {
+                    return false;
+                }
+                self.set_v4_range(u32::from(net.network()), u32::from(net.broadcast()));
+            }
+            IndicatorValue::Net(IpNet::V6(net)) => {
+                if !push_net(&mut self.v6_nets, *net, id, &is_same) {
+                    return false;
+                }
+                self.has_v6 = true;
+            }
+            IndicatorValue::Domain(domain) => return push_keyed(&mut self.domains, domain, id, &is_same),
+            IndicatorValue::Url(url) => {
+                let rule = SchemeRule::of(url.scheme.as_deref());
+                return push_keyed_with(&mut self.urls, &url.key, (rule, id), |(_, other)| is_same(*other));
+            }
+            IndicatorValue::Digest { scope, hex, .. } => {
+                return push_keyed_with(&mut self.digests, hex, (*scope, id), |(_, other)| is_same(*other));
+            }
+            IndicatorValue::Email(email) => return push_keyed(&mut self.emails, email, id, &is_same),
+            IndicatorValue::Ja4(ja4) => return push_keyed(&mut self.ja4, ja4, id, &is_same),
         }
-        let any_v4 = !this.v4.is_empty()
-            || this.v4_nets.iter().next().is_some()
-            || this.sockets.keys().any(|(ip, _)| ip.is_ipv4());
-        this.v4_filter = any_v4.then_some(filter);
-        this
+        true
+    }
+
+    /// Marks the IPv4 /16 blocks from the one of `first` to the one of
+    /// `last` in the /16 filter, creating the filter on first use.
+    fn set_v4_range(&mut self, first: u32, last: u32) {
+        self.v4_filter
+            .get_or_insert_with(V4Filter::new)
+            .set_range(first >> 16, last >> 16);
     }
 
     pub(crate) fn match_value<F>(
@@ -342,13 +363,97 @@ impl Strategies {
     }
 }
 
-fn push_net<N: prefix_trie::Prefix>(map: &mut PrefixMap<N, Ids>, net: N, id: IndicatorId) {
+/// Number of indicators of each table, for [`Strategies::reserve`].
+#[derive(Debug, Default)]
+pub(crate) struct KindCounts {
+    v4: usize,
+    v6: usize,
+    sockets: usize,
+    domains: usize,
+    urls: usize,
+    digests: usize,
+    emails: usize,
+    ja4: usize,
+}
+
+impl KindCounts {
+    /// Counts one value of each of `values` in the table it goes to.
+    pub(crate) fn of<'a>(values: impl IntoIterator<Item = &'a IndicatorValue>) -> Self {
+        let mut counts = Self::default();
+        for value in values {
+            match value {
+                IndicatorValue::Ip(IpAddr::V4(_)) => counts.v4 += 1,
+                IndicatorValue::Ip(IpAddr::V6(_)) => counts.v6 += 1,
+                IndicatorValue::Socket(..) => counts.sockets += 1,
+                IndicatorValue::Net(_) => {}
+                IndicatorValue::Domain(_) => counts.domains += 1,
+                IndicatorValue::Url(_) => counts.urls += 1,
+                IndicatorValue::Digest { .. } => counts.digests += 1,
+                IndicatorValue::Email(_) => counts.emails += 1,
+                IndicatorValue::Ja4(_) => counts.ja4 += 1,
+            }
+        }
+        counts
+    }
+}
+
+/// Appends `id` to `ids` unless `is_same` holds for an id already there.
+fn push_id(ids: &mut Ids, id: IndicatorId, is_same: impl Fn(IndicatorId) -> bool) -> bool {
+    if ids.iter().any(|other| is_same(*other)) {
+        return false;
+    }
+    ids.push(id);
+    true
+}
+
+fn push_net<N: prefix_trie::Prefix>(
+    map: &mut PrefixMap<N, Ids>,
+    net: N,
+    id: IndicatorId,
+    is_same: impl Fn(IndicatorId) -> bool,
+) -> bool {
     match map.get_mut(&net) {
-        Some(ids) => ids.push(id),
+        Some(ids) => push_id(ids, id, is_same),
         None => {
             map.insert(net, smallvec::smallvec![id]);
+            true
         }
     }
+}
+
+/// Appends `id` to the bucket of string key `key`, as [`push_id`] does.
+fn push_keyed(
+    map: &mut Map<Box<str>, Ids>,
+    key: &str,
+    id: IndicatorId,
+    is_same: impl Fn(IndicatorId) -> bool,
+) -> bool {
+    push_keyed_with(map, key, id, |other| is_same(*other))
+}
+
+/// Appends `item` to the bucket of string key `key` unless `is_same`
+/// holds for an item already there. The key is copied only when it is
+/// new.
+fn push_keyed_with<A: smallvec::Array>(
+    map: &mut Map<Box<str>, SmallVec<A>>,
+    key: &str,
+    item: A::Item,
+    is_same: impl Fn(&A::Item) -> bool,
+) -> bool {
+    match map.get_mut(key) {
+        Some(bucket) => {
+            if bucket.iter().any(is_same) {
+                return false;
+            }
+            bucket.push(item);
+        }
+        None => {
+            let mut bucket = SmallVec::new();
+            bucket.push(item);
+            map.insert(Box::from(key), bucket);
+        }
+    }
+    true
 }
 
 fn lower_ascii(value: &str) -> Cow<'_, str> {

@@ -553,6 +553,82 @@ fn duplicate_values_added_once() {
     assert_eq!(builder.build().unwrap().len(), 1);
 }
 
+/// Parses a row value, where `"type value"` gives a declared type.
+fn typed_indicator(raw: &str) -> Indicator {
+    match raw.split_once(' ') {
+        Some((kind, value)) => indicator(value, KindHint::from_name(kind)),
+        None => indicator(raw, None),
+    }
+}
+
+#[test]
+fn duplicates_found_per_kind() {
+    // Each row: two values added to one watchlist, then whether the second
+    // is a duplicate of the first.
+    let rows = [
+        ("198.51.100.7", "198.51.100.7", true),
+        ("198.51.100.7", "::ffff:198.51.100.7", true),
+        ("2001:db8::1", "2001:DB8:0::1", true),
+        ("198.51.100.7:443", "198.51.100.7:443", true),
+        ("198.51.100.7:443", "198.51.100.7:80", false),
+        ("198.51.100.0/24", "198.51.100.9/24", true),
+        ("198.51.100.0/24", "198.51.100.0/25", false),
+        ("2001:db8::/48", "2001:db8:0::/48", true),
+        ("evil.example", "EVIL.example.", true),
+        ("http://evil.example/a", "HTTP://Evil.example:80/a", true),
+        ("http://evil.example/a", "https://evil.example/a", false),
+        ("http://evil.example/a", "evil.example/a", false),
+        (
+            "44d88612fea8a8f36de82e1278abb02f",
+            "44D88612FEA8A8F36DE82E1278ABB02F",
+            true,
+        ),
+        (
+            "44d88612fea8a8f36de82e1278abb02f",
+            "ja3 44d88612fea8a8f36de82e1278abb02f",
+            false,
+        ),
+        ("user@mail.example", "User@Mail.Example", true),
+        (
+            "t13d1516h2_8daaf6152771_b0da82dd1658",
+            "T13D1516H2_8DAAF6152771_B0DA82DD1658",
+            true,
+        ),
+    ];
+    for (first, second, duplicate) in rows {
+        let mut builder = MatcherBuilder::new();
+        let list = builder.add_watchlist("a", DomainMatch::Subdomains);
+        let other = builder.add_watchlist("b", DomainMatch::Subdomains);
+        assert!(builder.add(list, typed_indicator(first)), "{first:?}");
+        assert_eq!(
+            builder.add(list, typed_indicator(second)),
+            !duplicate,
+            "{first:?} then {second:?}"
+        );
+        assert!(builder.add(other, typed_indicator(second)), "{second:?} in b");
+        assert_eq!(builder.duplicates(), u64::from(duplicate), "{first:?} then {second:?}");
+        let expected = if duplicate { 2 } else { 3 };
+        assert_eq!(builder.build().unwrap().len(), expected, "{first:?} then {second:?}");
+    }
+}
+
+#[test]
+fn reserve_changes_no_result() {
+    let values = ["198.51.100.7", "evil.example", "http://evil.example/a", "198.51.100.7"];
+    let indicators: Vec<_> = values.iter().map(|value| indicator(value, None)).collect();
+    let mut builder = MatcherBuilder::new();
+    let list = builder.add_watchlist("a", DomainMatch::Subdomains);
+    builder.reserve(&indicators);
+    let added: Vec<bool> = indicators
+        .into_iter()
+        .map(|indicator| builder.add(list, indicator))
+        .collect();
+    assert_eq!(added, [true, true, true, false]);
+    let matcher = builder.build().unwrap();
+    assert_eq!(matches(&matcher, Field::UrlDomain, "www.evil.example", None).len(), 1);
+    assert_eq!(matches(&matcher, Field::SourceIp, "198.51.100.7", None).len(), 1);
+}
+
 #[test]
 fn lookup_any_field() {
     let matcher = build(&[("a", &["evil.example", "198.51.100.0/24"])]);

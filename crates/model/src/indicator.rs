@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::refang::refang;
+use crate::shape::detect_common_shape;
 use crate::url::CanonicalUrl;
 use crate::value::{
     DigestAlgo, ValueError, dotted_quad_error, is_ja4, looks_like_dotted_quad, parse_digest, parse_domain,
@@ -336,18 +337,36 @@ pub fn parse_indicator(
     hint: Option<KindHint>,
     options: ParseOptions,
 ) -> Result<Parsed, IndicatorError> {
-    let refanged = refang(raw.trim());
+    let trimmed = raw.trim();
+    let shaped = match hint {
+        None => detect_common_shape(trimmed),
+        Some(_) => None,
+    };
+    let mut notes = Vec::new();
+    let detected = match shaped {
+        Some(result) => result?,
+        None => detect_any(trimmed, hint, &mut notes)?,
+    };
+    let value = check_scope(detected, options, &mut notes)?;
+    Ok(Parsed { value, notes })
+}
+
+/// Refangs and types a trimmed value of any shape, before the breadth
+/// and routability rules: the general path of [`parse_indicator`].
+pub(crate) fn detect_any(
+    trimmed: &str,
+    hint: Option<KindHint>,
+    notes: &mut Vec<Note>,
+) -> Result<IndicatorValue, IndicatorError> {
+    let refanged = refang(trimmed);
     let value = refanged.trim();
     if value.is_empty() {
         return Err(ValueError::Empty.into());
     }
-    let mut notes = Vec::new();
-    let detected = match hint {
-        Some(hint) => parse_with_hint(value, hint, &mut notes)?,
-        None => detect(value)?,
-    };
-    let value = check_scope(detected, options, &mut notes)?;
-    Ok(Parsed { value, notes })
+    match hint {
+        Some(hint) => parse_with_hint(value, hint, notes),
+        None => detect(value),
+    }
 }
 
 fn parse_with_hint(
@@ -437,6 +456,12 @@ fn detect(value: &str) -> Result<IndicatorValue, IndicatorError> {
     if value.contains('/') || value.contains('?') {
         return Ok(IndicatorValue::Url(CanonicalUrl::parse(value)?));
     }
+    detect_domain(value)
+}
+
+/// Types a value that no other check of [`detect`] claimed as a domain,
+/// or rejects it.
+pub(crate) fn detect_domain(value: &str) -> Result<IndicatorValue, IndicatorError> {
     match parse_domain(value) {
         // A single label is a domain only when it is a known top-level
         // domain (rejected later as too broad); `wpad` or `AS12345` is not.

@@ -14,6 +14,7 @@ pub mod indicator;
 pub mod record;
 pub mod refang;
 pub mod severity;
+mod shape;
 pub mod time;
 pub mod url;
 pub mod value;

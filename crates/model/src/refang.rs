@@ -73,7 +73,9 @@ pub fn refang(value: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-fn starts_with_hxxp(value: &str) -> bool {
+/// True when `value` starts with a defanged `hxxp` scheme in any letter
+/// case.
+pub(crate) fn starts_with_hxxp(value: &str) -> bool {
     value
         .get(..4)
         .is_some_and(|head| head.eq_ignore_ascii_case("hxxp"))

@@ -40,12 +40,18 @@ impl CanonicalUrl {
 
     /// Returns the host part of the key, without port.
     pub fn host(&self) -> &str {
-        let authority = self.key.split('/').next().unwrap_or_default();
-        if authority.starts_with('[') {
-            return authority.split(']').next().map_or(authority, |h| &h[1..]);
-        }
-        authority.split(':').next().unwrap_or(authority)
+        key_host(&self.key)
     }
+}
+
+/// Returns the host part of a [`CanonicalUrl::key`], without port and
+/// without the brackets of an IPv6 address.
+pub fn key_host(key: &str) -> &str {
+    let authority = key.split('/').next().unwrap_or_default();
+    if authority.starts_with('[') {
+        return authority.split(']').next().map_or(authority, |h| &h[1..]);
+    }
+    authority.split(':').next().unwrap_or(authority)
 }
 
 impl fmt::Display for CanonicalUrl {

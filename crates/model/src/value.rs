@@ -120,7 +120,7 @@ pub fn observed_ip(value: &str) -> Option<IpAddr> {
 /// library does. Written out because it runs for every address of every
 /// log line, and the general parser was a tenth of the scan's time.
 #[inline]
-fn parse_ipv4_bytes(bytes: &[u8]) -> Option<Ipv4Addr> {
+pub(crate) fn parse_ipv4_bytes(bytes: &[u8]) -> Option<Ipv4Addr> {
     if bytes.len() < 7 || bytes.len() > 15 {
         return None;
     }

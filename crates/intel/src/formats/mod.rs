@@ -6,7 +6,7 @@ pub(crate) mod plain;
 pub(crate) mod zeek;
 
 use crate::error::{IntelErrorKind, LineError};
-use crate::lines::{LineText, MAX_LINE_BYTES};
+use crate::lines::{Line, MAX_LINE_BYTES};
 use crate::load::{IntelFormat, LoadOptions};
 use crate::watchlist::Collector;
 
@@ -37,12 +37,12 @@ impl Decoder {
     pub(crate) fn line(
         &mut self,
         number: u64,
-        line: &LineText,
+        line: Line<'_>,
         out: &mut Collector,
     ) -> Result<(), IntelErrorKind> {
         let text = match line {
-            LineText::Text(text) => text,
-            LineText::TooLong(start) => {
+            Line::Text(text) => text,
+            Line::TooLong(start) => {
                 out.reject(number, start, LineError::TooLong { max: MAX_LINE_BYTES });
                 return Ok(());
             }

@@ -43,6 +43,9 @@ const HOSTS_FILE_NAMES: &[&str] = &[
     "0.0.0.0",
 ];
 
+/// The options of dnsmasq lines that name domains.
+const DNSMASQ_PREFIXES: [&str; 3] = ["address=", "server=", "local="];
+
 /// DNS record types recognised in zone-file lines.
 const RECORD_TYPES: &[&str] = &[
     "SOA", "NS", "CNAME", "A", "AAAA", "TXT", "MX", "PTR", "SRV", "DNAME", "CAA",
@@ -107,6 +110,11 @@ impl PlainDecoder {
         self.references_used = true;
 
         let (body, inline_comment) = split_inline_comment(line);
+        if let Some(value) = single_value(body) {
+            let meta = self.meta_for(inline_comment);
+            out.add(number, value, None, &meta);
+            return;
+        }
         match entry(body) {
             Entry::Values(values) => {
                 let meta = self.meta_for(inline_comment);
@@ -182,10 +190,11 @@ fn comment_text(line: &str) -> Option<&str> {
         return Some(line.trim_start_matches(['#', ';', '!']).trim());
     }
     // The `[Adblock Plus 2.0]` header line of adblock lists.
-    let lower = line.to_ascii_lowercase();
-    if line.starts_with('[') && line.ends_with(']') && (lower.contains("adblock") || lower.contains("ublock"))
-    {
-        return Some("");
+    if line.starts_with('[') && line.ends_with(']') {
+        let lower = line.to_ascii_lowercase();
+        if lower.contains("adblock") || lower.contains("ublock") {
+            return Some("");
+        }
     }
     None
 }
@@ -207,6 +216,21 @@ fn split_inline_comment(line: &str) -> (&str, Option<&str>) {
         }
         None => (line, None),
     }
+}
+
+/// Returns `body` when it is one value and nothing else, as most lines
+/// of large lists are, so that [`entry`] need not try every syntax on it:
+/// printable ASCII without blanks, starting with a letter or digit, and
+/// neither a dnsmasq line nor a bare record type. For such a body, `entry`
+/// returns the body as the only value.
+fn single_value(body: &str) -> Option<&str> {
+    let bytes = body.as_bytes();
+    let starts_alphanumeric = bytes.first().is_some_and(u8::is_ascii_alphanumeric);
+    let plain = starts_alphanumeric
+        && bytes.iter().all(u8::is_ascii_graphic)
+        && !DNSMASQ_PREFIXES.iter().any(|prefix| body.starts_with(prefix))
+        && !RECORD_TYPES.contains(&body);
+    plain.then_some(body)
 }
 
 /// Finds the values of one non-comment line.
@@ -240,7 +264,7 @@ fn entry(body: &str) -> Entry<'_> {
 
 /// Returns the names of a dnsmasq `address=/name/.../target` line.
 fn dnsmasq_names(body: &str) -> Option<Vec<&str>> {
-    let rest = ["address=", "server=", "local="]
+    let rest = DNSMASQ_PREFIXES
         .iter()
         .find_map(|prefix| body.strip_prefix(prefix))?;
     let parts: Vec<&str> = rest.strip_prefix('/')?.split('/').collect();
@@ -354,6 +378,66 @@ mod tests {
         ];
         for (body, expected) in rows {
             assert_eq!(entry(body), Entry::Values(expected.to_vec()), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn single_value_agrees_with_entry() {
+        let bodies = [
+            "evil.example",
+            "Evil.Example.",
+            "198.51.100.7",
+            "198.51.100.0/24",
+            "213.152.161.99:47390",
+            "http://91.240.84.166",
+            "44d88612fea8a8f36de82e1278abb02f",
+            "evil[.]example",
+            "hxxp://evil[.]example/a",
+            "bücher.example",
+            "evil.example\u{a0}other.example",
+            "evil.example\tother.example",
+            "0.0.0.0 bad.example",
+            "127.0.0.1",
+            "localhost",
+            "0.0.0.0",
+            "||bad.example^",
+            "@@||good.example^",
+            "address=/bad.example/0.0.0.0",
+            "server=/a.example/b.example/",
+            "local=/bad.example",
+            "addressbook.example",
+            "zone",
+            "zone \"bad.example\" { type master; };",
+            "NS",
+            "CNAME",
+            "SOA",
+            "AAAA",
+            "$TTL",
+            "*.bad.example",
+            "[2001:db8::1]",
+            "-",
+            "_dmarc.example",
+        ];
+        for body in bodies {
+            if let Some(value) = single_value(body) {
+                assert_eq!(Entry::Values(vec![value]), entry(body), "{body:?}");
+            }
+        }
+        let claimed = ["evil.example", "198.51.100.7", "http://91.240.84.166", "addressbook.example"];
+        for body in claimed {
+            assert_eq!(single_value(body), Some(body), "{body:?}");
+        }
+        let left = [
+            "0.0.0.0 bad.example",
+            "evil.example\u{a0}other.example",
+            "bücher.example",
+            "||bad.example^",
+            "address=/bad.example/0.0.0.0",
+            "NS",
+            "$TTL",
+        ];
+        for body in left {
+            assert_eq!(single_value(body), None, "{body:?}");
         }
     }
 

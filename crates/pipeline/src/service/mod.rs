@@ -428,6 +428,7 @@ fn build_snapshot(store: &Store, home: &HomeNet, default_window: Duration) -> Re
             severity: watchlist.settings.severity,
             dedup_window: watchlist.settings.dedup_window,
         });
+        builder.reserve(&watchlist.indicators);
         for indicator in watchlist.indicators {
             if !allowlist.covers_indicator(&indicator) {
                 builder.add(id, indicator);
