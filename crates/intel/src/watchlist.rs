@@ -165,7 +165,8 @@ impl Collector {
             ..
         } = self;
         let hash = hasher.hash_one(&value);
-        let is_same = |&(other_hash, index): &(u64, usize)| other_hash == hash && indicators[index].value == value;
+        let is_same =
+            |&(other_hash, index): &(u64, usize)| other_hash == hash && indicators[index].value == value;
         if seen.find(hash, is_same).is_some() {
             report.duplicates += 1;
             return;

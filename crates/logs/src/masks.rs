@@ -73,46 +73,58 @@ pub(crate) fn next_bit(words: &[u64], from: usize) -> Option<usize> {
 /// count instruction: x86-64 has one only from its second level on.
 pub(crate) fn separators(line: &[u8], separator: u8, wanted: usize, positions: &mut Vec<usize>) -> usize {
     let pattern = u8x16::splat(separator);
+    let (blocks, tail) = line.as_chunks::<LANES>();
     let mut total = 0;
-    // A lane holds at most 255, so the lanes are added into `total` at
-    // least every 255 blocks.
+    // An equal byte compares to 0xff, which is -1 in a wrapping add. A
+    // lane holds at most 255, so a sum covers at most 255 blocks.
     let mut lanes = u8x16::ZERO;
-    let mut pending = 0;
-    let mut push = |offset: usize, found: u8x16| {
-        // An equal byte compares to 0xff, which is -1 in a wrapping add.
+    let mut summed = 0;
+    for (index, block) in blocks.iter().enumerate() {
+        let found = u8x16::new(*block).simd_eq(pattern);
         lanes -= found;
-        pending += 1;
-        if pending == 255 {
+        summed += 1;
+        if summed == MAX_SUMMED {
             total += sum_lanes(lanes);
             lanes = u8x16::ZERO;
-            pending = 0;
+            summed = 0;
         }
-        let mut bits = found.to_bitmask();
-        while bits != 0 && positions.len() < wanted {
-            positions.push(offset + bits.trailing_zeros() as usize);
-            bits &= bits - 1;
+        if positions.len() < wanted {
+            push_bits(positions, wanted, index * LANES, found.to_bitmask());
         }
-    };
-    let (blocks, tail) = line.as_chunks::<LANES>();
-    for (index, block) in blocks.iter().enumerate() {
-        push(index * LANES, u8x16::new(*block).simd_eq(pattern));
     }
+
     if !tail.is_empty() {
         // The last block ends at the end of the line and overlaps the one
-        // before; only its last `tail.len()` lanes are new. A line shorter
-        // than a block is padded with a byte other than the separator.
-        let mut last = [!separator; LANES];
+        // before, so only its last `tail.len()` lanes are new. A line
+        // shorter than a block is padded with a byte other than the
+        // separator.
         let start = line.len().saturating_sub(LANES);
-        let bytes = line.get(start..).unwrap_or_default();
-        last[..bytes.len()].copy_from_slice(bytes);
-        let new_from = if blocks.is_empty() { 0 } else { LANES - tail.len() };
-        let mut found = u8x16::new(last).simd_eq(pattern);
-        if new_from > 0 {
-            found &= u8x16::new(NEW_LANES[new_from]);
-        }
-        push(start, found);
+        let (last, new_from) = match line.last_chunk::<LANES>() {
+            Some(last) => (*last, LANES - tail.len()),
+            None => {
+                let mut padded = [!separator; LANES];
+                padded[..tail.len()].copy_from_slice(tail);
+                (padded, 0)
+            }
+        };
+        let found = u8x16::new(last).simd_eq(pattern) & u8x16::new(NEW_LANES[new_from]);
+        total += sum_lanes(u8x16::ZERO - found);
+        push_bits(positions, wanted, start, found.to_bitmask());
     }
     total + sum_lanes(lanes)
+}
+
+/// Most blocks whose comparisons one sum of lanes adds up.
+const MAX_SUMMED: usize = 255;
+
+/// Pushes `offset` plus the index of each set bit of `bits` to
+/// `positions` while it has fewer than `wanted`.
+#[inline]
+fn push_bits(positions: &mut Vec<usize>, wanted: usize, offset: usize, mut bits: u32) {
+    while bits != 0 && positions.len() < wanted {
+        positions.push(offset + bits.trailing_zeros() as usize);
+        bits &= bits - 1;
+    }
 }
 
 /// `NEW_LANES[n]` keeps the lanes from `n` on.
@@ -211,9 +223,11 @@ mod tests {
         // Over 255 blocks of separators, more than one lane sum holds.
         for length in [4079, 4080, 4081, 4096, 9000] {
             let line = vec![b'\t'; length];
-            let mut positions = Vec::new();
-            assert_eq!(separators(&line, b'\t', 2, &mut positions), length);
-            assert_eq!(positions, [0, 1]);
+            for wanted in [2, length - 100, length] {
+                let mut positions = Vec::new();
+                assert_eq!(separators(&line, b'\t', wanted, &mut positions), length);
+                assert!(positions.iter().copied().eq(0..wanted), "wanted {wanted}");
+            }
         }
     }
 }

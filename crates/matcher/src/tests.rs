@@ -606,15 +606,28 @@ fn duplicates_found_per_kind() {
             "{first:?} then {second:?}"
         );
         assert!(builder.add(other, typed_indicator(second)), "{second:?} in b");
-        assert_eq!(builder.duplicates(), u64::from(duplicate), "{first:?} then {second:?}");
+        assert_eq!(
+            builder.duplicates(),
+            u64::from(duplicate),
+            "{first:?} then {second:?}"
+        );
         let expected = if duplicate { 2 } else { 3 };
-        assert_eq!(builder.build().unwrap().len(), expected, "{first:?} then {second:?}");
+        assert_eq!(
+            builder.build().unwrap().len(),
+            expected,
+            "{first:?} then {second:?}"
+        );
     }
 }
 
 #[test]
 fn reserve_changes_no_result() {
-    let values = ["198.51.100.7", "evil.example", "http://evil.example/a", "198.51.100.7"];
+    let values = [
+        "198.51.100.7",
+        "evil.example",
+        "http://evil.example/a",
+        "198.51.100.7",
+    ];
     let indicators: Vec<_> = values.iter().map(|value| indicator(value, None)).collect();
     let mut builder = MatcherBuilder::new();
     let list = builder.add_watchlist("a", DomainMatch::Subdomains);
@@ -625,7 +638,10 @@ fn reserve_changes_no_result() {
         .collect();
     assert_eq!(added, [true, true, true, false]);
     let matcher = builder.build().unwrap();
-    assert_eq!(matches(&matcher, Field::UrlDomain, "www.evil.example", None).len(), 1);
+    assert_eq!(
+        matches(&matcher, Field::UrlDomain, "www.evil.example", None).len(),
+        1
+    );
     assert_eq!(matches(&matcher, Field::SourceIp, "198.51.100.7", None).len(), 1);
 }
 

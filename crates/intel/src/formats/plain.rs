@@ -423,7 +423,12 @@ mod tests {
                 assert_eq!(Entry::Values(vec![value]), entry(body), "{body:?}");
             }
         }
-        let claimed = ["evil.example", "198.51.100.7", "http://91.240.84.166", "addressbook.example"];
+        let claimed = [
+            "evil.example",
+            "198.51.100.7",
+            "http://91.240.84.166",
+            "addressbook.example",
+        ];
         for body in claimed {
             assert_eq!(single_value(body), Some(body), "{body:?}");
         }
