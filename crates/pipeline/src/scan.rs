@@ -108,7 +108,10 @@ struct Unit {
     /// number is known only once the ranges before it are read, so its
     /// messages carry range-relative line numbers that the writer fixes.
     relative_lines: bool,
-    /// Header lines before the range that set the decoder's state.
+    /// Header lines before the range that set the decoder's state. For
+    /// a range after the first, these are the header lines at the top of
+    /// the file: the writer checks them against the header lines that the
+    /// ranges before it found, and scans the range again when they differ.
     headers: Arc<Vec<Vec<u8>>>,
     size: u64,
 }
@@ -125,6 +128,9 @@ struct UnitResult {
     error: Option<String>,
     path: Arc<str>,
     relative_lines: bool,
+    /// The header lines (lines starting with `#`) of a range of a split
+    /// Zeek TSV file, in order.
+    headers_seen: Vec<Vec<u8>>,
 }
 
 /// Scans `inputs` and writes alerts to `out`.
@@ -158,7 +164,9 @@ pub fn scan(
     let cancelled = AtomicBool::new(false);
     let (sender, receiver) = mpsc::sync_channel::<(usize, UnitResult)>(threads * 2);
     let output_format = options.output;
-    let writer = std::thread::spawn(move || write_in_order(receiver, out, output_format));
+    // A range scanned with the wrong header lines is scanned again, on the
+    // writer's thread, without progress reports: its bytes were counted.
+    let rescan = |unit: &Unit| run_unit(unit, builder, filter.as_ref(), output_format, None, &cancelled);
 
     let work = |sender: mpsc::SyncSender<(usize, UnitResult)>| {
         units
@@ -166,13 +174,7 @@ pub fn scan(
             .enumerate()
             .for_each_with(sender, |sender, (index, unit)| {
                 let result = if cancelled.load(Ordering::Relaxed) {
-                    UnitResult {
-                        output: Vec::new(),
-                        stats: ScanStats::default(),
-                        error: None,
-                        path: Arc::clone(&unit.display),
-                        relative_lines: unit.relative_lines,
-                    }
+                    UnitResult::empty(unit)
                 } else {
                     run_unit(
                         unit,
@@ -188,12 +190,18 @@ pub fn scan(
                 }
             });
     };
-    match pool {
-        Ok(pool) => pool.install(|| work(sender)),
-        Err(_) => work(sender),
-    }
+    let written = std::thread::scope(|scope| {
+        let units = &units;
+        let rescan = &rescan;
+        let writer = scope.spawn(move || write_in_order(receiver, out, output_format, units, rescan));
+        match pool {
+            Ok(pool) => pool.install(|| work(sender)),
+            Err(_) => work(sender),
+        }
+        writer.join()
+    });
 
-    match writer.join() {
+    match written {
         Ok(Ok(results)) => {
             for (stats, error) in results {
                 summary.stats.merge(stats);
@@ -214,10 +222,17 @@ pub fn scan(
 }
 
 /// Writes unit outputs in unit order; returns each unit's counters.
+///
+/// The ranges of a split Zeek TSV file are scanned with the header lines
+/// at the top of the file. A range whose earlier ranges hold other header
+/// lines (a file of several logs written one after the other) is scanned
+/// again with `rescan` and the header lines that come before it.
 fn write_in_order(
     receiver: mpsc::Receiver<(usize, UnitResult)>,
     out: Box<dyn Write + Send>,
     format: OutputFormat,
+    units: &[Unit],
+    rescan: &dyn Fn(&Unit) -> UnitResult,
 ) -> io::Result<Vec<(ScanStats, Option<String>)>> {
     let mut out = io::BufWriter::with_capacity(256 * 1024, out);
     let mut pending: BTreeMap<usize, UnitResult> = BTreeMap::new();
@@ -227,9 +242,23 @@ fn write_in_order(
     // Lines read so far in each file, to turn range-relative line numbers
     // into file line numbers; the ranges of a file arrive in order.
     let mut lines_before: HashMap<Arc<str>, u64> = HashMap::new();
+    // The header lines of the current file's ranges written so far.
+    let mut headers_before: Vec<Vec<u8>> = Vec::new();
     for (index, result) in receiver {
         pending.insert(index, result);
         while let Some(mut result) = pending.remove(&next) {
+            if let Some(unit) = units.get(next) {
+                if !unit.relative_lines {
+                    headers_before.clear();
+                } else if headers_before != *unit.headers {
+                    let corrected = Unit {
+                        headers: Arc::new(headers_before.clone()),
+                        ..unit.clone()
+                    };
+                    result = rescan(&corrected);
+                }
+                headers_before.append(&mut result.headers_seen);
+            }
             let before = lines_before.entry(Arc::clone(&result.path)).or_default();
             // A file's first unit restarts its count, also when the same
             // file is named twice.
@@ -369,7 +398,11 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
         });
         return Ok(None);
     }
-    for range in split(path, size, format).map_err(fail)? {
+    let headers = match format {
+        Format::ZeekTsv => Arc::new(leading_header_lines(&head)),
+        Format::Json | Format::Syslog | Format::SyslogBody(_) => Arc::new(Vec::new()),
+    };
+    for range in split(path, size).map_err(fail)? {
         units.push(Unit {
             input: UnitInput::File {
                 path: path.to_owned(),
@@ -379,7 +412,11 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
             format,
             range: Some((range.start, range.end)),
             relative_lines: range.start > 0,
-            headers: range.headers,
+            headers: if range.start > 0 {
+                Arc::clone(&headers)
+            } else {
+                Arc::new(Vec::new())
+            },
             size: range.end - range.start,
         });
     }
@@ -389,13 +426,11 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
 struct Range {
     start: u64,
     end: u64,
-    headers: Arc<Vec<Vec<u8>>>,
 }
 
 /// Splits a file into ranges of about [`RANGE_SIZE`] bytes, each ending
-/// after a newline. For Zeek TSV, each range also gets the header lines
-/// before it, which set the columns its decoder must use.
-fn split(path: &Path, size: u64, format: Format) -> io::Result<Vec<Range>> {
+/// after a newline.
+fn split(path: &Path, size: u64) -> io::Result<Vec<Range>> {
     let mut file = File::open(path)?;
     let mut starts = vec![0_u64];
     let mut target = RANGE_SIZE;
@@ -408,25 +443,12 @@ fn split(path: &Path, size: u64, format: Format) -> io::Result<Vec<Range>> {
             _ => break,
         }
     }
-    let headers = match format {
-        Format::ZeekTsv => header_lines(&mut file)?,
-        Format::Json | Format::Syslog | Format::SyslogBody(_) => Vec::new(),
-    };
     let ranges = starts
         .iter()
         .enumerate()
-        .map(|(index, &start)| {
-            let end = starts.get(index + 1).copied().unwrap_or(size);
-            let before: Vec<Vec<u8>> = headers
-                .iter()
-                .filter(|(offset, _)| *offset < start)
-                .map(|(_, line)| line.clone())
-                .collect();
-            Range {
-                start,
-                end,
-                headers: Arc::new(before),
-            }
+        .map(|(index, &start)| Range {
+            start,
+            end: starts.get(index + 1).copied().unwrap_or(size),
         })
         .collect();
     Ok(ranges)
@@ -450,56 +472,23 @@ fn next_line_start(file: &mut File, offset: u64) -> io::Result<Option<u64>> {
     }
 }
 
-/// Collects every line that starts with `#`, with its offset, in one
-/// pass that looks only for newline-hash pairs.
-fn header_lines(file: &mut File) -> io::Result<Vec<(u64, Vec<u8>)>> {
-    const BLOCK: usize = 4 * 1024 * 1024;
-    file.seek(SeekFrom::Start(0))?;
-    let mut headers = Vec::new();
-    // `buffer` holds the unread tail of the previous block, then the new
-    // block; `base` is the file offset of `buffer[0]`.
-    let mut buffer: Vec<u8> = Vec::with_capacity(BLOCK + 1);
-    let mut base = 0_u64;
-    let mut at_file_start = true;
-    let finder = memchr::memmem::Finder::new(b"\n#");
-    loop {
-        let kept = buffer.len();
-        buffer.resize(kept + BLOCK, 0);
-        let read = read_up_to(file, &mut buffer[kept..])?;
-        buffer.truncate(kept + read);
-        let eof = read == 0;
-        let mut line_starts: Vec<usize> = Vec::new();
-        if at_file_start && buffer.first() == Some(&b'#') {
-            line_starts.push(0);
-        }
-        at_file_start = false;
-        if buffer.is_empty() {
-            return Ok(headers);
-        }
-        line_starts.extend(finder.find_iter(&buffer).map(|hit| hit + 1));
-        let mut carry_from = buffer.len().saturating_sub(1);
-        for start in line_starts {
-            match memchr::memchr(b'\n', &buffer[start..]) {
-                Some(length) => headers.push((base + start as u64, buffer[start..start + length].to_vec())),
-                None if eof => headers.push((base + start as u64, buffer[start..].to_vec())),
-                None => {
-                    // The header line continues in the next block: keep it,
-                    // with the newline before it, for the next pass.
-                    carry_from = start.saturating_sub(1);
-                    at_file_start = start == 0;
-                    break;
-                }
-            }
-        }
-        if eof {
-            return Ok(headers);
-        }
-        // Keep the last byte (a newline may pair with a `#` in the next
-        // block) or the incomplete header line.
-        let tail = buffer.split_off(carry_from);
-        base += carry_from as u64;
-        buffer = tail;
+/// Returns the complete lines starting with `#` at the top of `head`, the
+/// first bytes of a file, up to the first other line.
+///
+/// Finding every header line of a large file would read it once more
+/// before the scan. The ranges are scanned with these lines instead, and
+/// the writer scans a range again when the lines before it differ.
+fn leading_header_lines(head: &[u8]) -> Vec<Vec<u8>> {
+    let mut lines = Vec::new();
+    let mut rest = head;
+    while rest.first() == Some(&b'#') {
+        let Some(length) = memchr::memchr(b'\n', rest) else {
+            break;
+        };
+        lines.push(rest[..length].to_vec());
+        rest = &rest[length + 1..];
     }
+    lines
 }
 
 fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
@@ -515,6 +504,20 @@ fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+impl UnitResult {
+    /// Returns the result of `unit` before any line is read.
+    fn empty(unit: &Unit) -> Self {
+        Self {
+            output: Vec::new(),
+            stats: ScanStats::default(),
+            error: None,
+            path: Arc::clone(&unit.display),
+            relative_lines: unit.relative_lines,
+            headers_seen: Vec::new(),
+        }
+    }
+}
+
 /// Scans one unit.
 fn run_unit(
     unit: &Unit,
@@ -524,13 +527,8 @@ fn run_unit(
     progress: Option<&dyn Progress>,
     cancelled: &AtomicBool,
 ) -> UnitResult {
-    let mut result = UnitResult {
-        output: Vec::new(),
-        stats: ScanStats::default(),
-        error: None,
-        path: Arc::clone(&unit.display),
-        relative_lines: unit.relative_lines,
-    };
+    let mut result = UnitResult::empty(unit);
+    let keeps_headers = unit.range.is_some() && unit.format == Format::ZeekTsv;
     if unit.range.is_none_or(|(start, _)| start == 0) {
         result.stats.files = 1;
     }
@@ -606,6 +604,9 @@ fn run_unit(
             if cancelled.load(Ordering::Relaxed) {
                 break;
             }
+        }
+        if keeps_headers && bytes.first() == Some(&b'#') {
+            result.headers_seen.push(bytes.to_vec());
         }
         if bytes.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
             continue;
@@ -734,47 +735,21 @@ mod tests {
 
     use super::*;
 
-    /// Appends `line` and a newline to `content`, returning its offset.
-    fn push_line(content: &mut Vec<u8>, line: &str) -> u64 {
-        let start = content.len() as u64;
-        content.extend_from_slice(line.as_bytes());
-        content.push(b'\n');
-        start
+    #[test]
+    fn leading_header_lines_stop_at_data() {
+        let head = b"#separator \\x09\n#fields\ta\tb\r\n1\t2\n#close\n";
+        let lines = leading_header_lines(head);
+        assert_eq!(lines, [b"#separator \\x09".to_vec(), b"#fields\ta\tb\r".to_vec()]);
     }
 
     #[test]
-    fn header_lines_across_blocks() {
-        let mut content = Vec::new();
-        let mut expected = Vec::new();
-        expected.push((
-            push_line(&mut content, "#fields\ta\tb"),
-            b"#fields\ta\tb".to_vec(),
-        ));
-        let filler = "1\t2\t".repeat(25);
-        // Enough data lines that later headers fall on and around the
-        // 4 MiB block boundary.
-        while content.len() < 4 * 1024 * 1024 - 200 {
-            push_line(&mut content, &filler);
-        }
-        while content.len() < 4 * 1024 * 1024 - 21 {
-            push_line(&mut content, "x");
-        }
-        let long_header = format!("#fields\t{}", "c\t".repeat(40));
-        expected.push((
-            push_line(&mut content, &long_header),
-            long_header.clone().into_bytes(),
-        ));
-        while content.len() < 8 * 1024 * 1024 - 1 {
-            push_line(&mut content, "x");
-        }
-        expected.push((push_line(&mut content, "#close"), b"#close".to_vec()));
-        expected.push((content.len() as u64, b"#last-without-newline".to_vec()));
-        content.extend_from_slice(b"#last-without-newline");
-
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(&content).unwrap();
-        let found = header_lines(file.as_file_mut()).unwrap();
-        assert_eq!(found, expected);
+    fn leading_header_lines_skip_a_cut_line() {
+        assert_eq!(
+            leading_header_lines(b"#fields\ta\n#types\tst"),
+            [b"#fields\ta".to_vec()]
+        );
+        assert!(leading_header_lines(b"1\t2\n#fields\ta\n").is_empty());
+        assert!(leading_header_lines(b"").is_empty());
     }
 
     #[test]
@@ -785,7 +760,7 @@ mod tests {
             writeln!(file, "{line}").unwrap();
         }
         let size = file.as_file().metadata().unwrap().len();
-        let ranges = split(file.path(), size, Format::Json).unwrap();
+        let ranges = split(file.path(), size).unwrap();
         assert!(ranges.len() >= 3, "{} ranges", ranges.len());
         assert_eq!(ranges[0].start, 0);
         assert_eq!(ranges.last().unwrap().end, size);
