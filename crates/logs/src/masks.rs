@@ -78,19 +78,40 @@ pub(crate) fn separators(line: &[u8], separator: u8, wanted: usize, positions: &
     // An equal byte compares to 0xff, which is -1 in a wrapping add. A
     // lane holds at most 255, so a sum covers at most 255 blocks.
     let mut lanes = u8x16::ZERO;
-    let mut summed = 0;
-    for (index, block) in blocks.iter().enumerate() {
-        let found = u8x16::new(*block).simd_eq(pattern);
-        lanes -= found;
-        summed += 1;
-        if summed == MAX_SUMMED {
+
+    // The first blocks, four at a time, until the wanted separators are
+    // found: one 64-bit mask a group keeps the loop that takes positions
+    // out of it short.
+    let mut located = 0;
+    while positions.len() < wanted && located < blocks.len() {
+        let group = blocks
+            .get(located..(located + 4).min(blocks.len()))
+            .unwrap_or_default();
+        let mut mask = 0_u64;
+        for (index, block) in group.iter().enumerate() {
+            let found = u8x16::new(*block).simd_eq(pattern);
+            lanes -= found;
+            mask |= u64::from(found.to_bitmask()) << (index * LANES);
+        }
+        while mask != 0 && positions.len() < wanted {
+            positions.push(located * LANES + mask.trailing_zeros() as usize);
+            mask &= mask - 1;
+        }
+        located += group.len();
+        // At most 255 blocks go into one sum of lanes.
+        if located % 252 == 0 {
             total += sum_lanes(lanes);
             lanes = u8x16::ZERO;
-            summed = 0;
         }
-        if positions.len() < wanted {
-            push_bits(positions, wanted, index * LANES, found.to_bitmask());
+    }
+
+    // The other blocks are only counted.
+    for group in blocks.get(located..).unwrap_or_default().chunks(MAX_SUMMED) {
+        let mut group_lanes = u8x16::ZERO;
+        for block in group {
+            group_lanes -= u8x16::new(*block).simd_eq(pattern);
         }
+        total += sum_lanes(group_lanes);
     }
 
     if !tail.is_empty() {
