@@ -9,6 +9,7 @@ use hashbrown::HashTable;
 use iocwatch_model::{
     Indicator, IndicatorValue, KindHint, Meta, Note, Origin, ParseOptions, Parsed, parse_indicator,
 };
+use rayon::prelude::*;
 
 use crate::error::LineError;
 use crate::lines::excerpt;
@@ -106,11 +107,118 @@ impl fmt::Display for NoteEntry {
     }
 }
 
+/// Number of values and rejections that [`Collector`] queues before it
+/// parses them, which bounds the memory the queue takes.
+const BATCH: usize = 8192;
+
+/// Least number of queued entries that are parsed on several threads.
+/// Below it, handing the work to other threads costs more than it saves.
+const PARALLEL_MIN: usize = 1024;
+
 /// Parses values into indicators, dropping duplicates and recording every
 /// rejection and note.
+///
+/// Parsing is most of the time it takes to load a large list, so values
+/// are queued in batches, with the rejections between them, and each
+/// batch is parsed on all cores. Duplicates, rejections and notes still
+/// come out in input order.
 pub(crate) struct Collector {
-    source: Arc<str>,
     parse: ParseOptions,
+    queue: Vec<Entry>,
+    added: Added,
+}
+
+/// A value to parse or a rejection, in input order.
+enum Entry {
+    Value {
+        line: u64,
+        /// The value without surrounding white space.
+        raw: String,
+        hint: Option<KindHint>,
+        meta: Arc<Meta>,
+    },
+    Rejected(Box<Rejection>),
+}
+
+impl Collector {
+    pub(crate) fn new(source: &str, parse: ParseOptions) -> Self {
+        Self {
+            parse,
+            queue: Vec::new(),
+            added: Added::new(Arc::from(source)),
+        }
+    }
+
+    /// Queues `raw` to be parsed and added unless it is rejected, dropped
+    /// or a duplicate of an earlier value.
+    pub(crate) fn add(&mut self, line: u64, raw: &str, hint: Option<KindHint>, meta: &Arc<Meta>) {
+        self.queue.push(Entry::Value {
+            line,
+            raw: raw.trim().to_owned(),
+            hint,
+            meta: Arc::clone(meta),
+        });
+        if self.queue.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Records a value or line that is not loaded, as rejected or dropped.
+    pub(crate) fn reject(&mut self, line: u64, value: &str, error: LineError) {
+        self.queue.push(Entry::Rejected(Box::new(Rejection {
+            line,
+            value: excerpt(value),
+            error,
+        })));
+        if self.queue.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Parses the queued values and adds them, in order.
+    fn flush(&mut self) {
+        let options = self.parse;
+        let parse = |entry: &Entry| match entry {
+            Entry::Value { raw, hint, .. } => Some(parse_indicator(raw, *hint, options)),
+            Entry::Rejected(_) => None,
+        };
+        let parsed: Vec<_> = if self.queue.len() >= PARALLEL_MIN {
+            self.queue.par_iter().map(parse).collect()
+        } else {
+            self.queue.iter().map(parse).collect()
+        };
+        for (entry, result) in self.queue.drain(..).zip(parsed) {
+            match (entry, result) {
+                (Entry::Value { line, raw, meta, .. }, Some(Ok(Parsed { value, notes }))) => {
+                    self.added.insert(line, raw, value, notes, meta);
+                }
+                (Entry::Value { line, raw, .. }, Some(Err(error))) => {
+                    self.added.report.push(Rejection {
+                        line,
+                        value: excerpt(&raw),
+                        error: error.into(),
+                    });
+                }
+                (Entry::Rejected(rejection), _) => self.added.report.push(*rejection),
+                // The parse gives every value a result.
+                (Entry::Value { .. }, None) => {}
+            }
+        }
+    }
+
+    /// Returns the indicators and the report, with `lines` as the line count.
+    pub(crate) fn finish(mut self, lines: u64) -> (Vec<Indicator>, LoadReport) {
+        self.flush();
+        let mut report = self.added.report;
+        report.lines = lines;
+        report.loaded = self.added.indicators.len() as u64;
+        (self.added.indicators, report)
+    }
+}
+
+/// The indicators added so far, with what finds duplicates among them.
+struct Added {
+    source: Arc<str>,
     indicators: Vec<Indicator>,
     /// Indexes into `indicators` with the hash of their value, so that
     /// duplicates are found without a second copy of every value, and
@@ -120,11 +228,10 @@ pub(crate) struct Collector {
     report: LoadReport,
 }
 
-impl Collector {
-    pub(crate) fn new(source: &str, parse: ParseOptions) -> Self {
+impl Added {
+    fn new(source: Arc<str>) -> Self {
         Self {
-            source: Arc::from(source),
-            parse,
+            source,
             indicators: Vec::new(),
             seen: HashTable::new(),
             hasher: foldhash::fast::RandomState::default(),
@@ -132,37 +239,13 @@ impl Collector {
         }
     }
 
-    /// Parses `raw` and adds it unless it is rejected, dropped or a
-    /// duplicate of an earlier value.
-    pub(crate) fn add(&mut self, line: u64, raw: &str, hint: Option<KindHint>, meta: &Arc<Meta>) {
-        match parse_indicator(raw, hint, self.parse) {
-            Ok(Parsed { value, notes }) => self.insert(line, raw.trim(), value, notes, meta),
-            Err(error) => self.reject(line, raw.trim(), error.into()),
-        }
-    }
-
-    /// Records a value or line that is not loaded, as rejected or dropped.
-    pub(crate) fn reject(&mut self, line: u64, value: &str, error: LineError) {
-        let rejection = Rejection {
-            line,
-            value: excerpt(value),
-            error,
-        };
-        if rejection.error.is_dropped() {
-            self.report.dropped.push(rejection);
-        } else {
-            self.report.rejected.push(rejection);
-        }
-    }
-
-    fn insert(&mut self, line: u64, raw: &str, value: IndicatorValue, notes: Vec<Note>, meta: &Arc<Meta>) {
+    fn insert(&mut self, line: u64, raw: String, value: IndicatorValue, notes: Vec<Note>, meta: Arc<Meta>) {
         let Self {
             source,
             indicators,
             seen,
             hasher,
             report,
-            ..
         } = self;
         let hash = hasher.hash_one(&value);
         let is_same =
@@ -175,27 +258,30 @@ impl Collector {
         for note in notes {
             report.notes.push(NoteEntry {
                 line,
-                value: raw.to_owned(),
+                value: raw.clone(),
                 note,
             });
         }
         indicators.push(Indicator {
             value,
-            original: raw.to_owned(),
-            meta: Arc::clone(meta),
+            original: raw,
+            meta,
             origin: Origin {
                 source: Arc::clone(source),
                 line,
             },
         });
     }
+}
 
-    /// Returns the indicators and the report, with `lines` as the line count.
-    pub(crate) fn finish(self, lines: u64) -> (Vec<Indicator>, LoadReport) {
-        let mut report = self.report;
-        report.lines = lines;
-        report.loaded = self.indicators.len() as u64;
-        (self.indicators, report)
+impl LoadReport {
+    /// Records a value or line that is not loaded, as rejected or dropped.
+    fn push(&mut self, rejection: Rejection) {
+        if rejection.error.is_dropped() {
+            self.dropped.push(rejection);
+        } else {
+            self.rejected.push(rejection);
+        }
     }
 }
 
@@ -263,6 +349,39 @@ mod tests {
         assert_eq!(
             report.summary(),
             "5 lines read; indicators: 2 loaded, 1 duplicate, 1 rejected, 1 dropped, 1 with notes"
+        );
+    }
+
+    #[test]
+    fn batches_keep_input_order() {
+        // Several batches of values, rejections, drops and duplicates.
+        let mut collector = Collector::new("test.txt", ParseOptions::default());
+        let meta = Arc::new(Meta::default());
+        let count = 3 * BATCH + 17;
+        for line in 1..=count as u64 {
+            match line % 5 {
+                0 => collector.reject(line, "bad line", LineError::TooLong { max: 1 }),
+                1 => collector.add(line, "not a value", None, &meta),
+                2 => collector.add(line, "127.0.0.1", None, &meta),
+                _ => collector.add(line, &format!(" host{}.example ", line / 10), None, &meta),
+            }
+        }
+        let (indicators, report) = collector.finish(count as u64);
+
+        let lines: Vec<u64> = indicators.iter().map(|indicator| indicator.origin.line).collect();
+        let expected: Vec<u64> = (1..=count as u64).filter(|line| line % 10 == 3).collect();
+        assert_eq!(lines, expected);
+        assert_eq!(indicators[0].original, "host0.example");
+        let host_lines = (1..=count).filter(|line| line % 5 >= 3).count();
+        assert_eq!(report.duplicates, (host_lines - expected.len()) as u64);
+        let rejected: Vec<u64> = report.rejected.iter().map(|rejection| rejection.line).collect();
+        let expected: Vec<u64> = (1..=count as u64)
+            .filter(|line| line % 5 == 0 || line % 5 == 1)
+            .collect();
+        assert_eq!(rejected, expected);
+        assert_eq!(
+            report.dropped.len(),
+            (1..=count).filter(|line| line % 5 == 2).count()
         );
     }
 

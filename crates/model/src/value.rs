@@ -237,17 +237,15 @@ fn to_ascii_lower(value: &str) -> Option<Cow<'_, str>> {
 }
 
 fn validate_host_name(ascii: &str) -> Result<(), &'static str> {
-    if ascii.len() > 253 {
+    let bytes = ascii.as_bytes();
+    if bytes.len() > 253 {
         return Err("is longer than 253 characters");
     }
-    if ascii
-        .rsplit('.')
-        .next()
-        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
-    {
+    let top = bytes.rsplit(|&b| b == b'.').next().unwrap_or_default();
+    if top.iter().all(u8::is_ascii_digit) {
         return Err("ends in a numeric label, so it is an address, not a domain");
     }
-    for label in ascii.split('.') {
+    for label in bytes.split(|&b| b == b'.') {
         if label.is_empty() {
             return Err("has an empty label");
         }
@@ -255,8 +253,8 @@ fn validate_host_name(ascii: &str) -> Result<(), &'static str> {
             return Err("has a label longer than 63 characters");
         }
         if !label
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err("contains a character not allowed in a host name");
         }
