@@ -117,6 +117,41 @@ impl MatcherBuilder {
         self.strategies.reserve(&counts);
     }
 
+    /// Adds the indicators for which `keep` returns true to a watchlist,
+    /// in order, as [`MatcherBuilder::add`] does, and returns how many
+    /// were added.
+    ///
+    /// The memory of `indicators` is handed back as they are added, so
+    /// that a large list is not held twice: once as given, once in the
+    /// matcher's tables.
+    pub fn add_all(
+        &mut self,
+        watchlist: WatchlistId,
+        indicators: Vec<Indicator>,
+        mut keep: impl FnMut(&Indicator) -> bool,
+    ) -> usize {
+        /// Indicators taken between two releases of memory.
+        const RELEASE_EVERY: usize = 65_536;
+
+        self.reserve(&indicators);
+        // Taken from the end, the indicators can be dropped from the
+        // list's allocation as they go.
+        let mut reversed = indicators;
+        reversed.reverse();
+        let mut added = 0;
+        let mut taken = 0;
+        while let Some(indicator) = reversed.pop() {
+            taken += 1;
+            if taken % RELEASE_EVERY == 0 {
+                reversed.shrink_to_fit();
+            }
+            if keep(&indicator) && self.add(watchlist, indicator) {
+                added += 1;
+            }
+        }
+        added
+    }
+
     /// Adds an indicator to a watchlist. Returns false when the watchlist
     /// already contains the same value, which is then not added again.
     pub fn add(&mut self, watchlist: WatchlistId, indicator: Indicator) -> bool {

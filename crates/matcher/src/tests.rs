@@ -621,6 +621,32 @@ fn duplicates_found_per_kind() {
 }
 
 #[test]
+fn add_all_keeps_order_and_filter() {
+    // More indicators than are taken between two releases of memory.
+    let count: u32 = 70_000;
+    let value = |i: u32| format!("45.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+    let mut indicators: Vec<Indicator> = (0..count).map(|i| indicator(&value(i), None)).collect();
+    let mut again = indicator(&value(3), None);
+    again.original = "again".to_owned();
+    indicators.push(again);
+
+    let mut builder = MatcherBuilder::new();
+    let list = builder.add_watchlist("a", DomainMatch::Subdomains);
+    let added = builder.add_all(list, indicators, |indicator| indicator.original != value(5));
+    assert_eq!(added, count as usize - 1);
+    assert_eq!(builder.duplicates(), 1);
+
+    let matcher = builder.build().unwrap();
+    assert_eq!(matcher.len(), count as usize - 1);
+    assert!(matches(&matcher, Field::DestinationIp, &value(5), None).is_empty());
+    // The first of two equal values is the one kept.
+    let found = matches(&matcher, Field::DestinationIp, &value(3), None);
+    assert_eq!(found, [(format!("a:{}", value(3)), value(3))]);
+    let last = matches(&matcher, Field::DestinationIp, &value(count - 1), None);
+    assert_eq!(last.len(), 1);
+}
+
+#[test]
 fn reserve_changes_no_result() {
     let values = [
         "198.51.100.7",

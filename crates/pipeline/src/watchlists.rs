@@ -14,10 +14,7 @@ pub fn build_matcher(watchlists: Vec<Watchlist>) -> Result<(Matcher, u64), Build
     let mut builder = MatcherBuilder::new();
     for watchlist in watchlists {
         let id = builder.add_watchlist(&watchlist.name, DomainMatch::Subdomains);
-        builder.reserve(&watchlist.indicators);
-        for indicator in watchlist.indicators {
-            builder.add(id, indicator);
-        }
+        builder.add_all(id, watchlist.indicators, |_| true);
     }
     let duplicates = builder.duplicates();
     Ok((builder.build()?, duplicates))

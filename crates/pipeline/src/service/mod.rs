@@ -428,12 +428,9 @@ fn build_snapshot(store: &Store, home: &HomeNet, default_window: Duration) -> Re
             severity: watchlist.settings.severity,
             dedup_window: watchlist.settings.dedup_window,
         });
-        builder.reserve(&watchlist.indicators);
-        for indicator in watchlist.indicators {
-            if !allowlist.covers_indicator(&indicator) {
-                builder.add(id, indicator);
-            }
-        }
+        builder.add_all(id, watchlist.indicators, |indicator| {
+            !allowlist.covers_indicator(indicator)
+        });
     }
     let matcher = builder.build()?;
     let next_expiry = store.next_expiry(now)?;
