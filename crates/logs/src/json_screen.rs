@@ -209,14 +209,8 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
         while text.get(position) == Some(&b' ') {
             position += 1;
         }
-        let Some(&byte) = text.get(position) else {
-            // The root object closed and only spaces followed.
-            return (expect == Expect::CommaOrEnd && buffers.frames.is_empty()).then_some(shape);
-        };
-        if buffers.frames.is_empty() && position > 0 {
-            // Text after the root object.
-            return None;
-        }
+        // The root object is open: the text cannot end before it closes.
+        let &byte = text.get(position)?;
         match expect {
             Expect::Value | Expect::ValueOrArrayEnd => {
                 if byte == b']' && expect == Expect::ValueOrArrayEnd {
@@ -285,6 +279,9 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
             Expect::Key | Expect::KeyOrObjectEnd => {
                 if byte == b'}' && expect == Expect::KeyOrObjectEnd {
                     position = close(buffers, true, position)?;
+                    if buffers.frames.is_empty() {
+                        return only_spaces_after(text, position).then_some(shape);
+                    }
                     expect = Expect::CommaOrEnd;
                     continue;
                 }
@@ -336,12 +333,22 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                     }
                     b'}' | b']' => {
                         position = close(buffers, byte == b'}', position)?;
+                        if buffers.frames.is_empty() {
+                            return only_spaces_after(text, position).then_some(shape);
+                        }
                     }
                     _ => return None,
                 }
             }
         }
     }
+}
+
+/// Returns true when `text` has only spaces from `position` on, as it must
+/// after the root object closes.
+fn only_spaces_after(text: &[u8], position: usize) -> bool {
+    text.get(position..)
+        .is_some_and(|rest| rest.iter().all(|&byte| byte == b' '))
 }
 
 /// Returns the range of the string whose opening quote is at `position`,

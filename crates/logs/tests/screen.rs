@@ -176,7 +176,7 @@ const JSON_LINES: [&str; 22] = [
 ];
 
 /// Lines the screen must leave to the full decode.
-const UNSCREENED_JSON: [&[u8]; 14] = [
+const UNSCREENED_JSON: [&[u8]; 16] = [
     br#"{"event_type":"dns","dns":{"rrname":"esc\u0061ped.example"}}"#,
     br#"{"event_type":"http","http":{"hostname":"a\/b.example"}}"#,
     b"{\"event_type\":\"dns\",\"dns\":{\"rrname\":\"caf\xc3\xa9.example\"}}",
@@ -188,6 +188,8 @@ const UNSCREENED_JSON: [&[u8]; 14] = [
     br#"{"event_type":"flow","n":01}"#,
     br#"{"event_type":"flow","n":123456789012345678901}"#,
     br#"{"event_type":"flow","src_ip":"10.0.0.1"} trailing"#,
+    br#"{"event_type":"flow","src_ip":"10.0.0.1"}{"event_type":"flow"}"#,
+    br#"{"event_type":"flow","a":[1]}  ]"#,
     br#"{"event_type":"flow","src_ip":"10.0.0.1""#,
     br#"{"event_type":"flow","a":[1,2}"#,
     br#"{"@timestamp":"2024-01-01T00:00:00Z","source":{"ip":"192.0.2.1"},"score":0.5}"#,
