@@ -111,7 +111,7 @@ impl fmt::Display for NoteEntry {
 /// parses them, which bounds the memory the queue takes.
 const BATCH: usize = 8192;
 
-/// Least number of queued entries that are parsed on several threads.
+/// Minimum number of queued entries that are parsed on several threads.
 /// Below it, handing the work to other threads costs more than it saves.
 const PARALLEL_MIN: usize = 1024;
 

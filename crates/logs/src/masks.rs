@@ -80,8 +80,8 @@ pub(crate) fn separators(line: &[u8], separator: u8, wanted: usize, positions: &
     let mut lanes = u8x16::ZERO;
 
     // The first blocks, four at a time, until the wanted separators are
-    // found: one 64-bit mask a group keeps the loop that takes positions
-    // out of it short.
+    // found. One 64-bit mask per group keeps the loop that extracts
+    // positions short.
     let mut located = 0;
     while positions.len() < wanted && located < blocks.len() {
         let group = blocks
@@ -241,7 +241,7 @@ mod tests {
 
     #[test]
     fn separators_counts_lines_of_many_blocks() {
-        // Over 255 blocks of separators, more than one lane sum holds.
+        // A line of over 255 blocks needs more than one sum of lanes.
         for length in [4079, 4080, 4081, 4096, 9000] {
             let line = vec![b'\t'; length];
             for wanted in [2, length - 100, length] {

@@ -82,7 +82,7 @@ pub struct MatcherBuilder {
     watchlists: Vec<WatchlistInfo>,
     entries: Vec<Entry>,
     /// The lookup tables, filled as indicators are added. They also find
-    /// duplicates: an indicator whose bucket already holds the same value
+    /// duplicates: an indicator whose bucket already contains the same value
     /// from the same watchlist is not added.
     strategies: Strategies,
     duplicates: u64,
@@ -130,7 +130,7 @@ impl MatcherBuilder {
         indicators: Vec<Indicator>,
         mut keep: impl FnMut(&Indicator) -> bool,
     ) -> usize {
-        /// Indicators taken between two releases of memory.
+        /// Indicators added between two releases of memory.
         const RELEASE_EVERY: usize = 65_536;
 
         self.reserve(&indicators);
