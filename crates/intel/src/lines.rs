@@ -47,7 +47,7 @@ pub(crate) enum Line<'a> {
     TooLong(&'a str),
 }
 
-/// Where the text of the current line of a [`LineReader`] is.
+/// Location of the text of the current line of a [`LineReader`].
 #[derive(Debug, Clone, Copy)]
 enum Current {
     /// In `text`, at this byte range.

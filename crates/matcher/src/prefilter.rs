@@ -398,7 +398,7 @@ fn decimal_octet(digits: &[u8]) -> Option<u8> {
 mod tests {
     use super::*;
 
-    /// The language of [`dotted_quad`], written plainly.
+    /// Parses what [`dotted_quad`] accepts, written plainly.
     fn reference(bytes: &[u8]) -> Option<u32> {
         let parts: Vec<&[u8]> = bytes.split(|&b| b == b'.').collect();
         if parts.len() != 4 {

@@ -31,8 +31,8 @@ impl Screened {
         if may_match {
             return false;
         }
-        // Decoders name their format with one static string each, so the
-        // address tells formats apart before the text does.
+        // Decoders name their format with one static string each, so
+        // comparing addresses distinguishes formats before comparing text.
         let same = |seen: &str| std::ptr::eq(seen, format) || seen == format;
         match self.events.iter_mut().find(|(seen, _)| same(seen)) {
             Some((_, count)) => *count += 1,

@@ -219,10 +219,10 @@ fn split_inline_comment(line: &str) -> (&str, Option<&str>) {
 }
 
 /// Returns `body` when it is one value and nothing else, as most lines
-/// of large lists are, so that [`entry`] need not try every syntax on it:
-/// printable ASCII without blanks, starting with a letter or digit, and
-/// neither a dnsmasq line nor a bare record type. For such a body, `entry`
-/// returns the body as the only value.
+/// of large lists are, so that [`entry`] need not try every syntax on it.
+/// Such a body is printable ASCII without blanks and starts with a letter
+/// or digit. It is neither a dnsmasq line nor a bare record type, and
+/// `entry` returns it as the only value.
 fn single_value(body: &str) -> Option<&str> {
     let bytes = body.as_bytes();
     let starts_alphanumeric = bytes.first().is_some_and(u8::is_ascii_alphanumeric);
