@@ -66,12 +66,12 @@ pub(crate) fn next_bit(words: &[u64], from: usize) -> Option<usize> {
     }
 }
 
-/// Pushes to `positions` the offsets of the first `wanted` bytes of `line`
+/// Pushes to `positions` the offsets of the first `needed` bytes of `line`
 /// equal to `separator`, and returns how many `line` has in all.
 ///
 /// The count adds up the lanes of the comparisons, which needs no bit
 /// count instruction: x86-64 has one only from its second level on.
-pub(crate) fn separators(line: &[u8], separator: u8, wanted: usize, positions: &mut Vec<usize>) -> usize {
+pub(crate) fn separators(line: &[u8], separator: u8, needed: usize, positions: &mut Vec<usize>) -> usize {
     let pattern = u8x16::splat(separator);
     let (blocks, tail) = line.as_chunks::<LANES>();
     let mut total = 0;
@@ -79,11 +79,11 @@ pub(crate) fn separators(line: &[u8], separator: u8, wanted: usize, positions: &
     // lane holds at most 255, so a sum covers at most 255 blocks.
     let mut lanes = u8x16::ZERO;
 
-    // The first blocks, four at a time, until the wanted separators are
+    // The first blocks, four at a time, until the needed separators are
     // found. One 64-bit mask per group keeps the loop that extracts
     // positions short.
     let mut located = 0;
-    while positions.len() < wanted && located < blocks.len() {
+    while positions.len() < needed && located < blocks.len() {
         let group = blocks
             .get(located..(located + 4).min(blocks.len()))
             .unwrap_or_default();
@@ -93,7 +93,7 @@ pub(crate) fn separators(line: &[u8], separator: u8, wanted: usize, positions: &
             lanes -= found;
             mask |= u64::from(found.to_bitmask()) << (index * LANES);
         }
-        while mask != 0 && positions.len() < wanted {
+        while mask != 0 && positions.len() < needed {
             positions.push(located * LANES + mask.trailing_zeros() as usize);
             mask &= mask - 1;
         }
@@ -130,7 +130,7 @@ pub(crate) fn separators(line: &[u8], separator: u8, wanted: usize, positions: &
         };
         let found = u8x16::new(last).simd_eq(pattern) & u8x16::new(NEW_LANES[new_from]);
         total += sum_lanes(u8x16::ZERO - found);
-        push_bits(positions, wanted, start, found.to_bitmask());
+        push_bits(positions, needed, start, found.to_bitmask());
     }
     total + sum_lanes(lanes)
 }
@@ -139,10 +139,10 @@ pub(crate) fn separators(line: &[u8], separator: u8, wanted: usize, positions: &
 const MAX_SUMMED: usize = 255;
 
 /// Pushes `offset` plus the index of each set bit of `bits` to
-/// `positions` while it has fewer than `wanted`.
+/// `positions` while it has fewer than `needed`.
 #[inline]
-fn push_bits(positions: &mut Vec<usize>, wanted: usize, offset: usize, mut bits: u32) {
-    while bits != 0 && positions.len() < wanted {
+fn push_bits(positions: &mut Vec<usize>, needed: usize, offset: usize, mut bits: u32) {
+    while bits != 0 && positions.len() < needed {
         positions.push(offset + bits.trailing_zeros() as usize);
         bits &= bits - 1;
     }
@@ -229,11 +229,11 @@ mod tests {
             for length in 0..150 {
                 let line = sample(length, 1);
                 let all: Vec<usize> = (0..length).filter(|&i| line[i] == separator).collect();
-                for wanted in [0, 1, 3, 100] {
+                for needed in [0, 1, 3, 100] {
                     let mut positions = Vec::new();
-                    let total = separators(&line, separator, wanted, &mut positions);
+                    let total = separators(&line, separator, needed, &mut positions);
                     assert_eq!(total, all.len());
-                    assert_eq!(positions, all[..wanted.min(all.len())], "length {length}");
+                    assert_eq!(positions, all[..needed.min(all.len())], "length {length}");
                 }
             }
         }
@@ -244,10 +244,10 @@ mod tests {
         // A line of over 255 blocks needs more than one sum of lanes.
         for length in [4079, 4080, 4081, 4096, 9000] {
             let line = vec![b'\t'; length];
-            for wanted in [2, length - 100, length] {
+            for needed in [2, length - 100, length] {
                 let mut positions = Vec::new();
-                assert_eq!(separators(&line, b'\t', wanted, &mut positions), length);
-                assert!(positions.iter().copied().eq(0..wanted), "wanted {wanted}");
+                assert_eq!(separators(&line, b'\t', needed, &mut positions), length);
+                assert!(positions.iter().copied().eq(0..needed), "needed {needed}");
             }
         }
     }

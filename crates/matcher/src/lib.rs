@@ -139,10 +139,10 @@ impl MatcherBuilder {
         let mut reversed = indicators;
         reversed.reverse();
         let mut added = 0;
-        let mut taken = 0;
+        let mut popped = 0;
         while let Some(indicator) = reversed.pop() {
-            taken += 1;
-            if taken % RELEASE_EVERY == 0 {
+            popped += 1;
+            if popped % RELEASE_EVERY == 0 {
                 reversed.shrink_to_fit();
             }
             if keep(&indicator) && self.add(watchlist, indicator) {

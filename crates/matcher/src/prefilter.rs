@@ -100,7 +100,7 @@ impl LineFilter {
             }
             insert_new(&mut top_labels, top_label(domain));
         }
-        // The table keys hold every URL and e-mail indicator value once.
+        // The table keys contain every URL and e-mail indicator value once.
         let url_hosts = strategies.urls.keys().map(|key| key_host(key));
         let email_domains = strategies
             .emails

@@ -397,7 +397,7 @@ impl KindCounts {
     }
 }
 
-/// Appends `id` to `ids` unless `is_same` holds for an id already there.
+/// Appends `id` to `ids` unless `is_same` is true for an id already there.
 fn push_id(ids: &mut Ids, id: IndicatorId, is_same: impl Fn(IndicatorId) -> bool) -> bool {
     if ids.iter().any(|other| is_same(*other)) {
         return false;
@@ -432,7 +432,7 @@ fn push_keyed(
 }
 
 /// Appends `item` to the bucket of string key `key` unless `is_same`
-/// holds for an item already there. The key is copied only when it is
+/// is true for an item already there. The key is copied only when it is
 /// new.
 fn push_keyed_with<A: smallvec::Array>(
     map: &mut Map<Box<str>, SmallVec<A>>,

@@ -622,7 +622,7 @@ fn duplicates_found_per_kind() {
 
 #[test]
 fn add_all_keeps_order_and_filter() {
-    // More indicators than are taken between two releases of memory.
+    // More indicators than are added between two releases of memory.
     let count: u32 = 70_000;
     let value = |i: u32| format!("45.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
     let mut indicators: Vec<Indicator> = (0..count).map(|i| indicator(&value(i), None)).collect();
