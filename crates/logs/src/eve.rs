@@ -31,31 +31,75 @@ use crate::zeek::{full_url, observe_email, observe_once};
 /// The role of a JSON key for the reader below, at whatever depth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct KeyClass {
-    /// The key is a field of one of the structs below, which fail to
-    /// deserialize when an object repeats it.
-    pub is_field: bool,
+    /// Index of the key in [`FIELDS`] when it is a field of one of the
+    /// structs below, which fail to deserialize when an object repeats it.
+    pub field: Option<usize>,
     /// The reader may turn the key's string values (or array of strings)
-    /// into an observable. The screen of the JSON decoder passes only these
-    /// values to the line filter, so every key read for an observable must
-    /// be marked here.
+    /// into an observable that an indicator can match. The screen of the
+    /// JSON decoder passes only these values to the line filter, so every
+    /// such key must be marked here.
     pub is_observable: bool,
 }
 
+/// The field names of the structs below, each with whether the reader
+/// turns its values into an observable that an indicator can match.
+pub(crate) const FIELDS: [(&[u8], bool); 46] = [
+    (b"src_ip", true),
+    (b"dest_ip", true),
+    (b"rrname", true),
+    (b"rdata", true),
+    (b"A", true),
+    (b"AAAA", true),
+    (b"hostname", true),
+    (b"url", true),
+    (b"http_user_agent", Field::UserAgent.can_match()),
+    (b"sni", true),
+    (b"fingerprint", true),
+    (b"hash", true),
+    (b"ja4", true),
+    (b"md5", true),
+    (b"sha1", true),
+    (b"sha256", true),
+    (b"mail_from", true),
+    (b"rcpt_to", true),
+    (b"from", true),
+    (b"to", true),
+    (b"timestamp", false),
+    (b"event_type", false),
+    (b"flow_id", false),
+    (b"community_id", false),
+    (b"src_port", false),
+    (b"dest_port", false),
+    (b"proto", false),
+    (b"alert", false),
+    (b"dns", false),
+    (b"http", false),
+    (b"tls", false),
+    (b"quic", false),
+    (b"fileinfo", false),
+    (b"smtp", false),
+    (b"email", false),
+    (b"signature", false),
+    (b"signature_id", false),
+    (b"rrtype", false),
+    (b"query", false),
+    (b"queries", false),
+    (b"answers", false),
+    (b"grouped", false),
+    (b"answer", false),
+    (b"http_port", false),
+    (b"ja3", false),
+    (b"ja3s", false),
+];
+
 /// Returns what the reader does with `key`.
 pub(crate) fn key_class(key: &[u8]) -> KeyClass {
-    let (is_field, is_observable) = match key {
-        b"src_ip" | b"dest_ip" | b"rrname" | b"rdata" | b"A" | b"AAAA" | b"hostname" | b"url"
-        | b"http_user_agent" | b"sni" | b"fingerprint" | b"hash" | b"ja4" | b"md5" | b"sha1" | b"sha256"
-        | b"mail_from" | b"rcpt_to" | b"from" | b"to" => (true, true),
-        b"timestamp" | b"event_type" | b"flow_id" | b"community_id" | b"src_port" | b"dest_port"
-        | b"proto" | b"alert" | b"dns" | b"http" | b"tls" | b"quic" | b"fileinfo" | b"smtp" | b"email"
-        | b"signature" | b"signature_id" | b"rrtype" | b"query" | b"queries" | b"answers" | b"grouped"
-        | b"answer" | b"http_port" | b"ja3" | b"ja3s" => (true, false),
-        _ => (false, false),
-    };
+    let field = FIELDS.iter().position(|(name, _)| *name == key);
     KeyClass {
-        is_field,
-        is_observable,
+        field,
+        is_observable: field
+            .and_then(|index| FIELDS.get(index))
+            .is_some_and(|(_, observable)| *observable),
     }
 }
 
@@ -484,10 +528,17 @@ mod tests {
         record_fields::<Smtp<'_>>(&mut names);
         record_fields::<Email<'_>>(&mut names);
         assert!(names.len() > 40, "{names:?}");
-        for name in names {
-            assert!(key_class(name.as_bytes()).is_field, "{name}");
+        for name in &names {
+            assert!(key_class(name.as_bytes()).field.is_some(), "{name}");
         }
-        assert!(!key_class(b"flow").is_field);
+        for (field, _) in FIELDS {
+            let name = String::from_utf8_lossy(field);
+            assert!(names.contains(&name.as_ref()), "{name} is no field");
+        }
+        // A frame of the screen keeps the fields it has seen in 64 bits.
+        assert!(FIELDS.len() <= 64);
+        assert!(key_class(b"flow").field.is_none());
+        assert!(!key_class(b"http_user_agent").is_observable);
         assert!(!key_class(b"pkts_toserver").is_observable);
     }
 

@@ -14,8 +14,11 @@
 //! Zeek key (`ts`, `uid`, `id.orig_h`, `id.resp_h`, `_path`) and one of
 //! the keys the decoder searches for, and ECS otherwise. The screen leaves
 //! a line with `"event_type"` that is not EVE to the full decode.
+//!
+//! The pass steps from token to token. The line's quote positions, found
+//! sixteen bytes at a time, give the end of each string at once. A small
+//! cache of the keys seen gives what a key means to each reader.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::zeek::{Key, is_address_column};
@@ -31,9 +34,6 @@ const MAX_NUMBER: usize = 20;
 /// the digits the line wrote (larger ones become floating point).
 const MAX_ECS_INTEGER_DIGITS: usize = 18;
 
-/// Most distinct keys whose class [`ScreenBuffers`] remembers.
-const MAX_CACHED_KEYS: usize = 4096;
-
 /// Key class bit: the EVE reader may read an observable from the key's
 /// string values.
 const EVE_VALUE: u8 = 1;
@@ -43,14 +43,156 @@ const ZEEK_VALUE: u8 = 2;
 /// Class of a line read as ECS, whose reader may read any value.
 const ECS_VALUE: u8 = 4;
 
+/// Key role bit: `event_type`, which makes a line EVE when it is a
+/// top-level string.
+const EVENT_TYPE: u8 = 1;
+/// Key role bit: a key every Zeek log has, which makes a line Zeek JSON
+/// when it is at the top level.
+const ZEEK_TOP: u8 = 2;
+/// Key role bit: a key whose presence in the line sends it to the Zeek
+/// reader.
+const ZEEK_SEARCHED: u8 = 4;
+
+/// Sets of two slots in [`KeyCache`], a power of two.
+const KEY_SETS: usize = 256;
+
+/// Maximum length of a key that [`KeyCache`] keeps, in bytes: three words.
+const MAX_CACHED_KEY: usize = 24;
+
+/// The meaning of a key to the readers of each format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct KeyInfo {
+    /// [`EVE_VALUE`] and [`ZEEK_VALUE`] bits.
+    class: u8,
+    /// [`EVENT_TYPE`], [`ZEEK_TOP`] and [`ZEEK_SEARCHED`] bits.
+    roles: u8,
+    /// Bit of the key in [`Frame::eve_fields`] when it is an EVE field,
+    /// 0 for other keys.
+    eve_field: u64,
+}
+
+/// Works out what `key` means to each reader.
+fn classify(key: &[u8]) -> KeyInfo {
+    let eve = eve::key_class(key);
+    let mut class = if eve.is_observable { EVE_VALUE } else { 0 };
+    if zeek_may_carry_observable(key) {
+        class |= ZEEK_VALUE;
+    }
+    let roles = match key {
+        b"event_type" => EVENT_TYPE,
+        b"_path" | b"ts" | b"uid" | b"id.orig_h" => ZEEK_TOP | ZEEK_SEARCHED,
+        b"id.resp_h" => ZEEK_TOP,
+        _ => 0,
+    };
+    KeyInfo {
+        class,
+        roles,
+        eve_field: eve.field.map_or(0, |index| 1 << index),
+    }
+}
+
+/// Returns whether the Zeek reader may read an observable from the
+/// values of `key`.
+fn zeek_may_carry_observable(key: &[u8]) -> bool {
+    let Ok(name) = std::str::from_utf8(key) else {
+        return false;
+    };
+    Key::from_name(name).is_some_and(Key::may_carry_observable) || is_address_column(name)
+}
+
+/// A key remembered by [`KeyCache`].
+#[derive(Debug, Clone, Copy, Default)]
+struct CachedKey {
+    length: usize,
+    words: [u64; 3],
+    info: KeyInfo,
+}
+
+/// The [`KeyInfo`] of recently seen keys. A hash of a key's bytes picks
+/// a set of two slots. A new key takes the first slot and moves the key
+/// there to the second. An unused slot contains the empty key, whose
+/// [`KeyInfo`] is the default.
+///
+/// A log has few distinct keys, so nearly every lookup is a hit, which
+/// costs a hash and a compare of three words.
+#[derive(Debug)]
+struct KeyCache {
+    slots: Box<[[CachedKey; 2]; KEY_SETS]>,
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self {
+            slots: Box::new([[CachedKey::default(); 2]; KEY_SETS]),
+        }
+    }
+}
+
+impl KeyCache {
+    /// Returns the [`KeyInfo`] of the key at `range` of `text`.
+    fn info(&mut self, text: &[u8], range: Range<usize>) -> KeyInfo {
+        let Some(key) = text.get(range.clone()) else {
+            return KeyInfo::default();
+        };
+        if key.len() > MAX_CACHED_KEY {
+            return classify(key);
+        }
+        let words = key_words(text, range);
+        let length = key.len();
+        let mixed = words[0] ^ words[1].rotate_left(21) ^ words[2].rotate_left(42) ^ length as u64;
+        let index = (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & (KEY_SETS - 1);
+        let set = &mut self.slots[index];
+        let [first, second] = set;
+        if first.length == length && first.words == words {
+            return first.info;
+        }
+        if second.length == length && second.words == words {
+            return second.info;
+        }
+        *second = *first;
+        *first = CachedKey {
+            length,
+            words,
+            info: classify(key),
+        };
+        first.info
+    }
+}
+
+/// Returns the bytes of `text` in `range`, at most [`MAX_CACHED_KEY`] of
+/// them, as three little-endian words padded with zero bytes.
+fn key_words(text: &[u8], range: Range<usize>) -> [u64; 3] {
+    let mut words = [0; 3];
+    let mut start = range.start;
+    for word in &mut words {
+        if start >= range.end {
+            break;
+        }
+        let length = (range.end - start).min(8);
+        // Reads eight bytes where the text has them, which is nearly
+        // always, since a value follows every key.
+        *word = match text.get(start..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(chunk) => u64::from_le_bytes(*chunk) & (u64::MAX >> (64 - 8 * length)),
+            None => {
+                let mut padded = [0; 8];
+                if let (Some(bytes), Some(room)) = (text.get(start..start + length), padded.get_mut(..length))
+                {
+                    room.copy_from_slice(bytes);
+                }
+                u64::from_le_bytes(padded)
+            }
+        };
+        start += 8;
+    }
+    words
+}
+
 /// An open object or array.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     is_object: bool,
-    /// Index in [`ScreenBuffers::keys`] of the object's first key.
-    keys_start: usize,
-    /// One bit per key hash, to compare keys only on a possible repeat.
-    key_bits: u64,
+    /// The EVE fields the object has, one bit each.
+    eve_fields: u64,
     /// Class of the key that string values in this frame belong to: the
     /// latest key of an object, the key of an array.
     value_class: u8,
@@ -59,43 +201,16 @@ struct Frame {
 /// Buffers reused from line to line.
 #[derive(Debug, Default)]
 pub(crate) struct ScreenBuffers {
-    frames: Vec<Frame>,
-    keys: Vec<Range<usize>>,
+    /// The open frames around the innermost one.
+    parents: Vec<Frame>,
     integers: Vec<Range<usize>>,
     /// Whether the line has a number with a fraction.
     has_fraction: bool,
     /// String values with the class of their key.
     strings: Vec<(Range<usize>, u8)>,
-    /// Classes of the keys seen so far.
-    classes: HashMap<Box<[u8]>, u8, foldhash::fast::FixedState>,
+    keys: KeyCache,
     /// Positions of the line's quotes, one bit per byte.
     quotes: Vec<u64>,
-}
-
-impl ScreenBuffers {
-    /// Returns the class of a key of a line that is not EVE: whether the
-    /// Zeek reader may read an observable from its values.
-    fn zeek_class_of(&mut self, key: &[u8]) -> u8 {
-        if let Some(&class) = self.classes.get(key) {
-            return class;
-        }
-        let class = zeek_class(key);
-        if self.classes.len() < MAX_CACHED_KEYS {
-            self.classes.insert(key.into(), class);
-        }
-        class
-    }
-}
-
-fn zeek_class(key: &[u8]) -> u8 {
-    let Ok(name) = std::str::from_utf8(key) else {
-        return 0;
-    };
-    if Key::from_name(name).is_some_and(Key::may_carry_observable) || is_address_column(name) {
-        ZEEK_VALUE
-    } else {
-        0
-    }
 }
 
 /// The tokens the grammar allows next.
@@ -106,13 +221,6 @@ enum Expect {
     Key,
     KeyOrObjectEnd,
     CommaOrEnd,
-}
-
-/// The top-level key whose value is read next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TopKey {
-    EventType,
-    Other,
 }
 
 /// Screens one line; see the module documentation. Pushes the ranges of
@@ -136,8 +244,7 @@ pub(crate) fn screen(
         return None;
     }
 
-    buffers.frames.clear();
-    buffers.keys.clear();
+    buffers.parents.clear();
     buffers.integers.clear();
     buffers.strings.clear();
     buffers.has_fraction = false;
@@ -152,7 +259,7 @@ pub(crate) fn screen(
             return None;
         }
         ("suricata-eve", EVE_VALUE)
-    } else if shape.zeek_key_at_top && zeek_candidate() {
+    } else if shape.zeek_key_at_top && (shape.zeek_key_searched || zeek_candidate()) {
         ("zeek-json", ZEEK_VALUE)
     } else {
         // ECS reads a number as its text, and the text of a fraction or of
@@ -183,138 +290,75 @@ pub(crate) fn screen(
     Some(format)
 }
 
-/// Facts [`walk`] found at the top level of a line.
+/// Facts [`walk`] found about a line's keys.
 #[derive(Debug, Default)]
 struct Shape {
-    /// `event_type` is a string.
+    /// `event_type` is a top-level string.
     event_type_string: bool,
-    /// One of the keys every Zeek log has is present.
+    /// One of the keys every Zeek log has is at the top level.
     zeek_key_at_top: bool,
+    /// One of the keys the decoder searches for Zeek is a key somewhere.
+    zeek_key_searched: bool,
 }
 
 /// Walks the syntax of `text`, a trimmed line starting with `{`.
 /// Collects string values, integers and keys in `buffers`, in offsets of
 /// `text`: for an EVE candidate, only the values of EVE keys that carry
-/// observables, and only the keys that are EVE field names. Rejects a
-/// string with a backslash or a byte outside printable ASCII and DEL, and
-/// any such byte elsewhere, which the grammar does not expect; the caller
-/// has checked that `text` has none and indexed its quotes.
+/// observables. Rejects an EVE candidate whose object repeats an EVE
+/// field. Rejects a string with a backslash or a byte outside printable
+/// ASCII and DEL, and any such byte elsewhere, which the grammar does not
+/// expect. The caller has checked that `text` has none and indexed its
+/// quotes.
 fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option<Shape> {
-    let mut position = 0;
-    let mut expect = Expect::Value;
-    let mut top_key = TopKey::Other;
     let mut shape = Shape::default();
+    let mut frame = Frame {
+        is_object: true,
+        eve_fields: 0,
+        value_class: 0,
+    };
+    let mut position = 1;
+    let mut expect = Expect::KeyOrObjectEnd;
+    // The roles of the latest top-level key.
+    let mut top_roles = 0;
 
     loop {
-        while text.get(position) == Some(&b' ') {
-            position += 1;
-        }
         // The root object is open: the text cannot end before it closes.
-        let &byte = text.get(position)?;
+        let mut byte = *text.get(position)?;
+        while byte == b' ' {
+            position += 1;
+            byte = *text.get(position)?;
+        }
         match expect {
-            Expect::Value | Expect::ValueOrArrayEnd => {
-                if byte == b']' && expect == Expect::ValueOrArrayEnd {
-                    position = close(buffers, false, position)?;
-                    expect = Expect::CommaOrEnd;
-                    continue;
-                }
-                let at_top = buffers.frames.len() == 1;
-                match byte {
-                    b'"' => {
-                        let range = string(&buffers.quotes, position)?;
-                        if at_top && top_key == TopKey::EventType {
-                            shape.event_type_string = true;
-                        }
-                        position = range.end + 1;
-                        let class = buffers.frames.last().map_or(0, |frame| frame.value_class);
-                        if class != 0 || !eve_candidate {
-                            buffers.strings.push((range, class));
-                        }
-                        expect = Expect::CommaOrEnd;
-                    }
-                    b'{' | b'[' => {
-                        if buffers.frames.len() >= MAX_DEPTH {
-                            return None;
-                        }
-                        let is_object = byte == b'{';
-                        let value_class = buffers.frames.last().map_or(0, |frame| frame.value_class);
-                        buffers.frames.push(Frame {
-                            is_object,
-                            keys_start: buffers.keys.len(),
-                            key_bits: 0,
-                            value_class,
-                        });
-                        position += 1;
-                        expect = if is_object {
-                            Expect::KeyOrObjectEnd
-                        } else {
-                            Expect::ValueOrArrayEnd
-                        };
-                    }
-                    b'-' | b'0'..=b'9' => {
-                        let (end, is_integer) = number(text, position)?;
-                        if is_integer {
-                            buffers.integers.push(position..end);
-                        } else {
-                            buffers.has_fraction = true;
-                        }
-                        position = end;
-                        expect = Expect::CommaOrEnd;
-                    }
-                    b't' | b'f' | b'n' => {
-                        let literal: &[u8] = match byte {
-                            b't' => b"true",
-                            b'f' => b"false",
-                            _ => b"null",
-                        };
-                        if !text[position..].starts_with(literal) {
-                            return None;
-                        }
-                        position += literal.len();
-                        expect = Expect::CommaOrEnd;
-                    }
-                    _ => return None,
-                }
-            }
             Expect::Key | Expect::KeyOrObjectEnd => {
-                if byte == b'}' && expect == Expect::KeyOrObjectEnd {
-                    position = close(buffers, true, position)?;
-                    if buffers.frames.is_empty() {
-                        return only_spaces_after(text, position).then_some(shape);
+                if byte != b'"' {
+                    if byte != b'}' || expect != Expect::KeyOrObjectEnd {
+                        return None;
                     }
+                    match buffers.parents.pop() {
+                        Some(parent) => frame = parent,
+                        None => return only_spaces_after(text, position + 1).then_some(shape),
+                    }
+                    position += 1;
                     expect = Expect::CommaOrEnd;
                     continue;
                 }
-                if byte != b'"' {
-                    return None;
+                let end = masks::next_bit(&buffers.quotes, position + 1)?;
+                let info = buffers.keys.info(text, position + 1..end);
+                if buffers.parents.is_empty() {
+                    top_roles = info.roles;
+                    shape.zeek_key_at_top |= info.roles & ZEEK_TOP != 0;
                 }
-                let range = string(&buffers.quotes, position)?;
-                let key = &text[range.clone()];
-                if buffers.frames.len() == 1 {
-                    top_key = if key == b"event_type" {
-                        TopKey::EventType
-                    } else {
-                        TopKey::Other
-                    };
-                    if matches!(key, b"ts" | b"uid" | b"id.orig_h" | b"id.resp_h" | b"_path") {
-                        shape.zeek_key_at_top = true;
+                shape.zeek_key_searched |= info.roles & ZEEK_SEARCHED != 0;
+                // The EVE reader rejects a repeated field, and ignores
+                // other keys whether repeated or not.
+                if eve_candidate {
+                    if frame.eve_fields & info.eve_field != 0 {
+                        return None;
                     }
+                    frame.eve_fields |= info.eve_field;
                 }
-                let class = if eve_candidate {
-                    let key_class = eve::key_class(key);
-                    // The EVE reader rejects a repeated field, and ignores
-                    // other keys whether repeated or not.
-                    if key_class.is_field {
-                        add_key(text, buffers, range.clone())?;
-                    }
-                    if key_class.is_observable { EVE_VALUE } else { 0 }
-                } else {
-                    buffers.zeek_class_of(key)
-                };
-                if let Some(frame) = buffers.frames.last_mut() {
-                    frame.value_class = class;
-                }
-                position = range.end + 1;
+                frame.value_class = info.class;
+                position = end + 1;
                 while text.get(position) == Some(&b' ') {
                     position += 1;
                 }
@@ -324,22 +368,88 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                 position += 1;
                 expect = Expect::Value;
             }
-            Expect::CommaOrEnd => {
-                let is_object = buffers.frames.last()?.is_object;
-                match byte {
-                    b',' => {
-                        position += 1;
-                        expect = if is_object { Expect::Key } else { Expect::Value };
+            Expect::Value | Expect::ValueOrArrayEnd => match byte {
+                b'"' => {
+                    let end = masks::next_bit(&buffers.quotes, position + 1)?;
+                    if buffers.parents.is_empty() && top_roles & EVENT_TYPE != 0 {
+                        shape.event_type_string = true;
                     }
-                    b'}' | b']' => {
-                        position = close(buffers, byte == b'}', position)?;
-                        if buffers.frames.is_empty() {
-                            return only_spaces_after(text, position).then_some(shape);
-                        }
+                    if !eve_candidate || frame.value_class & EVE_VALUE != 0 {
+                        buffers.strings.push((position + 1..end, frame.value_class));
                     }
-                    _ => return None,
+                    position = end + 1;
+                    expect = Expect::CommaOrEnd;
                 }
-            }
+                b'{' | b'[' => {
+                    if buffers.parents.len() + 1 >= MAX_DEPTH {
+                        return None;
+                    }
+                    let is_object = byte == b'{';
+                    buffers.parents.push(frame);
+                    frame = Frame {
+                        is_object,
+                        eve_fields: 0,
+                        value_class: frame.value_class,
+                    };
+                    position += 1;
+                    expect = if is_object {
+                        Expect::KeyOrObjectEnd
+                    } else {
+                        Expect::ValueOrArrayEnd
+                    };
+                }
+                b']' if expect == Expect::ValueOrArrayEnd => {
+                    // Only an array expects a value or its end, and the
+                    // root is an object, so the array has a parent.
+                    frame = buffers.parents.pop()?;
+                    position += 1;
+                    expect = Expect::CommaOrEnd;
+                }
+                b'-' | b'0'..=b'9' => {
+                    let (end, is_integer) = number(text, position)?;
+                    if is_integer {
+                        buffers.integers.push(position..end);
+                    } else {
+                        buffers.has_fraction = true;
+                    }
+                    position = end;
+                    expect = Expect::CommaOrEnd;
+                }
+                b't' | b'f' | b'n' => {
+                    let literal: &[u8] = match byte {
+                        b't' => b"true",
+                        b'f' => b"false",
+                        _ => b"null",
+                    };
+                    if !text.get(position..)?.starts_with(literal) {
+                        return None;
+                    }
+                    position += literal.len();
+                    expect = Expect::CommaOrEnd;
+                }
+                _ => return None,
+            },
+            Expect::CommaOrEnd => match byte {
+                b',' => {
+                    position += 1;
+                    expect = if frame.is_object {
+                        Expect::Key
+                    } else {
+                        Expect::Value
+                    };
+                }
+                b'}' | b']' => {
+                    if frame.is_object != (byte == b'}') {
+                        return None;
+                    }
+                    match buffers.parents.pop() {
+                        Some(parent) => frame = parent,
+                        None => return only_spaces_after(text, position + 1).then_some(shape),
+                    }
+                    position += 1;
+                }
+                _ => return None,
+            },
         }
     }
 }
@@ -349,44 +459,6 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
 fn only_spaces_after(text: &[u8], position: usize) -> bool {
     text.get(position..)
         .is_some_and(|rest| rest.iter().all(|&byte| byte == b' '))
-}
-
-/// Returns the range of the string whose opening quote is at `position`,
-/// without its quotes, from the quote positions of the line.
-fn string(quotes: &[u64], position: usize) -> Option<Range<usize>> {
-    let end = masks::next_bit(quotes, position + 1)?;
-    Some(position + 1..end)
-}
-
-/// Records a key of the innermost object. Returns `None` when the object
-/// already has it.
-fn add_key(text: &[u8], buffers: &mut ScreenBuffers, range: Range<usize>) -> Option<()> {
-    let key = &text[range.clone()];
-    let hash = key.len() * 7
-        + usize::from(key.first().copied().unwrap_or(0))
-        + usize::from(key.last().copied().unwrap_or(0)) * 3;
-    let bit = 1_u64 << (hash & 63);
-    let frame = buffers.frames.last_mut()?;
-    if frame.key_bits & bit != 0 {
-        let earlier = buffers.keys.get(frame.keys_start..).unwrap_or_default();
-        if earlier.iter().any(|seen| &text[seen.clone()] == key) {
-            return None;
-        }
-    }
-    frame.key_bits |= bit;
-    buffers.keys.push(range);
-    Some(())
-}
-
-/// Closes the innermost frame, which must be an object when `object` is
-/// true and an array otherwise. Returns the position after the bracket.
-fn close(buffers: &mut ScreenBuffers, object: bool, position: usize) -> Option<usize> {
-    let frame = buffers.frames.pop()?;
-    if frame.is_object != object {
-        return None;
-    }
-    buffers.keys.truncate(frame.keys_start);
-    Some(position + 1)
 }
 
 /// Checks the JSON number at `position`. Returns the position after it
@@ -421,4 +493,63 @@ fn number(text: &[u8], position: usize) -> Option<(usize, bool)> {
         return None;
     }
     Some((end, is_integer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unused_slots_contain_empty_key() {
+        assert_eq!(classify(b""), KeyInfo::default());
+        let mut cache = KeyCache::default();
+        assert_eq!(cache.info(b"\"\":1", 1..1), KeyInfo::default());
+    }
+
+    #[test]
+    fn key_cache_agrees_with_classify() {
+        let mut keys: Vec<Vec<u8>> = eve::FIELDS.iter().map(|(name, _)| name.to_vec()).collect();
+        for name in [
+            "ts",
+            "uid",
+            "id.orig_h",
+            "id.resp_h",
+            "_path",
+            "query",
+            "host",
+            "assigned_addr",
+        ] {
+            keys.push(name.as_bytes().to_vec());
+        }
+        // Keys of every length up to past the cached ones, some sharing
+        // their first or last words.
+        for length in 0..=40 {
+            keys.push((0..length).map(|i| b'a' + (i % 26) as u8).collect());
+            keys.push(
+                (0..length)
+                    .map(|i| if i == length / 2 { b'z' } else { b'a' })
+                    .collect(),
+            );
+        }
+        let mut cache = KeyCache::default();
+        for round in 0..3 {
+            for (index, key) in keys.iter().enumerate() {
+                // The key alone, and the key inside a member.
+                let mut member = b"\"".to_vec();
+                member.extend_from_slice(key);
+                member.extend_from_slice(b"\":\"value\"");
+                let expected = classify(key);
+                assert_eq!(
+                    cache.info(key, 0..key.len()),
+                    expected,
+                    "round {round} key {index}"
+                );
+                assert_eq!(
+                    cache.info(&member, 1..1 + key.len()),
+                    expected,
+                    "round {round} key {index}"
+                );
+            }
+        }
+    }
 }

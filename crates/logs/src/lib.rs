@@ -75,7 +75,8 @@ pub trait Decoder: Send {
     /// Returns the format of the record that [`Decoder::decode`] would
     /// return for this line, when the decoder can tell cheaply that the
     /// line decodes without error. The decoder then pushes to `values` the
-    /// byte ranges that the observables of that record are read from. Each
+    /// byte ranges that the observables of that record are read from,
+    /// leaving out those in fields no indicator can match. Each
     /// observable is a literal substring of one range (a whole value, a
     /// set element, a host), or is assembled from such substrings (a URL
     /// from its host and path). The exception is a range that contains a

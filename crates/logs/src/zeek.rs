@@ -137,8 +137,12 @@ impl Key {
     }
 
     /// False for columns whose values [`fill`] never turns into
-    /// observables: times, ids, ports, protocol and state names.
+    /// observables that an indicator can match: times, ids, ports,
+    /// protocol and state names, user agents.
     pub(crate) fn may_carry_observable(self) -> bool {
+        if self == Key::UserAgent {
+            return Field::UserAgent.can_match();
+        }
         !matches!(
             self,
             Key::Ts

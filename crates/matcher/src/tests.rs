@@ -682,6 +682,44 @@ fn lookup_any_field() {
 }
 
 #[test]
+fn fields_that_cannot_match_find_nothing() {
+    // Each indicator with a value it matches.
+    let cases: &[(&str, &str)] = &[
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8::7", "2001:db8::7"),
+        ("203.0.113.0/24", "203.0.113.9"),
+        ("evil.example", "www.evil.example"),
+        ("http://cdn.evil.example/x", "http://cdn.evil.example/x"),
+        (
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "d41d8cd98f00b204e9800998ecf8427e",
+        ),
+        (
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        ),
+        (
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+        ("user@mail.example", "user@mail.example"),
+        (
+            "ja4 t13d1516h2_8daaf6152771_02713d6af862",
+            "t13d1516h2_8daaf6152771_02713d6af862",
+        ),
+    ];
+    let indicators: Vec<&str> = cases.iter().map(|(indicator, _)| *indicator).collect();
+    let matcher = build(&[("a", &indicators)]);
+    for (indicator, value) in cases {
+        let found = matcher.lookup(value);
+        assert!(!found.is_empty(), "{indicator} matches {value} in no field");
+        for (_, field, _) in found {
+            assert!(field.can_match(), "{indicator} matches {value} in {field}");
+        }
+    }
+}
+
+#[test]
 fn empty_matcher_matches_nothing() {
     let matcher = Matcher::empty();
     assert!(matches(&matcher, Field::SourceIp, "198.51.100.7", None).is_empty());

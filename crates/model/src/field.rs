@@ -101,6 +101,13 @@ impl Field {
         }
     }
 
+    /// Returns whether an indicator can match a value seen in this field.
+    /// A user agent is context for the analyst: no indicator kind matches
+    /// it, so a screen need not pass it to the line filter.
+    pub const fn can_match(self) -> bool {
+        !matches!(self, Self::UserAgent)
+    }
+
     /// Returns the field with ECS name `name`.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|field| field.as_str() == name)
