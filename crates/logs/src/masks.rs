@@ -105,20 +105,29 @@ pub(crate) fn separators(line: &[u8], separator: u8, needed: usize, positions: &
         }
     }
 
-    // The other blocks are only counted.
-    for group in blocks.get(located..).unwrap_or_default().chunks(MAX_SUMMED) {
-        let mut group_lanes = u8x16::ZERO;
-        for block in group {
-            group_lanes -= u8x16::new(*block).simd_eq(pattern);
+    // The other blocks are only counted, into the same sum of lanes.
+    let mut pending = located % 252;
+    let mut rest = blocks.get(located..).unwrap_or_default();
+    while !rest.is_empty() {
+        let (now, later) = rest.split_at((MAX_SUMMED - pending).min(rest.len()));
+        for block in now {
+            lanes -= u8x16::new(*block).simd_eq(pattern);
         }
-        total += sum_lanes(group_lanes);
+        pending += now.len();
+        rest = later;
+        if pending == MAX_SUMMED {
+            total += sum_lanes(lanes);
+            lanes = u8x16::ZERO;
+            pending = 0;
+        }
     }
 
     if !tail.is_empty() {
         // The last block ends at the end of the line and overlaps the one
         // before, so only its last `tail.len()` lanes are new. A line
         // shorter than a block is padded with a byte other than the
-        // separator.
+        // separator. The sum has room for it, since `pending` is below
+        // the maximum.
         let start = line.len().saturating_sub(LANES);
         let (last, new_from) = match line.last_chunk::<LANES>() {
             Some(last) => (*last, LANES - tail.len()),
@@ -129,7 +138,7 @@ pub(crate) fn separators(line: &[u8], separator: u8, needed: usize, positions: &
             }
         };
         let found = u8x16::new(last).simd_eq(pattern) & u8x16::new(NEW_LANES[new_from]);
-        total += sum_lanes(u8x16::ZERO - found);
+        lanes -= found;
         push_bits(positions, needed, start, found.to_bitmask());
     }
     total + sum_lanes(lanes)
@@ -163,8 +172,19 @@ const NEW_LANES: [[u8; LANES]; LANES] = {
     table
 };
 
+/// Adds up the sixteen lanes, eight at a time in a 64-bit word: pairs of
+/// bytes first, then the four sums of pairs in one multiplication.
 fn sum_lanes(lanes: u8x16) -> usize {
-    lanes.to_array().iter().map(|&lane| usize::from(lane)).sum()
+    let bytes = lanes.to_array();
+    let (halves, _) = bytes.as_chunks::<8>();
+    halves
+        .iter()
+        .map(|half| {
+            let word = u64::from_le_bytes(*half);
+            let pairs = (word & 0x00ff_00ff_00ff_00ff) + ((word >> 8) & 0x00ff_00ff_00ff_00ff);
+            (pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48) as usize
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -240,9 +260,19 @@ mod tests {
     }
 
     #[test]
+    fn sum_lanes_adds_every_lane() {
+        for seed in 0..64_usize {
+            let lanes: [u8; LANES] = std::array::from_fn(|i| ((i * 37 + seed * 101) % 256) as u8);
+            let expected: usize = lanes.iter().map(|&lane| usize::from(lane)).sum();
+            assert_eq!(sum_lanes(u8x16::new(lanes)), expected, "seed {seed}");
+        }
+        assert_eq!(sum_lanes(u8x16::splat(255)), 16 * 255);
+    }
+
+    #[test]
     fn separators_counts_lines_of_many_blocks() {
         // A line of over 255 blocks needs more than one sum of lanes.
-        for length in [4079, 4080, 4081, 4096, 9000] {
+        for length in [4079, 4080, 4081, 4096, 4097, 8160, 8161, 9000] {
             let line = vec![b'\t'; length];
             for needed in [2, length - 100, length] {
                 let mut positions = Vec::new();
