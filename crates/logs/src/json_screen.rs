@@ -66,9 +66,17 @@ struct KeyInfo {
     class: u8,
     /// [`EVENT_TYPE`], [`ZEEK_TOP`] and [`ZEEK_SEARCHED`] bits.
     roles: u8,
-    /// Bit of the key in [`Frame::eve_fields`] when it is an EVE field,
-    /// 0 for other keys.
-    eve_field: u64,
+    /// One more than the key's index in [`eve::FIELDS`], 0 for a key
+    /// that is not an EVE field.
+    eve_field: u8,
+}
+
+impl KeyInfo {
+    /// Returns the bit of the key in [`Frame::eve_fields`], 0 for a key
+    /// that is not an EVE field.
+    fn eve_field_bit(self) -> u64 {
+        (1_u64 << self.eve_field) >> 1
+    }
 }
 
 /// Works out what `key` means to each reader.
@@ -87,7 +95,7 @@ fn classify(key: &[u8]) -> KeyInfo {
     KeyInfo {
         class,
         roles,
-        eve_field: eve.field.map_or(0, |index| 1 << index),
+        eve_field: eve.field.map_or(0, |index| (index + 1) as u8),
     }
 }
 
@@ -100,13 +108,18 @@ fn zeek_may_carry_observable(key: &[u8]) -> bool {
     Key::from_name(name).is_some_and(Key::may_carry_observable) || is_address_column(name)
 }
 
-/// A key remembered by [`KeyCache`].
+/// A key remembered by [`KeyCache`], in 32 bytes.
 #[derive(Debug, Clone, Copy, Default)]
 struct CachedKey {
-    length: usize,
     words: [u64; 3],
+    length: u8,
     info: KeyInfo,
 }
+
+/// Two [`CachedKey`]s in one cache line.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(align(64))]
+struct KeySet([CachedKey; 2]);
 
 /// The [`KeyInfo`] of recently seen keys. A hash of a key's bytes picks
 /// a set of two slots. A new key takes the first slot and moves the key
@@ -117,13 +130,13 @@ struct CachedKey {
 /// costs a hash and a compare of three words.
 #[derive(Debug)]
 struct KeyCache {
-    slots: Box<[[CachedKey; 2]; KEY_SETS]>,
+    sets: Box<[KeySet; KEY_SETS]>,
 }
 
 impl Default for KeyCache {
     fn default() -> Self {
         Self {
-            slots: Box::new([[CachedKey::default(); 2]; KEY_SETS]),
+            sets: Box::new([KeySet::default(); KEY_SETS]),
         }
     }
 }
@@ -138,11 +151,11 @@ impl KeyCache {
             return classify(key);
         }
         let words = key_words(text, range);
-        let length = key.len();
-        let mixed = words[0] ^ words[1].rotate_left(21) ^ words[2].rotate_left(42) ^ length as u64;
+        // At most MAX_CACHED_KEY.
+        let length = key.len() as u8;
+        let mixed = words[0] ^ words[1].rotate_left(21) ^ words[2].rotate_left(42) ^ u64::from(length);
         let index = (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & (KEY_SETS - 1);
-        let set = &mut self.slots[index];
-        let [first, second] = set;
+        let KeySet([first, second]) = &mut self.sets[index];
         if first.length == length && first.words == words {
             return first.info;
         }
@@ -352,10 +365,11 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                 // The EVE reader rejects a repeated field, and ignores
                 // other keys whether repeated or not.
                 if eve_candidate {
-                    if frame.eve_fields & info.eve_field != 0 {
+                    let bit = info.eve_field_bit();
+                    if frame.eve_fields & bit != 0 {
                         return None;
                     }
-                    frame.eve_fields |= info.eve_field;
+                    frame.eve_fields |= bit;
                 }
                 frame.value_class = info.class;
                 position = end + 1;
