@@ -221,6 +221,13 @@ struct Frame {
     /// Class of the key that string values in this frame belong to: the
     /// latest key of an object, the key of an array.
     value_class: u8,
+    /// The EVE reader skips the frame whole, because it is the value of a
+    /// key that is no EVE field, or lies inside one. Its keys then need
+    /// no lookup: only their syntax matters.
+    skipped: bool,
+    /// The EVE reader skips the value of the latest key of an object, or
+    /// the elements of an array.
+    value_skipped: bool,
 }
 
 /// Buffers reused from line to line.
@@ -340,6 +347,8 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
         is_object: true,
         eve_fields: 0,
         value_class: 0,
+        skipped: false,
+        value_skipped: false,
     };
     let mut position = 1;
     let mut expect = Expect::KeyOrObjectEnd;
@@ -368,6 +377,18 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                     continue;
                 }
                 let end = masks::next_bit(&buffers.quotes, position + 1)?;
+                if frame.skipped {
+                    position = end + 1;
+                    while text.get(position) == Some(&b' ') {
+                        position += 1;
+                    }
+                    if text.get(position) != Some(&b':') {
+                        return None;
+                    }
+                    position += 1;
+                    expect = Expect::Value;
+                    continue;
+                }
                 let info = buffers.keys.info(text, position + 1..end);
                 if buffers.parents.is_empty() {
                     top_roles = info.roles;
@@ -382,6 +403,7 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                         return None;
                     }
                     frame.eve_fields |= bit;
+                    frame.value_skipped = bit == 0;
                 }
                 frame.value_class = info.class;
                 position = end + 1;
@@ -411,11 +433,14 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                         return None;
                     }
                     let is_object = byte == b'{';
+                    let skipped = frame.skipped || frame.value_skipped;
                     buffers.parents.push(frame);
                     frame = Frame {
                         is_object,
                         eve_fields: 0,
-                        value_class: frame.value_class,
+                        value_class: if skipped { 0 } else { frame.value_class },
+                        skipped,
+                        value_skipped: skipped,
                     };
                     position += 1;
                     expect = if is_object {

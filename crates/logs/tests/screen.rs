@@ -154,7 +154,7 @@ fn screen_agrees_with_decode_on_real_logs() {
 
 /// JSON lines of every format, each with the value the full decoder
 /// reads somewhere unusual.
-const JSON_LINES: [&str; 22] = [
+const JSON_LINES: [&str; 23] = [
     r#"{"timestamp":"2024-03-01T00:00:00+0000","event_type":"dns","src_ip":"10.0.0.1","dest_ip":"192.0.2.7","dns":{"version":2,"type":"answer","rrname":"Www.Evil.Example.","answers":[{"rrtype":"A","rdata":"198.51.100.4"},{"rrtype":"CNAME","rdata":"cdn.test"}],"grouped":{"A":["198.51.100.4"],"AAAA":["::ffff:198.51.100.5"]}}}"#,
     r#"{"dns":{"rrname":"late.example","answer":{"rrname":"nested.example","rdata":"192.0.2.9"}},"dest_ip":"192.0.2.8","event_type":"dns","src_ip":"10.0.0.2"}"#,
     r#"{"event_type":"http","src_ip":"10.0.0.3","dest_ip":"203.0.113.5","dest_port":8080,"http":{"hostname":"files.evil.example","http_port":8080,"url":"/a/b?c=d%20e","http_user_agent":"Mozilla/5.0 (X11)"}}"#,
@@ -177,6 +177,7 @@ const JSON_LINES: [&str; 22] = [
     r#"{"@timestamp":"2024-01-01T00:00:00Z","host":{"ip":["192.0.2.25","192.0.2.26"]},"suricata":{"eve":{"event_type":"dns"}},"dns":{"question":{"name":"wrapped.example"}}}"#,
     r#"{"ts":1,"uid":"C6","id.orig_h":"10.0.0.9","event_type":"nested","id.resp_h":"192.0.2.27"}"#,
     r#"{"zeek":{"ts":1,"uid":"C7"},"source.ip":"192.0.2.28","event":{"ts":"x"}}"#,
+    r#"{"event_type":"flow","src_ip":"10.0.0.10","flow":{"src_ip":"a","src_ip":"b","o":{"dns":1,"dns":2}},"x":[{"url":"u","url":"v"}]}"#,
 ];
 
 /// Lines the screen must leave to the full decode.
@@ -214,6 +215,9 @@ fn screen_agrees_with_decode_on_json_lines() {
         // An ECS document that contains `"event_type"` is left to the full
         // decode.
         None, eve, ecs,
+        // The EVE reader skips keys that are no EVE field, with whatever
+        // they contain.
+        eve,
     ];
     for (index, (format, expected)) in formats.iter().zip(expected).enumerate() {
         assert_eq!(*format, expected, "line {index}: {}", JSON_LINES[index]);
