@@ -121,7 +121,7 @@ impl CachedKey {
     /// `words`. Compares word by word: the words of a key are built in
     /// registers, and an array compare would store and reload them.
     #[inline]
-    fn holds(&self, length: u8, words: [u64; 3]) -> bool {
+    fn is_key(&self, length: u8, words: [u64; 3]) -> bool {
         let differences =
             (self.words[0] ^ words[0]) | (self.words[1] ^ words[1]) | (self.words[2] ^ words[2]);
         self.length == length && differences == 0
@@ -168,10 +168,10 @@ impl KeyCache {
         let mixed = words[0] ^ words[1].rotate_left(21) ^ words[2].rotate_left(42) ^ u64::from(length);
         let index = (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & (KEY_SETS - 1);
         let KeySet([first, second]) = &mut self.sets[index];
-        if first.holds(length, words) {
+        if first.is_key(length, words) {
             return first.info;
         }
-        if second.holds(length, words) {
+        if second.is_key(length, words) {
             return second.info;
         }
         *second = *first;

@@ -70,9 +70,10 @@ pub struct LineFilter {
     /// One bit per IPv4 /16 that contains an address, network or socket
     /// indicator, or the IPv4 host of a URL or e-mail indicator.
     v4: Box<[u64]>,
-    /// The last label of every domain indicator and of every host name in
-    /// a URL or e-mail indicator.
-    top_labels: Map<Box<str>, ()>,
+    /// One bit per [`name_hash`] of every domain indicator and of every
+    /// host name in a URL or e-mail indicator, so that most names are
+    /// ruled out without a table lookup. The length is a power of two.
+    names: Box<[u64]>,
     /// The host names of URL indicators and the domains of e-mail
     /// indicators.
     hosts: Map<Box<str>, ()>,
@@ -92,13 +93,15 @@ impl LineFilter {
             Some(filter) => filter.0.clone(),
             None => vec![0; 1 << 10].into_boxed_slice(),
         };
-        let mut top_labels: Map<Box<str>, ()> = Map::default();
+        let mut names =
+            vec![0; name_words(strategies.domains.len() + strategies.urls.len() + strategies.emails.len())]
+                .into_boxed_slice();
         let mut hosts: Map<Box<str>, ()> = Map::default();
         for domain in strategies.domains.keys() {
             if !is_tokenizable_name(domain) {
                 return None;
             }
-            insert_new(&mut top_labels, top_label(domain));
+            set_name_bit(&mut names, name_hash(domain.as_bytes()));
         }
         // The table keys contain every URL and e-mail indicator value once.
         let url_hosts = strategies.urls.keys().map(|key| key_host(key));
@@ -113,7 +116,7 @@ impl LineFilter {
                 Some(IpAddr::V6(_)) => return None,
                 None if !is_tokenizable_name(host) => return None,
                 None => {
-                    insert_new(&mut top_labels, top_label(host));
+                    set_name_bit(&mut names, name_hash(host.as_bytes()));
                     insert_new(&mut hosts, host);
                 }
             }
@@ -121,7 +124,7 @@ impl LineFilter {
         Some(Self {
             matcher: matcher.clone(),
             v4,
-            top_labels,
+            names,
             hosts,
         })
     }
@@ -252,36 +255,48 @@ impl LineFilter {
     }
 
     /// Tests a host name: the name and each parent domain, as the domain
-    /// strategy looks them up, after a cheap test of the last label.
+    /// strategy looks them up. A suffix is looked up only when its bit in
+    /// [`LineFilter::names`] is set.
     fn name_may_match(&self, part: &[u8]) -> bool {
         let mut end = part.len();
         while end > 0 && part[end - 1] == b'.' {
             end -= 1;
         }
-        let Ok(name) = std::str::from_utf8(&part[..end]) else {
+        let name = &part[..end];
+        // The hash of the suffix after `index`, built from the last byte
+        // back.
+        let mut hash = NAME_HASH_SEED;
+        for (index, &byte) in name.iter().enumerate().rev() {
+            if byte == b'.' && self.name_bit(hash) && self.suffix_is_listed(&name[index + 1..]) {
+                return true;
+            }
+            hash = name_hash_step(hash, byte);
+        }
+        self.name_bit(hash) && self.suffix_is_listed(name)
+    }
+
+    /// Looks a name up in the domain table and among the hosts of URL
+    /// and e-mail indicators.
+    fn suffix_is_listed(&self, suffix: &[u8]) -> bool {
+        let Ok(suffix) = std::str::from_utf8(suffix) else {
             return true;
         };
         let lower;
-        let name = if name.bytes().any(|b| b.is_ascii_uppercase()) {
-            lower = name.to_ascii_lowercase();
+        let suffix = if suffix.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = suffix.to_ascii_lowercase();
             lower.as_str()
         } else {
-            name
+            suffix
         };
-        if !self.top_labels.contains_key(top_label(name)) {
-            return false;
-        }
-        let domains = &self.matcher.inner.strategies.domains;
-        let mut suffix = name;
-        loop {
-            if domains.contains_key(suffix) || self.hosts.contains_key(suffix) {
-                return true;
-            }
-            match suffix.split_once('.') {
-                Some((_, parent)) if !parent.is_empty() => suffix = parent,
-                _ => return false,
-            }
-        }
+        self.matcher.inner.strategies.domains.contains_key(suffix) || self.hosts.contains_key(suffix)
+    }
+
+    #[inline]
+    fn name_bit(&self, hash: u64) -> bool {
+        let slot = name_slot(hash, self.names.len());
+        self.names
+            .get(slot >> 6)
+            .is_some_and(|word| word & (1 << (slot & 63)) != 0)
     }
 
     /// Looks up hex digits, in either case, in the digest table.
@@ -318,6 +333,43 @@ fn set_bit(bits: &mut [u64], slot: u32) {
     }
 }
 
+/// Start of [`name_hash`].
+const NAME_HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// Returns the hash of `name` that [`LineFilter::names`] keeps, in either
+/// case. It is built from the last byte back, so that the hashes of all
+/// the suffixes of a name come out of one pass.
+fn name_hash(name: &[u8]) -> u64 {
+    name.iter()
+        .rev()
+        .fold(NAME_HASH_SEED, |hash, &byte| name_hash_step(hash, byte))
+}
+
+#[inline]
+fn name_hash_step(hash: u64, byte: u8) -> u64 {
+    (hash ^ u64::from(byte.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3)
+}
+
+/// Returns the bit of `hash` in a set of `words` 64-bit words, a power
+/// of two. The high bits of the hash are mixed best.
+#[inline]
+fn name_slot(hash: u64, words: usize) -> usize {
+    let bits = (words * 64).trailing_zeros();
+    (hash.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize
+}
+
+/// Returns the number of words of a name set for `names` names: 32 to 64
+/// bits per name, so that at most about 3% of other names find their bit
+/// set, within 8 KiB and 2 MiB.
+fn name_words(names: usize) -> usize {
+    (names * 32 / 64).next_power_of_two().clamp(1 << 10, 1 << 18)
+}
+
+fn set_name_bit(bits: &mut [u64], hash: u64) {
+    let slot = name_slot(hash, bits.len());
+    set_bit(bits, slot as u32);
+}
+
 /// True for a host name that the tokenizer keeps in one token and looks
 /// up: one with a dot, made of letters, digits, `-`, `_` and dots.
 fn is_tokenizable_name(name: &str) -> bool {
@@ -325,11 +377,6 @@ fn is_tokenizable_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// Returns the text after the last dot, or all of `name` without one.
-fn top_label(name: &str) -> &str {
-    name.rsplit('.').next().unwrap_or(name)
 }
 
 /// True for lower-case letters, digits, `-`, `_` and dots, with a dot.

@@ -771,6 +771,40 @@ fn line_filter_rejects_near_misses() {
 }
 
 #[test]
+fn line_filter_names_agree_with_suffix_lookup() {
+    // Enough domains that the filter's name bits fill up.
+    let listed: Vec<String> = (0..3000).map(|i| format!("n{i}.zone{}.test", i % 37)).collect();
+    let values: Vec<&str> = listed.iter().map(String::as_str).collect();
+    let matcher = build(&[("a", &values)]);
+    let filter = LineFilter::new(&matcher).unwrap();
+    let is_listed = |name: &str| {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        let mut suffix = name.as_str();
+        loop {
+            if listed.iter().any(|domain| domain == suffix) {
+                return true;
+            }
+            match suffix.split_once('.') {
+                Some((_, parent)) => suffix = parent,
+                None => return false,
+            }
+        }
+    };
+    for i in (0..6000).step_by(7) {
+        for name in [
+            format!("n{i}.zone{}.test", i % 37),
+            format!("www.n{i}.zone{}.test.", i % 37),
+            format!("N{i}.ZONE{}.Test", i % 37),
+            format!("n{i}.zone{}.test", (i + 1) % 37),
+            format!("n{i}x.zone{}.test", i % 37),
+            format!("zone{}.test", i % 37),
+        ] {
+            assert_eq!(filter.may_match(name.as_bytes()), is_listed(&name), "{name}");
+        }
+    }
+}
+
+#[test]
 fn line_filter_unavailable_for_ipv6_and_ja4() {
     assert!(LineFilter::new(&build(&[("a", &["2001:db8::1"])])).is_none());
     assert!(LineFilter::new(&build(&[("a", &["2001:db8::/48"])])).is_none());
