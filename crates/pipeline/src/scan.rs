@@ -33,7 +33,7 @@ use crate::table;
 /// Files larger than this are split into ranges scanned in parallel.
 const SPLIT_THRESHOLD: u64 = 64 * 1024 * 1024;
 /// Target size of one range of a split file.
-const RANGE_SIZE: u64 = 32 * 1024 * 1024;
+const RANGE_SIZE: u64 = 8 * 1024 * 1024;
 /// Bytes read to detect a file's format and compression.
 const SNIFF: usize = 64 * 1024;
 
