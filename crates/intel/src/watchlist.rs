@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use hashbrown::HashTable;
 use iocwatch_model::{
-    Indicator, IndicatorValue, KindHint, Meta, Note, Origin, ParseOptions, Parsed, parse_indicator,
+    Indicator, IndicatorError, IndicatorValue, KindHint, Meta, Note, Origin, ParseOptions, Parsed,
+    parse_indicator,
 };
 use rayon::prelude::*;
 
@@ -125,6 +126,8 @@ const PARALLEL_MIN: usize = 1024;
 pub(crate) struct Collector {
     parse: ParseOptions,
     queue: Vec<Entry>,
+    /// The batch before `queue`, parsed and not yet added.
+    parsed: Option<ParsedBatch>,
     added: Added,
 }
 
@@ -145,6 +148,7 @@ impl Collector {
         Self {
             parse,
             queue: Vec::new(),
+            parsed: None,
             added: Added::new(Arc::from(source)),
         }
     }
@@ -175,22 +179,43 @@ impl Collector {
         }
     }
 
-    /// Parses the queued values and adds them, in order.
+    /// Parses the queued values. The batch parsed before is added while
+    /// they are parsed, so that adding, which keeps input order and runs
+    /// on one thread, overlaps parsing.
     fn flush(&mut self) {
+        let batch = std::mem::take(&mut self.queue);
         let options = self.parse;
-        let parse = |entry: &Entry| match entry {
-            Entry::Value { raw, hint, .. } => Some(parse_indicator(raw, *hint, options)),
-            Entry::Rejected(_) => None,
+        let hasher = self.added.hasher.clone();
+        let parse = move || {
+            let results = if batch.len() >= PARALLEL_MIN {
+                batch
+                    .par_iter()
+                    .map(|entry| parse_entry(entry, options, &hasher))
+                    .collect()
+            } else {
+                batch
+                    .iter()
+                    .map(|entry| parse_entry(entry, options, &hasher))
+                    .collect()
+            };
+            ParsedBatch {
+                entries: batch,
+                results,
+            }
         };
-        let parsed: Vec<_> = if self.queue.len() >= PARALLEL_MIN {
-            self.queue.par_iter().map(parse).collect()
-        } else {
-            self.queue.iter().map(parse).collect()
+        let parsed = match self.parsed.take() {
+            Some(earlier) => rayon::join(parse, || self.add_batch(earlier)).0,
+            None => parse(),
         };
-        for (entry, result) in self.queue.drain(..).zip(parsed) {
+        self.parsed = Some(parsed);
+    }
+
+    /// Adds a parsed batch, in order.
+    fn add_batch(&mut self, batch: ParsedBatch) {
+        for (entry, result) in batch.entries.into_iter().zip(batch.results) {
             match (entry, result) {
-                (Entry::Value { line, raw, meta, .. }, Some(Ok(Parsed { value, notes }))) => {
-                    self.added.insert(line, raw, value, notes, meta);
+                (Entry::Value { line, raw, meta, .. }, Some(Ok((hash, Parsed { value, notes })))) => {
+                    self.added.insert(line, raw, hash, value, notes, meta);
                 }
                 (Entry::Value { line, raw, .. }, Some(Err(error))) => {
                     self.added.report.push(Rejection {
@@ -209,10 +234,33 @@ impl Collector {
     /// Returns the indicators and the report, with `lines` as the line count.
     pub(crate) fn finish(mut self, lines: u64) -> (Vec<Indicator>, LoadReport) {
         self.flush();
+        if let Some(last) = self.parsed.take() {
+            self.add_batch(last);
+        }
         let mut report = self.added.report;
         report.lines = lines;
         report.loaded = self.added.indicators.len() as u64;
         (self.added.indicators, report)
+    }
+}
+
+/// The result of parsing one entry: the indicator with the hash of its
+/// value, `None` for a rejection.
+type ParseResult = Option<Result<(u64, Parsed), IndicatorError>>;
+
+/// Entries with the results of parsing them.
+struct ParsedBatch {
+    entries: Vec<Entry>,
+    results: Vec<ParseResult>,
+}
+
+/// Parses one entry and hashes its value with `hasher`.
+fn parse_entry(entry: &Entry, options: ParseOptions, hasher: &foldhash::fast::RandomState) -> ParseResult {
+    match entry {
+        Entry::Value { raw, hint, .. } => {
+            Some(parse_indicator(raw, *hint, options).map(|parsed| (hasher.hash_one(&parsed.value), parsed)))
+        }
+        Entry::Rejected(_) => None,
     }
 }
 
@@ -239,15 +287,23 @@ impl Added {
         }
     }
 
-    fn insert(&mut self, line: u64, raw: String, value: IndicatorValue, notes: Vec<Note>, meta: Arc<Meta>) {
+    /// Adds an indicator whose value has `hash`, unless it is a duplicate.
+    fn insert(
+        &mut self,
+        line: u64,
+        raw: String,
+        hash: u64,
+        value: IndicatorValue,
+        notes: Vec<Note>,
+        meta: Arc<Meta>,
+    ) {
         let Self {
             source,
             indicators,
             seen,
-            hasher,
             report,
+            ..
         } = self;
-        let hash = hasher.hash_one(&value);
         let is_same =
             |&(other_hash, index): &(u64, usize)| other_hash == hash && indicators[index].value == value;
         if seen.find(hash, is_same).is_some() {
