@@ -21,7 +21,7 @@
 
 use std::ops::Range;
 
-use crate::zeek::{Key, is_address_column};
+use crate::zeek::{Key, is_address_column, target_is_path};
 use crate::{eve, masks};
 
 /// Maximum nesting of objects and arrays the screen follows.
@@ -42,6 +42,12 @@ const EVE_VALUE: u8 = 1;
 const ZEEK_VALUE: u8 = 2;
 /// Class of a line read as ECS, whose reader may read any value.
 const ECS_VALUE: u8 = 4;
+/// Key class bit: the EVE reader reads the key's values as a request
+/// target, whose path is left out (see [`target_is_path`]).
+const EVE_TARGET: u8 = 8;
+/// Key class bit: the Zeek JSON reader reads the key's values as a
+/// request target.
+const ZEEK_TARGET: u8 = 16;
 
 /// Key role bit: `event_type`, which makes a line EVE when it is a
 /// top-level string.
@@ -62,7 +68,8 @@ const MAX_CACHED_KEY: usize = 24;
 /// The meaning of a key to the readers of each format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct KeyInfo {
-    /// [`EVE_VALUE`] and [`ZEEK_VALUE`] bits.
+    /// [`EVE_VALUE`], [`ZEEK_VALUE`], [`EVE_TARGET`] and [`ZEEK_TARGET`]
+    /// bits.
     class: u8,
     /// [`EVENT_TYPE`], [`ZEEK_TOP`] and [`ZEEK_SEARCHED`] bits.
     roles: u8,
@@ -83,9 +90,10 @@ impl KeyInfo {
 fn classify(key: &[u8]) -> KeyInfo {
     let eve = eve::key_class(key);
     let mut class = if eve.is_observable { EVE_VALUE } else { 0 };
-    if zeek_may_carry_observable(key) {
-        class |= ZEEK_VALUE;
+    if eve.is_observable && key == b"url" {
+        class |= EVE_TARGET;
     }
+    class |= zeek_class(key);
     let roles = match key {
         b"event_type" => EVENT_TYPE,
         b"_path" | b"ts" | b"uid" | b"id.orig_h" => ZEEK_TOP | ZEEK_SEARCHED,
@@ -99,13 +107,22 @@ fn classify(key: &[u8]) -> KeyInfo {
     }
 }
 
-/// Returns whether the Zeek reader may read an observable from the
-/// values of `key`.
-fn zeek_may_carry_observable(key: &[u8]) -> bool {
+/// Returns the class bits of `key` for the Zeek reader: whether it may
+/// read an observable from the key's values, and whether it reads them
+/// as a request target.
+fn zeek_class(key: &[u8]) -> u8 {
     let Ok(name) = std::str::from_utf8(key) else {
-        return false;
+        return 0;
     };
-    Key::from_name(name).is_some_and(Key::may_carry_observable) || is_address_column(name)
+    let zeek_key = Key::from_name(name);
+    let mut class = 0;
+    if zeek_key.is_some_and(Key::may_carry_observable) || is_address_column(name) {
+        class |= ZEEK_VALUE;
+    }
+    if zeek_key == Some(Key::Uri) {
+        class |= ZEEK_TARGET;
+    }
+    class
 }
 
 /// A key remembered by [`KeyCache`], in 32 bytes.
@@ -285,14 +302,14 @@ pub(crate) fn screen(
     }
     let shape = walk(text, buffers, eve_candidate)?;
 
-    let (format, class) = if eve_candidate {
+    let (format, class, target) = if eve_candidate {
         // Only the values of EVE keys were kept.
         if !shape.event_type_string {
             return None;
         }
-        ("suricata-eve", EVE_VALUE)
+        ("suricata-eve", EVE_VALUE, EVE_TARGET)
     } else if shape.zeek_key_at_top && (shape.zeek_key_searched || zeek_candidate()) {
-        ("zeek-json", ZEEK_VALUE)
+        ("zeek-json", ZEEK_VALUE, ZEEK_TARGET)
     } else {
         // ECS reads a number as its text, and the text of a fraction or of
         // a large integer is not always the digits the line wrote. The
@@ -311,13 +328,14 @@ pub(crate) fn screen(
                 .iter()
                 .map(|integer| start + integer.start..start + integer.end),
         );
-        ("ecs", ECS_VALUE)
+        ("ecs", ECS_VALUE, 0)
     };
 
-    let selected = buffers
-        .strings
-        .iter()
-        .filter(|(_, value_class)| value_class & class != 0 || class & ECS_VALUE != 0);
+    let selected = buffers.strings.iter().filter(|(range, value_class)| {
+        let is_read = value_class & class != 0 || class & ECS_VALUE != 0;
+        let is_path = value_class & target != 0 && text.get(range.clone()).is_some_and(target_is_path);
+        is_read && !is_path
+    });
     values.extend(selected.map(|(range, _)| start + range.start..start + range.end));
     Some(format)
 }

@@ -79,10 +79,11 @@ pub trait Decoder: Send {
     /// leaving out those in fields no indicator can match. Each
     /// observable is a literal substring of one range (a whole value, a
     /// set element, a host), or is assembled from such substrings (a URL
-    /// from its host and path). The exception is a range that contains a
-    /// backslash or a byte outside ASCII, which the line filter of a scan
-    /// treats as possibly anything. Screening updates the decoder's state
-    /// as a decode would.
+    /// from its host and path). A path given apart from its host may be
+    /// left out, since the line filter judges a URL by its host. The
+    /// exception is a range that contains a backslash or a byte outside
+    /// ASCII, which the line filter of a scan treats as possibly anything.
+    /// Screening updates the decoder's state as a decode would.
     ///
     /// Returns `None` when the line must be decoded in full: headers,
     /// malformed lines, escapes, bytes outside ASCII, anything unusual.

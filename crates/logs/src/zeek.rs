@@ -616,6 +616,14 @@ pub(crate) fn full_url<'l>(host: Option<&str>, target: Cow<'l, str>) -> Option<C
     Some(Cow::Owned(url))
 }
 
+/// Returns whether a request target is a path, whose URL [`full_url`]
+/// builds on a host that the log gives in another value. The line filter
+/// finds a possible URL match by that host, so a screen leaves the path
+/// out of the values it screens.
+pub(crate) fn target_is_path(target: &[u8]) -> bool {
+    target.first() == Some(&b'/')
+}
+
 /// True when `value` starts with a URL scheme followed by `://`.
 fn is_absolute_url(value: &str) -> bool {
     let Some((scheme, _)) = value.split_once("://") else {

@@ -26,7 +26,9 @@ use iocwatch_model::Record;
 use memchr::memchr;
 
 use crate::lenient::parse_port;
-use crate::zeek::{self, Key, KeySet, LogKind, ZeekLine, dataset_for_path, is_address_column};
+use crate::zeek::{
+    self, Key, KeySet, LogKind, ZeekLine, dataset_for_path, is_address_column, target_is_path,
+};
 use crate::{DecodeError, Decoder, bytes, excerpt, masks};
 
 /// Decoder for Zeek TSV logs, driven by the `#` header lines it has seen.
@@ -248,12 +250,16 @@ impl Decoder for ZeekTsvDecoder {
             return None;
         }
 
+        let uri = layout.columns.get(Key::Uri as usize).copied().flatten();
         for &index in &layout.observable_columns {
             let start = match index.checked_sub(1) {
                 None => 0,
                 Some(previous) => *separators.get(previous)? + 1,
             };
             let end = separators.get(index).copied().unwrap_or(line.len());
+            if uri == Some(index) && line.get(start..end).is_some_and(target_is_path) {
+                continue;
+            }
             values.push(start..end);
         }
         Some("zeek-tsv")

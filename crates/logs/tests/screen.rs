@@ -311,3 +311,49 @@ fn screen_agrees_with_decode_on_zeek_tsv() {
         ]
     );
 }
+
+/// Returns the values `decoder` screens in `line`, as text.
+fn screened_values(decoder: &mut dyn Decoder, line: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    assert!(decoder.screen(line.as_bytes(), &mut values).is_some(), "{line}");
+    values.into_iter().map(|range| line[range].to_owned()).collect()
+}
+
+#[test]
+fn screen_leaves_out_path_targets() {
+    let mut json = new_decoder(Format::Json);
+    let eve = screened_values(
+        json.as_mut(),
+        r#"{"event_type":"http","http":{"hostname":"h.example","url":"/p/evil.example"}}"#,
+    );
+    assert_eq!(eve, ["h.example"]);
+    let absolute = screened_values(
+        json.as_mut(),
+        r#"{"event_type":"http","http":{"hostname":"h.example","url":"http://other.example/p"}}"#,
+    );
+    assert_eq!(absolute, ["h.example", "http://other.example/p"]);
+    let zeek = screened_values(
+        json.as_mut(),
+        r#"{"ts":1,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"192.0.2.1","host":"h.example","uri":"/p"}"#,
+    );
+    assert_eq!(zeek, ["10.0.0.1", "192.0.2.1", "h.example"]);
+
+    let mut tsv = new_decoder(Format::ZeekTsv);
+    for header in [
+        "#separator \\x09",
+        "#path\thttp",
+        "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\thost\turi",
+    ] {
+        assert!(tsv.decode(header.as_bytes()).is_ok());
+    }
+    let path = screened_values(tsv.as_mut(), "1.0\tC1\t10.0.0.1\t1\t192.0.2.4\t80\th.example\t/p");
+    assert_eq!(path, ["10.0.0.1", "192.0.2.4", "h.example"]);
+    let proxied = screened_values(
+        tsv.as_mut(),
+        "1.0\tC2\t10.0.0.1\t1\t192.0.2.4\t80\th.example\thttp://other.example/p",
+    );
+    assert_eq!(
+        proxied,
+        ["10.0.0.1", "192.0.2.4", "h.example", "http://other.example/p"]
+    );
+}
