@@ -179,9 +179,9 @@ impl Collector {
         }
     }
 
-    /// Parses the queued values. The batch parsed before is added while
-    /// they are parsed, so that adding, which keeps input order and runs
-    /// on one thread, overlaps parsing.
+    /// Parses the queued values and meanwhile adds the batch parsed
+    /// before. Adding keeps input order, so it runs on one thread, beside
+    /// the parse.
     fn flush(&mut self) {
         let batch = std::mem::take(&mut self.queue);
         let options = self.parse;
