@@ -78,43 +78,15 @@ pub(crate) fn separators(line: &[u8], separator: u8, needed: usize, positions: &
     // An equal byte compares to 0xff, which is -1 in a wrapping add. A
     // lane holds at most 255, so a sum covers at most 255 blocks.
     let mut lanes = u8x16::ZERO;
+    let mut pending = 0;
 
-    // The first blocks, four at a time, until the needed separators are
-    // found. One 64-bit mask per group keeps the loop that extracts
-    // positions short.
-    let mut located = 0;
-    while positions.len() < needed && located < blocks.len() {
-        let group = blocks
-            .get(located..(located + 4).min(blocks.len()))
-            .unwrap_or_default();
-        let mut mask = 0_u64;
-        for (index, block) in group.iter().enumerate() {
-            let found = u8x16::new(*block).simd_eq(pattern);
-            lanes -= found;
-            mask |= u64::from(found.to_bitmask()) << (index * LANES);
+    for (index, block) in blocks.iter().enumerate() {
+        let found = u8x16::new(*block).simd_eq(pattern);
+        lanes -= found;
+        if positions.len() < needed {
+            push_bits(positions, needed, index * LANES, found.to_bitmask());
         }
-        while mask != 0 && positions.len() < needed {
-            positions.push(located * LANES + mask.trailing_zeros() as usize);
-            mask &= mask - 1;
-        }
-        located += group.len();
-        // At most 255 blocks go into one sum of lanes.
-        if located % 252 == 0 {
-            total += sum_lanes(lanes);
-            lanes = u8x16::ZERO;
-        }
-    }
-
-    // The other blocks are only counted, into the same sum of lanes.
-    let mut pending = located % 252;
-    let mut rest = blocks.get(located..).unwrap_or_default();
-    while !rest.is_empty() {
-        let (now, later) = rest.split_at((MAX_SUMMED - pending).min(rest.len()));
-        for block in now {
-            lanes -= u8x16::new(*block).simd_eq(pattern);
-        }
-        pending += now.len();
-        rest = later;
+        pending += 1;
         if pending == MAX_SUMMED {
             total += sum_lanes(lanes);
             lanes = u8x16::ZERO;
