@@ -9,47 +9,40 @@ use wide::u8x16;
 /// Bytes per vector.
 const LANES: usize = 16;
 
-/// Calls `each` with every 16-byte block of `text` and the block's offset.
-/// The last block is padded with spaces, which no mask looks for.
-#[inline]
-fn for_each_block(text: &[u8], mut each: impl FnMut(usize, u8x16)) {
-    let (blocks, tail) = text.as_chunks::<LANES>();
-    for (index, block) in blocks.iter().enumerate() {
-        each(index * LANES, u8x16::new(*block));
-    }
-    if !tail.is_empty() {
-        let mut padded = [b' '; LANES];
-        padded[..tail.len()].copy_from_slice(tail);
-        each(text.len() - tail.len(), u8x16::new(padded));
-    }
-}
-
-/// Sets bit `offset % 64` onwards of the mask words from `bits`, sixteen
-/// bits for one block at `offset`, a multiple of 16.
-#[inline]
-fn store(words: &mut [u64], offset: usize, bits: u32) {
-    if let Some(word) = words.get_mut(offset / 64) {
-        *word |= u64::from(bits) << (offset % 64);
-    }
-}
+/// Bytes per mask word.
+const WORD: usize = 64;
 
 /// Fills `words` with the positions of the `"` bytes of `text`. Returns
 /// false, with `words` incomplete, when `text` has a byte that no JSON
 /// screen accepts: a backslash, a control byte or a byte outside ASCII.
 pub(crate) fn quotes(text: &[u8], words: &mut Vec<u64>) -> bool {
-    words.clear();
-    words.resize(text.len().div_ceil(64), 0);
     let quote = u8x16::splat(b'"');
     let backslash = u8x16::splat(b'\\');
     let space = u8x16::splat(b' ');
-    let mut clean = true;
-    for_each_block(text, |offset, block| {
-        // The high bit of a byte outside ASCII is set already.
-        let opaque = block.simd_eq(backslash) | block.simd_lt(space) | block;
-        clean &= opaque.to_bitmask() == 0;
-        store(words, offset, block.simd_eq(quote).to_bitmask());
-    });
-    clean
+    // The lanes of every opaque byte, checked once at the end. The high
+    // bit of a byte outside ASCII is set already.
+    let mut opaque = u8x16::ZERO;
+    let mut word_of = |chunk: &[u8; WORD]| {
+        let (blocks, _) = chunk.as_chunks::<LANES>();
+        let mut word = 0_u64;
+        for (index, block) in blocks.iter().enumerate() {
+            let block = u8x16::new(*block);
+            opaque |= block.simd_eq(backslash) | block.simd_lt(space) | block;
+            word |= u64::from(block.simd_eq(quote).to_bitmask()) << (index * LANES);
+        }
+        word
+    };
+
+    words.clear();
+    let (chunks, tail) = text.as_chunks::<WORD>();
+    words.extend(chunks.iter().map(&mut word_of));
+    if !tail.is_empty() {
+        // Spaces, which no mask looks for, pad the last word.
+        let mut padded = [b' '; WORD];
+        padded[..tail.len()].copy_from_slice(tail);
+        words.push(word_of(&padded));
+    }
+    opaque.to_bitmask() == 0
 }
 
 /// Returns the position of the first set bit at or after `from`.
