@@ -238,9 +238,9 @@ struct Frame {
     /// Class of the key that string values in this frame belong to: the
     /// latest key of an object, the key of an array.
     value_class: u8,
-    /// The EVE reader skips the frame whole, because it is the value of a
-    /// key that is no EVE field, or lies inside one. Its keys then need
-    /// no lookup: only their syntax matters.
+    /// The EVE reader skips the frame as a whole, because it is the value
+    /// of a key that is not an EVE field, or lies inside one. Its keys then
+    /// need no lookup, since only their syntax matters.
     skipped: bool,
     /// The EVE reader skips the value of the latest key of an object, or
     /// the elements of an array.

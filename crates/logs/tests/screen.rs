@@ -215,7 +215,7 @@ fn screen_agrees_with_decode_on_json_lines() {
         // An ECS document that contains `"event_type"` is left to the full
         // decode.
         None, eve, ecs,
-        // The EVE reader skips keys that are no EVE field, with whatever
+        // The EVE reader skips keys that are not EVE fields, with whatever
         // they contain.
         eve,
     ];

@@ -333,7 +333,7 @@ fn set_bit(bits: &mut [u64], slot: u32) {
     }
 }
 
-/// Start of [`name_hash`].
+/// Initial value of [`name_hash`].
 const NAME_HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// Returns the hash of `name` that [`LineFilter::names`] keeps, in either
