@@ -94,12 +94,10 @@ pub(crate) const FIELDS: [(&[u8], bool); 46] = [
 
 /// Returns what the reader does with `key`.
 pub(crate) fn key_class(key: &[u8]) -> KeyClass {
-    let field = FIELDS.iter().position(|(name, _)| *name == key);
+    let found = FIELDS.iter().enumerate().find(|(_, (name, _))| *name == key);
     KeyClass {
-        field,
-        is_observable: field
-            .and_then(|index| FIELDS.get(index))
-            .is_some_and(|(_, observable)| *observable),
+        field: found.map(|(index, _)| index),
+        is_observable: found.is_some_and(|(_, (_, observable))| *observable),
     }
 }
 
@@ -533,7 +531,7 @@ mod tests {
         }
         for (field, _) in FIELDS {
             let name = String::from_utf8_lossy(field);
-            assert!(names.contains(&name.as_ref()), "{name} is no field");
+            assert!(names.contains(&name.as_ref()), "{name} is not a field");
         }
         // A frame of the screen keeps the fields it has seen in 64 bits,
         // each at the bit of its index, from one more than the index.

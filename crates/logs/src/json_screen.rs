@@ -59,7 +59,7 @@ const ZEEK_TOP: u8 = 2;
 /// reader.
 const ZEEK_SEARCHED: u8 = 4;
 
-/// Sets of two slots in [`KeyCache`], a power of two.
+/// Number of sets of two slots in [`KeyCache`], a power of two.
 const KEY_SETS: usize = 256;
 
 /// Maximum length of a key that [`KeyCache`] keeps, in bytes: three words.
@@ -150,6 +150,8 @@ impl CachedKey {
 #[repr(align(64))]
 struct KeySet([CachedKey; 2]);
 
+const _: () = assert!(std::mem::size_of::<KeySet>() == 64, "a set fills one cache line");
+
 /// The [`KeyInfo`] of recently seen keys. A hash of a key's bytes picks
 /// a set of two slots. A new key takes the first slot and moves the key
 /// there to the second. An unused slot contains the empty key, whose
@@ -180,7 +182,7 @@ impl KeyCache {
             return classify(key);
         }
         let words = key_words(text, range);
-        // At most MAX_CACHED_KEY.
+        // A cached key is short enough for its length to fit a byte.
         let length = key.len() as u8;
         let mixed = words[0] ^ words[1].rotate_left(21) ^ words[2].rotate_left(42) ^ u64::from(length);
         let index = (mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40) as usize & (KEY_SETS - 1);
@@ -395,35 +397,26 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                     continue;
                 }
                 let end = masks::next_bit(&buffers.quotes, position + 1)?;
-                if frame.skipped {
-                    position = end + 1;
-                    while text.get(position) == Some(&b' ') {
-                        position += 1;
+                // The keys of a skipped frame need no class.
+                if !frame.skipped {
+                    let info = buffers.keys.info(text, position + 1..end);
+                    if buffers.parents.is_empty() {
+                        top_roles = info.roles;
+                        shape.zeek_key_at_top |= info.roles & ZEEK_TOP != 0;
                     }
-                    if text.get(position) != Some(&b':') {
-                        return None;
+                    shape.zeek_key_searched |= info.roles & ZEEK_SEARCHED != 0;
+                    // The EVE reader rejects a repeated field, and ignores
+                    // other keys whether repeated or not.
+                    if eve_candidate {
+                        let bit = info.eve_field_bit();
+                        if frame.eve_fields & bit != 0 {
+                            return None;
+                        }
+                        frame.eve_fields |= bit;
+                        frame.value_skipped = bit == 0;
                     }
-                    position += 1;
-                    expect = Expect::Value;
-                    continue;
+                    frame.value_class = info.class;
                 }
-                let info = buffers.keys.info(text, position + 1..end);
-                if buffers.parents.is_empty() {
-                    top_roles = info.roles;
-                    shape.zeek_key_at_top |= info.roles & ZEEK_TOP != 0;
-                }
-                shape.zeek_key_searched |= info.roles & ZEEK_SEARCHED != 0;
-                // The EVE reader rejects a repeated field, and ignores
-                // other keys whether repeated or not.
-                if eve_candidate {
-                    let bit = info.eve_field_bit();
-                    if frame.eve_fields & bit != 0 {
-                        return None;
-                    }
-                    frame.eve_fields |= bit;
-                    frame.value_skipped = bit == 0;
-                }
-                frame.value_class = info.class;
                 position = end + 1;
                 while text.get(position) == Some(&b' ') {
                     position += 1;

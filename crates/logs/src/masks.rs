@@ -13,8 +13,8 @@ const LANES: usize = 16;
 const WORD: usize = 64;
 
 /// Fills `words` with the positions of the `"` bytes of `text`. Returns
-/// false, with `words` incomplete, when `text` has a byte that no JSON
-/// screen accepts: a backslash, a control byte or a byte outside ASCII.
+/// false when `text` has a byte that no JSON screen accepts: a
+/// backslash, a control byte or a byte outside ASCII.
 pub(crate) fn quotes(text: &[u8], words: &mut Vec<u64>) -> bool {
     let quote = u8x16::splat(b'"');
     let backslash = u8x16::splat(b'\\');

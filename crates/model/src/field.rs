@@ -102,8 +102,8 @@ impl Field {
     }
 
     /// Returns whether an indicator can match a value seen in this field.
-    /// A user agent is context for the analyst: no indicator kind matches
-    /// it, so a screen need not pass it to the line filter.
+    /// A user agent is context for the analyst, and no indicator kind
+    /// matches it, so a screen need not pass it to the line filter.
     pub const fn can_match(self) -> bool {
         !matches!(self, Self::UserAgent)
     }
