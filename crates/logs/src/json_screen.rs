@@ -397,26 +397,38 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                     continue;
                 }
                 let end = masks::next_bit(&buffers.quotes, position + 1)?;
-                // The keys of a skipped frame need no class.
-                if !frame.skipped {
-                    let info = buffers.keys.info(text, position + 1..end);
-                    if buffers.parents.is_empty() {
-                        top_roles = info.roles;
-                        shape.zeek_key_at_top |= info.roles & ZEEK_TOP != 0;
+                // The keys of a skipped frame need no class. The colon
+                // check is written out in both branches, because a shared
+                // helper took 1% more instructions per EVE line.
+                if frame.skipped {
+                    position = end + 1;
+                    while text.get(position) == Some(&b' ') {
+                        position += 1;
                     }
-                    shape.zeek_key_searched |= info.roles & ZEEK_SEARCHED != 0;
-                    // The EVE reader rejects a repeated field, and ignores
-                    // other keys whether repeated or not.
-                    if eve_candidate {
-                        let bit = info.eve_field_bit();
-                        if frame.eve_fields & bit != 0 {
-                            return None;
-                        }
-                        frame.eve_fields |= bit;
-                        frame.value_skipped = bit == 0;
+                    if text.get(position) != Some(&b':') {
+                        return None;
                     }
-                    frame.value_class = info.class;
+                    position += 1;
+                    expect = Expect::Value;
+                    continue;
                 }
+                let info = buffers.keys.info(text, position + 1..end);
+                if buffers.parents.is_empty() {
+                    top_roles = info.roles;
+                    shape.zeek_key_at_top |= info.roles & ZEEK_TOP != 0;
+                }
+                shape.zeek_key_searched |= info.roles & ZEEK_SEARCHED != 0;
+                // The EVE reader rejects a repeated field, and ignores
+                // other keys whether repeated or not.
+                if eve_candidate {
+                    let bit = info.eve_field_bit();
+                    if frame.eve_fields & bit != 0 {
+                        return None;
+                    }
+                    frame.eve_fields |= bit;
+                    frame.value_skipped = bit == 0;
+                }
+                frame.value_class = info.class;
                 position = end + 1;
                 while text.get(position) == Some(&b' ') {
                     position += 1;
