@@ -22,26 +22,17 @@ pub(crate) fn quotes(text: &[u8], words: &mut Vec<u64>) -> bool {
     // The lanes of every opaque byte, checked once at the end. The high
     // bit of a byte outside ASCII is set already.
     let mut opaque = u8x16::ZERO;
-    let mut word_of = |chunk: &[u8; WORD]| {
-        let (blocks, _) = chunk.as_chunks::<LANES>();
-        let mut word = 0_u64;
-        for (index, block) in blocks.iter().enumerate() {
-            let block = u8x16::new(*block);
-            opaque |= block.simd_eq(backslash) | block.simd_lt(space) | block;
-            word |= u64::from(block.simd_eq(quote).to_bitmask()) << (index * LANES);
-        }
-        word
-    };
-
     words.clear();
-    let (chunks, tail) = text.as_chunks::<WORD>();
-    words.extend(chunks.iter().map(&mut word_of));
-    if !tail.is_empty() {
-        // Spaces, which no mask looks for, pad the last word.
-        let mut padded = [b' '; WORD];
-        padded[..tail.len()].copy_from_slice(tail);
-        words.push(word_of(&padded));
-    }
+    // Spaces, which no mask looks for, pad a text shorter than a word.
+    for_each_word(
+        text,
+        b' ',
+        |block| {
+            opaque |= block.simd_eq(backslash) | block.simd_lt(space) | block;
+            block.simd_eq(quote)
+        },
+        |_, word| words.push(word),
+    );
     opaque.to_bitmask() == 0
 }
 
@@ -61,95 +52,64 @@ pub(crate) fn next_bit(words: &[u64], from: usize) -> Option<usize> {
 
 /// Pushes to `positions` the offsets of the first `needed` bytes of `line`
 /// equal to `separator`, and returns how many `line` has in all.
-///
-/// The count adds up the lanes of the comparisons, which needs no bit
-/// count instruction: x86-64 has one only from its second level on.
 pub(crate) fn separators(line: &[u8], separator: u8, needed: usize, positions: &mut Vec<usize>) -> usize {
     let pattern = u8x16::splat(separator);
-    let (blocks, tail) = line.as_chunks::<LANES>();
     let mut total = 0;
-    // An equal byte compares to 0xff, which is -1 in a wrapping add. A
-    // lane holds at most 255, so a sum covers at most 255 blocks.
-    let mut lanes = u8x16::ZERO;
-    let mut pending = 0;
-
-    for (index, block) in blocks.iter().enumerate() {
-        let found = u8x16::new(*block).simd_eq(pattern);
-        lanes -= found;
-        if positions.len() < needed {
-            push_bits(positions, needed, index * LANES, found.to_bitmask());
-        }
-        pending += 1;
-        if pending == MAX_SUMMED {
-            total += sum_lanes(lanes);
-            lanes = u8x16::ZERO;
-            pending = 0;
-        }
-    }
-
-    if !tail.is_empty() {
-        // The last block ends at the end of the line and overlaps the one
-        // before, so only its last `tail.len()` lanes are new. A line
-        // shorter than a block is padded with a byte other than the
-        // separator. The sum has room for it, since `pending` is below
-        // the maximum.
-        let start = line.len().saturating_sub(LANES);
-        let (last, new_from) = match line.last_chunk::<LANES>() {
-            Some(last) => (*last, LANES - tail.len()),
-            None => {
-                let mut padded = [!separator; LANES];
-                padded[..tail.len()].copy_from_slice(tail);
-                (padded, 0)
+    for_each_word(
+        line,
+        !separator,
+        |block| block.simd_eq(pattern),
+        |offset, word| {
+            total += word.count_ones() as usize;
+            let mut bits = word;
+            while bits != 0 && positions.len() < needed {
+                positions.push(offset + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
             }
-        };
-        let found = u8x16::new(last).simd_eq(pattern) & u8x16::new(NEW_LANES[new_from]);
-        lanes -= found;
-        push_bits(positions, needed, start, found.to_bitmask());
-    }
-    total + sum_lanes(lanes)
+        },
+    );
+    total
 }
 
-/// Most blocks whose comparisons one sum of lanes adds up.
-const MAX_SUMMED: usize = 255;
-
-/// Pushes `offset` plus the index of each set bit of `bits` to
-/// `positions` while it has fewer than `needed`.
+/// Calls `each` with the offset and the mask of every 64 bytes of
+/// `text`. `mark` compares a block of sixteen bytes and returns the
+/// lanes to mark.
+///
+/// The last word holds the bytes after the whole words. When `text` has
+/// a whole word, the last 64 bytes are compared again and only the bits
+/// of the new bytes kept, which avoids a copy. A shorter text is padded
+/// with `padding`, a byte that `mark` leaves unmarked.
 #[inline]
-fn push_bits(positions: &mut Vec<usize>, needed: usize, offset: usize, mut bits: u32) {
-    while bits != 0 && positions.len() < needed {
-        positions.push(offset + bits.trailing_zeros() as usize);
-        bits &= bits - 1;
-    }
-}
-
-/// `NEW_LANES[n]` keeps the lanes from `n` on.
-const NEW_LANES: [[u8; LANES]; LANES] = {
-    let mut table = [[0; LANES]; LANES];
-    let mut n = 0;
-    while n < LANES {
-        let mut lane = n;
-        while lane < LANES {
-            table[n][lane] = 0xff;
-            lane += 1;
+fn for_each_word(
+    text: &[u8],
+    padding: u8,
+    mut mark: impl FnMut(u8x16) -> u8x16,
+    mut each: impl FnMut(usize, u64),
+) {
+    let mut word_of = |chunk: &[u8; WORD]| {
+        let (blocks, _) = chunk.as_chunks::<LANES>();
+        let mut word = 0_u64;
+        for (index, block) in blocks.iter().enumerate() {
+            word |= u64::from(mark(u8x16::new(*block)).to_bitmask()) << (index * LANES);
         }
-        n += 1;
+        word
+    };
+    let (chunks, tail) = text.as_chunks::<WORD>();
+    for (index, chunk) in chunks.iter().enumerate() {
+        each(index * WORD, word_of(chunk));
     }
-    table
-};
-
-/// Adds up the sixteen lanes, eight at a time in a 64-bit word: pairs of
-/// bytes first, then the four sums of pairs in one multiplication.
-fn sum_lanes(lanes: u8x16) -> usize {
-    let bytes = lanes.to_array();
-    let (halves, _) = bytes.as_chunks::<8>();
-    halves
-        .iter()
-        .map(|half| {
-            let word = u64::from_le_bytes(*half);
-            let pairs = (word & 0x00ff_00ff_00ff_00ff) + ((word >> 8) & 0x00ff_00ff_00ff_00ff);
-            (pairs.wrapping_mul(0x0001_0001_0001_0001) >> 48) as usize
-        })
-        .sum()
+    if tail.is_empty() {
+        return;
+    }
+    let word = match text.last_chunk::<WORD>() {
+        Some(last) => word_of(last) >> (WORD - tail.len()),
+        None => {
+            let mut padded = [padding; WORD];
+            padded[..tail.len()].copy_from_slice(tail);
+            word_of(&padded)
+        }
+    };
+    each(chunks.len() * WORD, word);
 }
 
 #[cfg(test)]
@@ -225,18 +185,7 @@ mod tests {
     }
 
     #[test]
-    fn sum_lanes_adds_every_lane() {
-        for seed in 0..64_usize {
-            let lanes: [u8; LANES] = std::array::from_fn(|i| ((i * 37 + seed * 101) % 256) as u8);
-            let expected: usize = lanes.iter().map(|&lane| usize::from(lane)).sum();
-            assert_eq!(sum_lanes(u8x16::new(lanes)), expected, "seed {seed}");
-        }
-        assert_eq!(sum_lanes(u8x16::splat(255)), 16 * 255);
-    }
-
-    #[test]
-    fn separators_counts_lines_of_many_blocks() {
-        // A line of over 255 blocks needs more than one sum of lanes.
+    fn separators_counts_long_lines() {
         for length in [4079, 4080, 4081, 4096, 4097, 8160, 8161, 9000] {
             let line = vec![b'\t'; length];
             for needed in [2, length - 100, length] {
