@@ -361,7 +361,19 @@ struct Shape {
 /// ASCII and DEL, and any such byte elsewhere, which the grammar does not
 /// expect. The caller has checked that `text` has none and indexed its
 /// quotes.
+///
+/// Most members have a string, number or literal value, so an inner
+/// loop reads an object's members one after another. A member whose
+/// value is an object or array goes back to the outer loop.
 fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option<Shape> {
+    let ScreenBuffers {
+        parents,
+        integers,
+        has_fraction,
+        strings,
+        keys,
+        quotes,
+    } = buffers;
     let mut shape = Shape::default();
     let mut frame = Frame {
         is_object: true,
@@ -372,8 +384,6 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
     };
     let mut position = 1;
     let mut expect = Expect::KeyOrObjectEnd;
-    // The roles of the latest top-level key.
-    let mut top_roles = 0;
 
     loop {
         // The root object is open: the text cannot end before it closes.
@@ -388,7 +398,7 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                     if byte != b'}' || expect != Expect::KeyOrObjectEnd {
                         return None;
                     }
-                    match buffers.parents.pop() {
+                    match parents.pop() {
                         Some(parent) => frame = parent,
                         None => return only_spaces_after(text, position + 1).then_some(shape),
                     }
@@ -396,68 +406,89 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                     expect = Expect::CommaOrEnd;
                     continue;
                 }
-                let end = masks::next_bit(&buffers.quotes, position + 1)?;
-                // The keys of a skipped frame need no class. The colon
-                // check is written out in both branches, because a shared
-                // helper took 1% more instructions per EVE line.
-                if frame.skipped {
-                    position = end + 1;
-                    while text.get(position) == Some(&b' ') {
-                        position += 1;
+                // Reads one member per turn, from the quote at `position`.
+                loop {
+                    let end = masks::next_bit(quotes, position + 1)?;
+                    // The roles of the key when it is at the top level.
+                    let mut top_roles = 0;
+                    // The keys of a skipped frame need no class.
+                    if !frame.skipped {
+                        let info = keys.info(text, position + 1..end);
+                        if parents.is_empty() {
+                            top_roles = info.roles;
+                            shape.zeek_key_at_top |= info.roles & ZEEK_TOP != 0;
+                        }
+                        shape.zeek_key_searched |= info.roles & ZEEK_SEARCHED != 0;
+                        // The EVE reader rejects a repeated field, and
+                        // ignores other keys whether repeated or not.
+                        if eve_candidate {
+                            let bit = info.eve_field_bit();
+                            if frame.eve_fields & bit != 0 {
+                                return None;
+                            }
+                            frame.eve_fields |= bit;
+                            frame.value_skipped = bit == 0;
+                        }
+                        frame.value_class = info.class;
                     }
+                    position = skip_spaces(text, end + 1);
                     if text.get(position) != Some(&b':') {
                         return None;
                     }
-                    position += 1;
-                    expect = Expect::Value;
-                    continue;
-                }
-                let info = buffers.keys.info(text, position + 1..end);
-                if buffers.parents.is_empty() {
-                    top_roles = info.roles;
-                    shape.zeek_key_at_top |= info.roles & ZEEK_TOP != 0;
-                }
-                shape.zeek_key_searched |= info.roles & ZEEK_SEARCHED != 0;
-                // The EVE reader rejects a repeated field, and ignores
-                // other keys whether repeated or not.
-                if eve_candidate {
-                    let bit = info.eve_field_bit();
-                    if frame.eve_fields & bit != 0 {
-                        return None;
+                    position = skip_spaces(text, position + 1);
+                    let byte = *text.get(position)?;
+                    position = match byte {
+                        b'"' => {
+                            let end = masks::next_bit(quotes, position + 1)?;
+                            shape.event_type_string |= top_roles & EVENT_TYPE != 0;
+                            if !eve_candidate || frame.value_class & EVE_VALUE != 0 {
+                                strings.push((position + 1..end, frame.value_class));
+                            }
+                            end + 1
+                        }
+                        b'{' | b'[' => {
+                            expect = Expect::Value;
+                            break;
+                        }
+                        _ => scalar(text, position, integers, has_fraction)?,
+                    };
+                    position = skip_spaces(text, position);
+                    match text.get(position) {
+                        Some(b',') => {
+                            position = skip_spaces(text, position + 1);
+                            if text.get(position) != Some(&b'"') {
+                                return None;
+                            }
+                        }
+                        Some(b'}') => {
+                            match parents.pop() {
+                                Some(parent) => frame = parent,
+                                None => return only_spaces_after(text, position + 1).then_some(shape),
+                            }
+                            position += 1;
+                            expect = Expect::CommaOrEnd;
+                            break;
+                        }
+                        _ => return None,
                     }
-                    frame.eve_fields |= bit;
-                    frame.value_skipped = bit == 0;
                 }
-                frame.value_class = info.class;
-                position = end + 1;
-                while text.get(position) == Some(&b' ') {
-                    position += 1;
-                }
-                if text.get(position) != Some(&b':') {
-                    return None;
-                }
-                position += 1;
-                expect = Expect::Value;
             }
             Expect::Value | Expect::ValueOrArrayEnd => match byte {
                 b'"' => {
-                    let end = masks::next_bit(&buffers.quotes, position + 1)?;
-                    if buffers.parents.is_empty() && top_roles & EVENT_TYPE != 0 {
-                        shape.event_type_string = true;
-                    }
+                    let end = masks::next_bit(quotes, position + 1)?;
                     if !eve_candidate || frame.value_class & EVE_VALUE != 0 {
-                        buffers.strings.push((position + 1..end, frame.value_class));
+                        strings.push((position + 1..end, frame.value_class));
                     }
                     position = end + 1;
                     expect = Expect::CommaOrEnd;
                 }
                 b'{' | b'[' => {
-                    if buffers.parents.len() + 1 >= MAX_DEPTH {
+                    if parents.len() + 1 >= MAX_DEPTH {
                         return None;
                     }
                     let is_object = byte == b'{';
                     let skipped = frame.skipped || frame.value_skipped;
-                    buffers.parents.push(frame);
+                    parents.push(frame);
                     frame = Frame {
                         is_object,
                         eve_fields: 0,
@@ -475,33 +506,14 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                 b']' if expect == Expect::ValueOrArrayEnd => {
                     // Only an array expects a value or its end, and the
                     // root is an object, so the array has a parent.
-                    frame = buffers.parents.pop()?;
+                    frame = parents.pop()?;
                     position += 1;
                     expect = Expect::CommaOrEnd;
                 }
-                b'-' | b'0'..=b'9' => {
-                    let (end, is_integer) = number(text, position)?;
-                    if is_integer {
-                        buffers.integers.push(position..end);
-                    } else {
-                        buffers.has_fraction = true;
-                    }
-                    position = end;
+                _ => {
+                    position = scalar(text, position, integers, has_fraction)?;
                     expect = Expect::CommaOrEnd;
                 }
-                b't' | b'f' | b'n' => {
-                    let literal: &[u8] = match byte {
-                        b't' => b"true",
-                        b'f' => b"false",
-                        _ => b"null",
-                    };
-                    if !text.get(position..)?.starts_with(literal) {
-                        return None;
-                    }
-                    position += literal.len();
-                    expect = Expect::CommaOrEnd;
-                }
-                _ => return None,
             },
             Expect::CommaOrEnd => match byte {
                 b',' => {
@@ -516,7 +528,7 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                     if frame.is_object != (byte == b'}') {
                         return None;
                     }
-                    match buffers.parents.pop() {
+                    match parents.pop() {
                         Some(parent) => frame = parent,
                         None => return only_spaces_after(text, position + 1).then_some(shape),
                     }
@@ -526,6 +538,46 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
             },
         }
     }
+}
+
+/// Returns the first position at or after `position` that is not a
+/// space.
+#[inline]
+fn skip_spaces(text: &[u8], mut position: usize) -> usize {
+    while text.get(position) == Some(&b' ') {
+        position += 1;
+    }
+    position
+}
+
+/// Checks the number or literal at `position` and returns the position
+/// after it. Records an integer's range in `integers`, and a fraction in
+/// `has_fraction`. Returns `None` for a malformed value and for a number
+/// that [`number`] rejects.
+#[inline]
+fn scalar(
+    text: &[u8],
+    position: usize,
+    integers: &mut Vec<Range<usize>>,
+    has_fraction: &mut bool,
+) -> Option<usize> {
+    let literal: &[u8] = match *text.get(position)? {
+        b'-' | b'0'..=b'9' => {
+            let (end, is_integer) = number(text, position)?;
+            if is_integer {
+                integers.push(position..end);
+            } else {
+                *has_fraction = true;
+            }
+            return Some(end);
+        }
+        b't' => b"true",
+        b'f' => b"false",
+        b'n' => b"null",
+        _ => return None,
+    };
+    let end = position + literal.len();
+    (text.get(position..end)? == literal).then_some(end)
 }
 
 /// Returns true when `text` has only spaces from `position` on, as it must

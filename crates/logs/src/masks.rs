@@ -37,7 +37,7 @@ pub(crate) fn quotes(text: &[u8], words: &mut Vec<u64>) -> bool {
 }
 
 /// Returns the position of the first set bit at or after `from`.
-#[inline]
+#[inline(always)]
 pub(crate) fn next_bit(words: &[u64], from: usize) -> Option<usize> {
     let mut index = from / 64;
     let mut word = words.get(index)? & (u64::MAX << (from % 64));

@@ -243,7 +243,7 @@ fn screen_leaves_odd_json_to_decode() {
 #[test]
 fn screen_agrees_with_decode_on_damaged_json() {
     let specials = [
-        b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b' ', b'.', b'0', b'-', b'e', 0xff,
+        b'"', b'\\', b'{', b'}', b'[', b']', b',', b':', b' ', b'.', b'0', b'-', b'e', b't', 0xff,
     ];
     let mut decoder = new_decoder(Format::Json);
     for line in JSON_LINES {
