@@ -48,6 +48,7 @@ mod zeek_tsv;
 
 pub use choice::{DecoderChoice, UnknownFormat};
 pub use json::JsonDecoder;
+pub use masks::byte_mask;
 pub use syslog::{SyslogBody, SyslogDecoder};
 pub use zeek_tsv::ZeekTsvDecoder;
 

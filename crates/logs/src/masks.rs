@@ -75,7 +75,7 @@ pub(crate) fn separators(line: &[u8], separator: u8, needed: usize, positions: &
 /// `text`. `mark` compares a block of sixteen bytes and returns the
 /// lanes to mark.
 ///
-/// The last word holds the bytes after the whole words. When `text` has
+/// The last word contains the bytes after the whole words. When `text` has
 /// a whole word, the last 64 bytes are compared again and only the bits
 /// of the new bytes kept, which avoids a copy. A shorter text is padded
 /// with `padding`, a byte that `mark` leaves unmarked.
@@ -86,30 +86,41 @@ fn for_each_word(
     mut mark: impl FnMut(u8x16) -> u8x16,
     mut each: impl FnMut(usize, u64),
 ) {
-    let mut word_of = |chunk: &[u8; WORD]| {
-        let (blocks, _) = chunk.as_chunks::<LANES>();
-        let mut word = 0_u64;
-        for (index, block) in blocks.iter().enumerate() {
-            word |= u64::from(mark(u8x16::new(*block)).to_bitmask()) << (index * LANES);
-        }
-        word
-    };
     let (chunks, tail) = text.as_chunks::<WORD>();
     for (index, chunk) in chunks.iter().enumerate() {
-        each(index * WORD, word_of(chunk));
+        each(index * WORD, mask_word(chunk, &mut mark));
     }
     if tail.is_empty() {
         return;
     }
     let word = match text.last_chunk::<WORD>() {
-        Some(last) => word_of(last) >> (WORD - tail.len()),
+        Some(last) => mask_word(last, &mut mark) >> (WORD - tail.len()),
         None => {
             let mut padded = [padding; WORD];
             padded[..tail.len()].copy_from_slice(tail);
-            word_of(&padded)
+            mask_word(&padded, &mut mark)
         }
     };
     each(chunks.len() * WORD, word);
+}
+
+/// Returns the mask of the bytes of `chunk` that `mark` marks.
+#[inline]
+fn mask_word(chunk: &[u8; WORD], mut mark: impl FnMut(u8x16) -> u8x16) -> u64 {
+    let (blocks, _) = chunk.as_chunks::<LANES>();
+    let mut word = 0_u64;
+    for (index, block) in blocks.iter().enumerate() {
+        word |= u64::from(mark(u8x16::new(*block)).to_bitmask()) << (index * LANES);
+    }
+    word
+}
+
+/// Returns the positions of the bytes of `chunk` equal to `byte`, bit
+/// `i` for `chunk[i]`.
+#[inline]
+pub fn byte_mask(chunk: &[u8; 64], byte: u8) -> u64 {
+    let pattern = u8x16::splat(byte);
+    mask_word(chunk, |block| block.simd_eq(pattern))
 }
 
 #[cfg(test)]
@@ -181,6 +192,15 @@ mod tests {
                     assert_eq!(positions, all[..needed.min(all.len())], "length {length}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn byte_mask_marks_equal_bytes() {
+        let chunk: [u8; WORD] = std::array::from_fn(|i| if i % 5 == 0 || i == 63 { b'\n' } else { b'a' });
+        let mask = byte_mask(&chunk, b'\n');
+        for (index, byte) in chunk.iter().enumerate() {
+            assert_eq!(mask >> index & 1 == 1, *byte == b'\n', "byte {index}");
         }
     }
 

@@ -36,7 +36,23 @@ pub struct LineReader<R> {
     eof: bool,
     /// Bytes still to be read from `inner`, when the stream is a range.
     limit: Option<u64>,
+    /// Newlines located but not yet returned, one bit per byte from
+    /// `buffer[newlines_at]`. They are the only newlines between `start`
+    /// and `located`.
+    newlines: u64,
+    /// Position in `buffer` of the bit 0 of `newlines`.
+    newlines_at: usize,
+    /// End of the part of `buffer` searched for newlines.
+    located: usize,
+    /// Whether the latest line was shorter than [`SHORT_LINE`].
+    short_lines: bool,
 }
+
+/// Length under which a line counts as short, in bytes. Locating
+/// newlines 64 bytes at a time took fewer instructions than one search per
+/// line on Zeek TSV lines of about 130 bytes, and more on EVE lines of
+/// about 630. The limit between them is an estimate.
+const SHORT_LINE: usize = 256;
 
 impl<R: Read> LineReader<R> {
     /// Creates a reader over the whole of `inner`, whose first byte is at stream
@@ -50,6 +66,10 @@ impl<R: Read> LineReader<R> {
             base,
             eof: false,
             limit: None,
+            newlines: 0,
+            newlines_at: 0,
+            located: 0,
+            short_lines: true,
         }
     }
 
@@ -69,10 +89,10 @@ impl<R: Read> LineReader<R> {
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
         let mut skipping: Option<u64> = None;
         loop {
-            if let Some(pos) = memchr::memchr(b'\n', &self.buffer[self.start..self.end]) {
+            if let Some(line_end) = self.next_newline() {
                 let line_start = self.start;
-                let line_end = self.start + pos;
                 self.start = line_end + 1;
+                self.short_lines = line_end - line_start < SHORT_LINE;
                 let offset = self.base + line_start as u64;
                 if let Some(offset) = skipping {
                     return Ok(Some(Line::TooLong { offset }));
@@ -116,7 +136,38 @@ impl<R: Read> LineReader<R> {
                     self.buffer.resize(grown, 0);
                 }
             }
+            // What is buffered has no newline.
+            self.located = self.end;
             self.fill()?;
+        }
+    }
+
+    /// Returns the position of the next newline in `buffer[start..end]`.
+    /// After a short line, locates newlines 64 bytes at a time, because a
+    /// search per line costs more than the line's bytes on short lines.
+    /// After a long line, and for the last bytes, one search finds the end
+    /// of the next line.
+    #[inline]
+    fn next_newline(&mut self) -> Option<usize> {
+        loop {
+            if self.newlines != 0 {
+                let position = self.newlines_at + self.newlines.trailing_zeros() as usize;
+                self.newlines &= self.newlines - 1;
+                return Some(position);
+            }
+            let unsearched = self.buffer.get(self.located..self.end)?;
+            match unsearched.first_chunk::<64>() {
+                Some(chunk) if self.short_lines => {
+                    self.newlines = iocwatch_logs::byte_mask(chunk, b'\n');
+                    self.newlines_at = self.located;
+                    self.located += 64;
+                }
+                _ => {
+                    let position = self.located + memchr::memchr(b'\n', unsearched)?;
+                    self.located = position + 1;
+                    return Some(position);
+                }
+            }
         }
     }
 
@@ -190,6 +241,58 @@ mod tests {
         assert_eq!(lines[199_999].0, "line-199999");
         let offset = lines[150_000].1 as usize;
         assert!(input[offset..].starts_with(b"line-150000\n"));
+    }
+
+    /// Yields its bytes in reads of an uneven size.
+    struct UnevenReads<'a> {
+        rest: &'a [u8],
+        size: usize,
+    }
+
+    impl Read for UnevenReads<'_> {
+        fn read(&mut self, into: &mut [u8]) -> io::Result<usize> {
+            let count = self.rest.len().min(into.len()).min(self.size);
+            into[..count].copy_from_slice(&self.rest[..count]);
+            self.rest = &self.rest[count..];
+            Ok(count)
+        }
+    }
+
+    #[test]
+    fn lines_match_plain_split() {
+        // Short and long lines of 0 to 699 bytes, some with a carriage
+        // return, over three buffers, so that newlines fall at every
+        // position of a 64-byte block and on both sides of each refill.
+        let mut input = Vec::new();
+        let mut expected = Vec::new();
+        let mut length = 0;
+        while input.len() < 3 * BUFFER {
+            length = (length * 31 + 17) % 700;
+            let offset = input.len() as u64;
+            let text: String = (0..length)
+                .map(|i| if i % 41 == 40 { '\r' } else { 'a' })
+                .collect();
+            input.extend_from_slice(text.as_bytes());
+            input.push(b'\n');
+            expected.push((text, offset));
+        }
+        input.extend_from_slice(b"unterminated");
+        expected.push(("unterminated".to_owned(), (input.len() - 12) as u64));
+
+        for size in [7919, 65_536, BUFFER] {
+            let mut reader = LineReader::new(UnevenReads { rest: &input, size }, 0);
+            let mut lines = Vec::new();
+            while let Some(line) = reader.next_line().unwrap() {
+                match line {
+                    Line::Text { bytes, offset } => {
+                        lines.push((String::from_utf8_lossy(bytes).into_owned(), offset))
+                    }
+                    Line::TooLong { offset } => panic!("line at {offset} reported too long"),
+                }
+            }
+            assert_eq!(lines.len(), expected.len(), "reads of {size}");
+            assert!(lines == expected, "reads of {size}");
+        }
     }
 
     #[test]
