@@ -380,17 +380,35 @@ fn is_tokenizable_name(name: &str) -> bool {
 }
 
 /// True for lower-case letters, digits, `-`, `_` and dots, with a dot.
+/// Reads every byte without a branch: values are short, and a loop that
+/// stops at the first other byte mispredicts where it stops.
 fn is_lower_name(bytes: &[u8]) -> bool {
-    let mut has_dot = false;
-    for &byte in bytes {
-        match byte {
-            b'.' => has_dot = true,
-            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => {}
-            _ => return false,
-        }
-    }
-    has_dot
+    let flags = bytes
+        .iter()
+        .fold(0, |flags, &byte| flags | LOWER_NAME_FLAGS[usize::from(byte)]);
+    flags == HAS_DOT
 }
+
+/// Flag of [`LOWER_NAME_FLAGS`]: the byte is a dot.
+const HAS_DOT: u8 = 1;
+/// Flag of [`LOWER_NAME_FLAGS`]: the byte cannot be part of a lower-case
+/// name.
+const NOT_LOWER_NAME: u8 = 2;
+
+/// The flags of each byte for [`is_lower_name`].
+static LOWER_NAME_FLAGS: [u8; 256] = {
+    let mut table = [NOT_LOWER_NAME; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = match byte as u8 {
+            b'.' => HAS_DOT,
+            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => 0,
+            _ => NOT_LOWER_NAME,
+        };
+        byte += 1;
+    }
+    table
+};
 
 /// Parses a value that is exactly a dotted quad, leading zeros allowed.
 #[inline]
@@ -465,6 +483,22 @@ mod tests {
             address = address << 8 | value;
         }
         Some(address)
+    }
+
+    #[test]
+    fn lower_name_accepts_exactly_its_bytes() {
+        let is_name_byte =
+            |byte: u8| byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'-' | b'_');
+        for byte in 0..=255_u8 {
+            let expected = is_name_byte(byte) || byte == b'.';
+            assert_eq!(is_lower_name(&[b'a', b'.', byte]), expected, "byte {byte:#x}");
+            assert_eq!(is_lower_name(&[byte, b'.', b'b']), expected, "byte {byte:#x}");
+            assert_eq!(is_lower_name(&[byte]), byte == b'.', "byte {byte:#x}");
+        }
+        assert!(is_lower_name(b"sync.kelkatek.test"));
+        assert!(!is_lower_name(b"kelkatek"));
+        assert!(!is_lower_name(b""));
+        assert!(!is_lower_name(b"Sync.example"));
     }
 
     #[test]
