@@ -137,20 +137,26 @@ impl LineFilter {
         if let Some(address) = dotted_quad(bytes) {
             return self.may_contain_v4(address);
         }
+        // The flags of every byte are read without a branch. Values are
+        // short, and a loop that stops at the first byte of interest
+        // mispredicts where it stops.
+        let flags = bytes
+            .iter()
+            .fold(0, |flags, &byte| flags | VALUE_FLAGS[usize::from(byte)]);
+
         // Host names come next: a value that is one lower-case name with
         // a dot is one token, looked up at once.
-        if is_lower_name(bytes) {
+        if flags & (HAS_DOT | NOT_LOWER_NAME) == HAS_DOT {
             return self.name_may_match(bytes);
         }
-
+        // A value of hex digits alone can only be a digest.
+        if flags & NOT_HEX == 0 && bytes.len() <= MAX_TOKEN {
+            return DIGEST_LENGTHS.contains(&bytes.len()) && self.is_digest(bytes.iter());
+        }
         // Only a value with a dot (an address or a name), a colon (an
         // IPv4-mapped IPv6 address, a colon-separated digest) or at least
         // 32 bytes (a digest) can match, and most values have neither.
-        if bytes.len() < DIGEST_LENGTHS[0]
-            && !bytes
-                .iter()
-                .any(|b| matches!(b, b'.' | b':' | b'\\' | 0x80..=0xff))
-        {
+        if bytes.len() < DIGEST_LENGTHS[0] && flags & (HAS_DOT | COLON_OR_OPAQUE) == 0 {
             return false;
         }
 
@@ -379,31 +385,30 @@ fn is_tokenizable_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// True for lower-case letters, digits, `-`, `_` and dots, with a dot.
-/// Reads every byte without a branch: values are short, and a loop that
-/// stops at the first other byte mispredicts where it stops.
-fn is_lower_name(bytes: &[u8]) -> bool {
-    let flags = bytes
-        .iter()
-        .fold(0, |flags, &byte| flags | LOWER_NAME_FLAGS[usize::from(byte)]);
-    flags == HAS_DOT
-}
-
-/// Flag of [`LOWER_NAME_FLAGS`]: the byte is a dot.
+/// Flag of [`VALUE_FLAGS`]: the byte is a dot.
 const HAS_DOT: u8 = 1;
-/// Flag of [`LOWER_NAME_FLAGS`]: the byte cannot be part of a lower-case
-/// name.
+/// Flag of [`VALUE_FLAGS`]: the byte is not a lower-case letter, a digit,
+/// `-`, `_` or a dot, so the value is not a lower-case host name.
 const NOT_LOWER_NAME: u8 = 2;
+/// Flag of [`VALUE_FLAGS`]: the byte is not a hex digit.
+const NOT_HEX: u8 = 4;
+/// Flag of [`VALUE_FLAGS`]: the byte is a colon, a backslash or a byte
+/// outside ASCII.
+const COLON_OR_OPAQUE: u8 = 8;
 
-/// The flags of each byte for [`is_lower_name`].
-static LOWER_NAME_FLAGS: [u8; 256] = {
-    let mut table = [NOT_LOWER_NAME; 256];
+/// The flags of each byte value, which [`LineFilter::may_match`] ORs
+/// over a value to choose its test.
+static VALUE_FLAGS: [u8; 256] = {
+    let mut table = [0; 256];
     let mut byte = 0;
     while byte < 256 {
         table[byte] = match byte as u8 {
-            b'.' => HAS_DOT,
-            b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => 0,
-            _ => NOT_LOWER_NAME,
+            b'.' => HAS_DOT | NOT_HEX,
+            b'0'..=b'9' | b'a'..=b'f' => 0,
+            b'g'..=b'z' | b'-' | b'_' => NOT_HEX,
+            b'A'..=b'F' => NOT_LOWER_NAME,
+            b':' | b'\\' | 0x80..=0xff => COLON_OR_OPAQUE | NOT_LOWER_NAME | NOT_HEX,
+            _ => NOT_LOWER_NAME | NOT_HEX,
         };
         byte += 1;
     }
@@ -486,19 +491,20 @@ mod tests {
     }
 
     #[test]
-    fn lower_name_accepts_exactly_its_bytes() {
-        let is_name_byte =
-            |byte: u8| byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'-' | b'_');
+    fn value_flags_agree_with_byte_classes() {
         for byte in 0..=255_u8 {
-            let expected = is_name_byte(byte) || byte == b'.';
-            assert_eq!(is_lower_name(&[b'a', b'.', byte]), expected, "byte {byte:#x}");
-            assert_eq!(is_lower_name(&[byte, b'.', b'b']), expected, "byte {byte:#x}");
-            assert_eq!(is_lower_name(&[byte]), byte == b'.', "byte {byte:#x}");
+            let flags = VALUE_FLAGS[usize::from(byte)];
+            let is_name_byte =
+                byte.is_ascii_lowercase() || byte.is_ascii_digit() || matches!(byte, b'-' | b'_' | b'.');
+            assert_eq!(flags & HAS_DOT != 0, byte == b'.', "byte {byte:#x}");
+            assert_eq!(flags & NOT_LOWER_NAME == 0, is_name_byte, "byte {byte:#x}");
+            assert_eq!(flags & NOT_HEX == 0, byte.is_ascii_hexdigit(), "byte {byte:#x}");
+            assert_eq!(
+                flags & COLON_OR_OPAQUE != 0,
+                byte == b':' || byte == b'\\' || !byte.is_ascii(),
+                "byte {byte:#x}"
+            );
         }
-        assert!(is_lower_name(b"sync.kelkatek.test"));
-        assert!(!is_lower_name(b"kelkatek"));
-        assert!(!is_lower_name(b""));
-        assert!(!is_lower_name(b"Sync.example"));
     }
 
     #[test]

@@ -746,6 +746,9 @@ fn line_filter_rejects_near_misses() {
         "k3jd9s.badcdn.example.lan",
         "www.other.test",
         "d41d8cd98f00b204e9800998ecf8427e00000000000000000000000000000000",
+        "d41d8cd98f00b204e9800998ecf8427f",
+        "d41d8cd98f00b204e9800998ecf8427",
+        "8180",
         "2024-02-28T09:58:31.424243+0000",
         "mail.example.net",
         "{\"event_type\":\"flow\",\"src_ip\":\"10.1.2.3\",\"dest_port\":443}",
@@ -760,6 +763,8 @@ fn line_filter_rejects_near_misses() {
         "WWW.K3JD9S.BadCdn.Example.",
         "cdn.evil.example:8080",
         "D4:1D:8C:D9:8F:00:B2:04:E9:80:09:98:EC:F8:42:7E",
+        "d41d8cd98f00b204e9800998ecf8427e",
+        "D41D8CD98F00B204E9800998ECF8427E",
         "mail.example",
         // An escape or a byte outside ASCII may decode to anything.
         r"caf\u00e9.test",
