@@ -408,12 +408,26 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                 }
                 // Reads one member per turn, from the quote at `position`.
                 loop {
-                    let end = masks::next_bit(quotes, position + 1)?;
+                    let key_end = masks::next_bit(quotes, position + 1)?;
+                    let key = position + 1..key_end;
+                    position = skip_spaces(text, key_end + 1);
+                    if text.get(position) != Some(&b':') {
+                        return None;
+                    }
+                    position = skip_spaces(text, position + 1);
+                    let byte = *text.get(position)?;
+
                     // The roles of the key when it is at the top level.
                     let mut top_roles = 0;
-                    // The keys of a skipped frame need no class.
-                    if !frame.skipped {
-                        let info = keys.info(text, position + 1..end);
+                    // The keys of a skipped frame need no class. Neither
+                    // do the keys of a number or literal once the line is
+                    // known to be Zeek JSON, unless it may be EVE, whose
+                    // reader rejects a repeated field of any value.
+                    let needs_class = eve_candidate
+                        || matches!(byte, b'"' | b'{' | b'[')
+                        || !(shape.zeek_key_at_top && shape.zeek_key_searched);
+                    if !frame.skipped && needs_class {
+                        let info = keys.info(text, key);
                         if parents.is_empty() {
                             top_roles = info.roles;
                             shape.zeek_key_at_top |= info.roles & ZEEK_TOP != 0;
@@ -431,12 +445,6 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                         }
                         frame.value_class = info.class;
                     }
-                    position = skip_spaces(text, end + 1);
-                    if text.get(position) != Some(&b':') {
-                        return None;
-                    }
-                    position = skip_spaces(text, position + 1);
-                    let byte = *text.get(position)?;
                     position = match byte {
                         b'"' => {
                             let end = masks::next_bit(quotes, position + 1)?;
