@@ -87,6 +87,7 @@ impl KeyInfo {
 }
 
 /// Works out what `key` means to each reader.
+#[cold]
 fn classify(key: &[u8]) -> KeyInfo {
     let eve = eve::key_class(key);
     let mut class = if eve.is_observable { EVE_VALUE } else { 0 };
@@ -173,7 +174,10 @@ impl Default for KeyCache {
 }
 
 impl KeyCache {
-    /// Returns the [`KeyInfo`] of the key at `range` of `text`.
+    /// Returns the [`KeyInfo`] of the key at `range` of `text`. Inlined,
+    /// because it runs for most keys of a line and a call costs more than
+    /// a hit.
+    #[inline(always)]
     fn info(&mut self, text: &[u8], range: Range<usize>) -> KeyInfo {
         let Some(key) = text.get(range.clone()) else {
             return KeyInfo::default();
@@ -205,6 +209,7 @@ impl KeyCache {
 
 /// Returns the bytes of `text` in `range`, at most [`MAX_CACHED_KEY`] of
 /// them, as three little-endian words padded with zero bytes.
+#[inline(always)]
 fn key_words(text: &[u8], range: Range<usize>) -> [u64; 3] {
     let mut words = [0; 3];
     let mut start = range.start;
@@ -562,7 +567,7 @@ fn skip_spaces(text: &[u8], mut position: usize) -> usize {
 /// after it. Records an integer's range in `integers`, and a fraction in
 /// `has_fraction`. Returns `None` for a malformed value and for a number
 /// that [`number`] rejects.
-#[inline]
+#[inline(always)]
 fn scalar(
     text: &[u8],
     position: usize,
