@@ -224,6 +224,56 @@ fn screen_agrees_with_decode_on_json_lines() {
     }
 }
 
+/// Lines with `"event_type"` in other places than Suricata writes it, and
+/// the format the screen must give each. The decoder reads any line with
+/// that text as EVE first.
+const EVENT_TYPE_LINES: [(&str, Option<&str>); 7] = [
+    (
+        r#"{"event_type":"dns","src_ip":"10.0.0.1","dest_ip":"10.0.0.2","dns":{"rrname":"a.example"}}"#,
+        Some("suricata-eve"),
+    ),
+    (
+        r#"{"flow_id":1,"src_ip":"10.0.0.1","event_type":"flow","dest_ip":"10.0.0.2"}"#,
+        Some("suricata-eve"),
+    ),
+    // Zeek JSON with `event_type` as the key of a number, as a value and
+    // as an array element. The EVE reader fails on these, so the screen
+    // leaves them to the full decode.
+    (
+        r#"{"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","event_type":5}"#,
+        None,
+    ),
+    (
+        r#"{"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","note":"event_type"}"#,
+        None,
+    ),
+    (
+        r#"{"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","tags":["x","event_type"]}"#,
+        None,
+    ),
+    // Two of the same lines with a near miss instead.
+    (
+        r#"{"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","event_typ":5}"#,
+        Some("zeek-json"),
+    ),
+    (
+        r#"{"ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","tags":["x","event_types"]}"#,
+        Some("zeek-json"),
+    ),
+];
+
+#[test]
+fn screen_finds_event_type_anywhere() {
+    let mut decoder = new_decoder(Format::Json);
+    for (line, expected) in EVENT_TYPE_LINES {
+        assert_eq!(
+            check(decoder.as_mut(), line.as_bytes(), "generated"),
+            expected,
+            "{line}"
+        );
+    }
+}
+
 #[test]
 fn screen_leaves_odd_json_to_decode() {
     let mut decoder = new_decoder(Format::Json);
