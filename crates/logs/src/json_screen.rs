@@ -403,10 +403,10 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                     if byte != b'}' || expect != Expect::KeyOrObjectEnd {
                         return None;
                     }
-                    match parents.pop() {
-                        Some(parent) => frame = parent,
-                        None => return only_spaces_after(text, position + 1).then_some(shape),
-                    }
+                    let Some(parent) = parents.pop() else {
+                        return only_spaces_after(text, position + 1).then_some(shape);
+                    };
+                    frame = parent;
                     position += 1;
                     expect = Expect::CommaOrEnd;
                     continue;
@@ -474,10 +474,10 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                             }
                         }
                         Some(b'}') => {
-                            match parents.pop() {
-                                Some(parent) => frame = parent,
-                                None => return only_spaces_after(text, position + 1).then_some(shape),
-                            }
+                            let Some(parent) = parents.pop() else {
+                                return only_spaces_after(text, position + 1).then_some(shape);
+                            };
+                            frame = parent;
                             position += 1;
                             expect = Expect::CommaOrEnd;
                             break;
@@ -541,10 +541,10 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                     if frame.is_object != (byte == b'}') {
                         return None;
                     }
-                    match parents.pop() {
-                        Some(parent) => frame = parent,
-                        None => return only_spaces_after(text, position + 1).then_some(shape),
-                    }
+                    let Some(parent) = parents.pop() else {
+                        return only_spaces_after(text, position + 1).then_some(shape);
+                    };
+                    frame = parent;
                     position += 1;
                 }
                 _ => return None,
