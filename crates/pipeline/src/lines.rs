@@ -40,7 +40,7 @@ pub struct LineReader<R> {
     /// `buffer[newlines_at]`. They are the only newlines between `start`
     /// and `located`.
     newlines: u64,
-    /// Position in `buffer` of the bit 0 of `newlines`.
+    /// Position in `buffer` of the byte that bit 0 of `newlines` marks.
     newlines_at: usize,
     /// End of the part of `buffer` searched for newlines.
     located: usize,
