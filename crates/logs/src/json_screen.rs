@@ -369,7 +369,8 @@ struct Shape {
 ///
 /// Most members have a string, number or literal value, so an inner
 /// loop reads an object's members one after another. A member whose
-/// value is an object or array goes back to the outer loop.
+/// value is an object or array, and the end of the object, go back to
+/// the outer loop.
 fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option<Shape> {
     let ScreenBuffers {
         parents,
@@ -473,12 +474,8 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
                                 return None;
                             }
                         }
+                        // The outer loop closes the object.
                         Some(b'}') => {
-                            let Some(parent) = parents.pop() else {
-                                return only_spaces_after(text, position + 1).then_some(shape);
-                            };
-                            frame = parent;
-                            position += 1;
                             expect = Expect::CommaOrEnd;
                             break;
                         }

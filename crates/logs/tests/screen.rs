@@ -224,7 +224,7 @@ fn screen_agrees_with_decode_on_json_lines() {
     }
 }
 
-/// Lines with `"event_type"` in other places than Suricata writes it, and
+/// Lines with `"event_type"` in places other than where Suricata writes it, and
 /// the format the screen must give each. The decoder reads any line with
 /// that text as EVE first.
 const EVENT_TYPE_LINES: [(&str, Option<&str>); 7] = [
