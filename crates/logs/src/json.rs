@@ -61,6 +61,12 @@ impl JsonDecoder {
         }
     }
 
+    /// Returns how many lines the screen read along a template.
+    #[cfg(test)]
+    pub(crate) fn template_hits(&self) -> u64 {
+        self.screen_buffers.template_hits()
+    }
+
     fn decode_text<'l>(&self, line: &'l [u8]) -> Result<Option<Record<'l>>, DecodeError> {
         let line = line.trim_ascii();
         match line.first() {
@@ -106,16 +112,10 @@ impl Decoder for JsonDecoder {
     }
 
     fn screen(&mut self, line: &[u8], values: &mut Vec<Range<usize>>) -> Option<&'static str> {
-        let eve_candidate = self.event_type.find(line).is_some();
+        let event_type = self.event_type.find(line);
         let zeek_keys = &self.zeek_keys;
         let zeek_candidate = || zeek_keys.iter().any(|key| key.find(line).is_some());
-        json_screen::screen(
-            line,
-            eve_candidate,
-            zeek_candidate,
-            &mut self.screen_buffers,
-            values,
-        )
+        json_screen::screen(line, event_type, zeek_candidate, &mut self.screen_buffers, values)
     }
 }
 

@@ -18,9 +18,13 @@
 //! The pass steps from token to token. The line's quote positions, found
 //! sixteen bytes at a time, give the end of each string at once. A small
 //! cache of the keys seen gives what a key means to each reader.
+//!
+//! Most lines skip the pass: a line with the skeleton of a line screened
+//! before is read along that line's template (see [`crate::json_template`]).
 
 use std::ops::Range;
 
+use crate::json_template::{LineKey, Templates};
 use crate::zeek::{Key, is_address_column, target_is_path};
 use crate::{eve, masks};
 
@@ -267,6 +271,16 @@ pub(crate) struct ScreenBuffers {
     keys: KeyCache,
     /// Positions of the line's quotes, one bit per byte.
     quotes: Vec<u64>,
+    /// Skeletons of lines screened before.
+    templates: Templates,
+}
+
+impl ScreenBuffers {
+    /// Returns how many lines were read along a template.
+    #[cfg(test)]
+    pub(crate) fn template_hits(&self) -> u64 {
+        self.templates.hits()
+    }
 }
 
 /// The tokens the grammar allows next.
@@ -283,12 +297,12 @@ enum Expect {
 /// string values (and of integers, for ECS) to `values`, in `line`'s
 /// offsets.
 ///
-/// `eve_candidate` states whether the line contains `"event_type"`, and
-/// `zeek_candidate` returns whether it contains one of the keys that the
-/// decoder searches for Zeek.
+/// `event_type` is the position of `"event_type"` in the line, if it has
+/// one, and `zeek_candidate` returns whether it contains one of the keys
+/// that the decoder searches for Zeek.
 pub(crate) fn screen(
     line: &[u8],
-    eve_candidate: bool,
+    event_type: Option<usize>,
     zeek_candidate: impl FnOnce() -> bool,
     buffers: &mut ScreenBuffers,
     values: &mut Vec<Range<usize>>,
@@ -307,7 +321,33 @@ pub(crate) fn screen(
     if !masks::quotes(text, &mut buffers.quotes) {
         return None;
     }
-    let shape = walk(text, buffers, eve_candidate)?;
+    let eve_candidate = event_type.is_some();
+    // Eight bytes from the colon after `"event_type"` tell kinds of EVE
+    // events apart.
+    let hint = event_type
+        .and_then(|position| line.get(position + 12..))
+        .and_then(<[u8]>::first_chunk::<8>)
+        .map_or(0, |bytes| u64::from_le_bytes(*bytes));
+    let key = LineKey::new(text, &buffers.quotes, eve_candidate, hint);
+    let replayed = buffers.templates.replay(
+        key,
+        text,
+        eve_candidate,
+        &buffers.quotes,
+        &mut buffers.strings,
+        &mut buffers.integers,
+        &mut buffers.has_fraction,
+    );
+    let shape = match replayed {
+        Some(shape) => shape,
+        None => {
+            let shape = walk(text, buffers, eve_candidate)?;
+            buffers
+                .templates
+                .learn(key, text, &buffers.quotes, &buffers.strings, shape, eve_candidate);
+            shape
+        }
+    };
 
     let (format, class, target) = if eve_candidate {
         // Only the values of EVE keys were kept.
@@ -348,8 +388,8 @@ pub(crate) fn screen(
 }
 
 /// Facts [`walk`] found about a line's keys.
-#[derive(Debug, Default)]
-struct Shape {
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Shape {
     /// `event_type` is a top-level string.
     event_type_string: bool,
     /// One of the keys every Zeek log has is at the top level.
@@ -379,6 +419,7 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
         strings,
         keys,
         quotes,
+        templates: _,
     } = buffers;
     let mut shape = Shape::default();
     let mut frame = Frame {
@@ -553,7 +594,7 @@ fn walk(text: &[u8], buffers: &mut ScreenBuffers, eve_candidate: bool) -> Option
 /// Returns the first position at or after `position` that is not a
 /// space.
 #[inline]
-fn skip_spaces(text: &[u8], mut position: usize) -> usize {
+pub(crate) fn skip_spaces(text: &[u8], mut position: usize) -> usize {
     while text.get(position) == Some(&b' ') {
         position += 1;
     }
@@ -565,7 +606,7 @@ fn skip_spaces(text: &[u8], mut position: usize) -> usize {
 /// `has_fraction`. Returns `None` for a malformed value and for a number
 /// that [`number`] rejects.
 #[inline(always)]
-fn scalar(
+pub(crate) fn scalar(
     text: &[u8],
     position: usize,
     integers: &mut Vec<Range<usize>>,

@@ -34,6 +34,7 @@ mod eve;
 mod filterlog;
 mod json;
 mod json_screen;
+mod json_template;
 mod kv;
 mod lenient;
 mod masks;
