@@ -612,7 +612,8 @@ pub(crate) fn scalar(
     integers: &mut Vec<Range<usize>>,
     has_fraction: &mut bool,
 ) -> Option<usize> {
-    let literal: &[u8] = match *text.get(position)? {
+    let rest = text.get(position..)?;
+    let is_literal = match *rest.first()? {
         b'-' | b'0'..=b'9' => {
             let (end, is_integer) = number(text, position)?;
             if is_integer {
@@ -622,13 +623,13 @@ pub(crate) fn scalar(
             }
             return Some(end);
         }
-        b't' => b"true",
-        b'f' => b"false",
-        b'n' => b"null",
-        _ => return None,
+        b't' => rest.first_chunk() == Some(b"true"),
+        b'f' => rest.first_chunk() == Some(b"false"),
+        b'n' => rest.first_chunk() == Some(b"null"),
+        _ => false,
     };
-    let end = position + literal.len();
-    (text.get(position..end)? == literal).then_some(end)
+    // The literals `true` and `null` have four bytes, and `false` five.
+    is_literal.then(|| position + if rest.first() == Some(&b'f') { 5 } else { 4 })
 }
 
 /// Returns true when `text` has only spaces from `position` on, as it must
@@ -675,6 +676,35 @@ fn number(text: &[u8], position: usize) -> Option<(usize, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scalar_reads_numbers_and_literals() {
+        let cases: [(&str, Option<usize>); 14] = [
+            ("true,", Some(4)),
+            ("false}", Some(5)),
+            ("null", Some(4)),
+            ("tru", None),
+            ("nul}", None),
+            ("fals", None),
+            ("-0.25,", Some(5)),
+            ("0123", Some(1)),
+            ("12.", None),
+            ("-", None),
+            ("1e5", None),
+            ("12345678901234567890,", Some(20)),
+            ("123456789012345678901", None),
+            ("x", None),
+        ];
+        for (text, expected) in cases {
+            let mut integers = Vec::new();
+            let mut has_fraction = false;
+            assert_eq!(
+                scalar(text.as_bytes(), 0, &mut integers, &mut has_fraction),
+                expected,
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn unused_slots_contain_empty_key() {

@@ -390,7 +390,7 @@ mod tests {
     ];
 
     /// Bytes that change a line's syntax or kind of value.
-    const EDITS: &[u8] = b"\"\\,:{}[] -.0159aeEftnx\t";
+    const EDITS: &[u8] = b"\"\\,:{}[] -.0159aeEftnx\t\x01\x7f\xc3";
 
     #[test]
     fn templates_agree_with_walk_on_every_edit() {

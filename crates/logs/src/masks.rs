@@ -4,7 +4,7 @@
 //! byte `i`. A screen reads a line's quotes or separators from the masks
 //! instead of testing its bytes one by one.
 
-use wide::u8x16;
+use wide::{i8x16, u8x16};
 
 /// Bytes per vector.
 const LANES: usize = 16;
@@ -18,9 +18,8 @@ const WORD: usize = 64;
 pub(crate) fn quotes(text: &[u8], words: &mut Vec<u64>) -> bool {
     let quote = u8x16::splat(b'"');
     let backslash = u8x16::splat(b'\\');
-    let space = u8x16::splat(b' ');
-    // The lanes of every opaque byte, checked once at the end. The high
-    // bit of a byte outside ASCII is set already.
+    let space = i8x16::splat(b' ' as i8);
+    // The lanes of every opaque byte, checked once at the end.
     let mut opaque = u8x16::ZERO;
     words.clear();
     // Spaces, which no mask looks for, pad a text shorter than a word.
@@ -28,7 +27,10 @@ pub(crate) fn quotes(text: &[u8], words: &mut Vec<u64>) -> bool {
         text,
         b' ',
         |block| {
-            opaque |= block.simd_eq(backslash) | block.simd_lt(space) | block;
+            // Read as signed, a byte outside ASCII is negative, so one
+            // compare finds it and the control bytes.
+            let below_space: u8x16 = bytemuck::cast(space.simd_gt(bytemuck::cast::<u8x16, i8x16>(block)));
+            opaque |= block.simd_eq(backslash) | below_space;
             block.simd_eq(quote)
         },
         |_, word| words.push(word),
