@@ -27,6 +27,9 @@ use crate::strategy::Map;
 /// Length of the hex form of MD5, SHA-1, SHA-256 and SHA-512 digests.
 const DIGEST_LENGTHS: [usize; 4] = [32, 40, 64, 128];
 
+/// Maximum length of the text of an IPv6 address, in bytes.
+const MAX_IPV6_TEXT: usize = 45;
+
 /// Maximum length of a token that is looked up. A longer token counts as
 /// a possible match.
 const MAX_TOKEN: usize = 256;
@@ -195,8 +198,11 @@ impl LineFilter {
             return true;
         }
 
-        // An IPv6 address that folds to IPv4 (`::ffff:102:304`).
-        if colons >= 2
+        // An IPv6 address that folds to IPv4 (`::ffff:102:304`). Its text
+        // has at most eight colons (`::2:3:4:5:6:7:8`) and 45 bytes, and
+        // the parser is costly on longer runs of hex pairs.
+        if (2..=8).contains(&colons)
+            && token.len() <= MAX_IPV6_TEXT
             && let Some(address) = std::str::from_utf8(token)
                 .ok()
                 .and_then(|text| text.parse::<Ipv6Addr>().ok())

@@ -752,6 +752,7 @@ fn line_filter_rejects_near_misses() {
         "2024-02-28T09:58:31.424243+0000",
         "mail.example.net",
         "{\"event_type\":\"flow\",\"src_ip\":\"10.1.2.3\",\"dest_port\":443}",
+        "b1:3e:42:7e:00:9b:c2:56:11:8f:aa:01:62:e3:d4:05:9f:70:11:2c",
     ];
     for miss in misses {
         assert!(!filter.may_match(miss.as_bytes()), "{miss}");
@@ -760,6 +761,8 @@ fn line_filter_rejects_near_misses() {
         "45.12.3.9",
         "::ffff:45.12.3.4",
         "::ffff:2d0c:304",
+        "0:0:0:0:0:ffff:2d0c:304",
+        "::0:0:0:0:ffff:2d0c:304",
         "WWW.K3JD9S.BadCdn.Example.",
         "cdn.evil.example:8080",
         "D4:1D:8C:D9:8F:00:B2:04:E9:80:09:98:EC:F8:42:7E",
