@@ -139,11 +139,24 @@ impl<R: BufRead> LineReader<R> {
             self.buffer = std::mem::take(&mut self.text).into_bytes();
         }
         self.buffer.clear();
-        let limit = MAX_LINE_BYTES as u64 + 1;
-        let read = (&mut self.reader)
-            .take(limit)
-            .read_until(b'\n', &mut self.buffer)
-            .map_err(read_error)?;
+        // Most lines lie whole in the reader's buffer: one search finds
+        // their end and one copy takes them. Others are read up to the
+        // size limit.
+        let available = self.reader.fill_buf().map_err(read_error)?;
+        let read = match memchr::memchr(b'\n', available) {
+            Some(end) if end < MAX_LINE_BYTES => {
+                self.buffer.extend_from_slice(&available[..=end]);
+                self.reader.consume(end + 1);
+                end + 1
+            }
+            _ => {
+                let limit = MAX_LINE_BYTES as u64 + 1;
+                (&mut self.reader)
+                    .take(limit)
+                    .read_until(b'\n', &mut self.buffer)
+                    .map_err(read_error)?
+            }
+        };
         if read == 0 {
             return Ok(None);
         }
@@ -166,7 +179,7 @@ impl<R: BufRead> LineReader<R> {
         // A NUL on the first line means a binary or UTF-16 file. Later, it
         // is a damaged line: the NUL becomes U+FFFD so that the value is
         // rejected with its line number and the rest of the file loads.
-        if number == 1 && self.buffer[start..].contains(&0) {
+        if number == 1 && memchr::memchr(0, &self.buffer[start..]).is_some() {
             return Err(IntelErrorKind::NotText(
                 "line 1 contains a NUL byte, so the file is binary or UTF-16 text".to_owned(),
             ));
@@ -178,7 +191,7 @@ impl<R: BufRead> LineReader<R> {
         if self.buffer[start..end].ends_with(b"\r") {
             end -= 1;
         }
-        if !too_long && !self.buffer[start..end].contains(&0) {
+        if !too_long && memchr::memchr(0, &self.buffer[start..end]).is_none() {
             match String::from_utf8(std::mem::take(&mut self.buffer)) {
                 Ok(text) => {
                     self.text = text;
@@ -375,6 +388,28 @@ mod tests {
         input.push(b'\n');
         let lines = read_all(&input).unwrap();
         assert_eq!(lines[0].1.len(), MAX_LINE_BYTES);
+    }
+
+    #[test]
+    fn lines_across_small_buffers_agree() {
+        let mut input = b"\xEF\xBB\xBFfirst\r\ncaf\xE9\n\nnul\x00x\n".to_vec();
+        for length in [1, 6, 7, 8, 15, 16, 17, 40] {
+            input.extend(std::iter::repeat_n(b'a' + (length % 26) as u8, length));
+            input.push(b'\n');
+        }
+        input.extend(b"no newline at the end");
+        let expected = read_all(&input).unwrap();
+        for capacity in [1, 2, 7, 8, 16, 64] {
+            let mut reader = LineReader::new(std::io::BufReader::with_capacity(capacity, &input[..]));
+            let mut lines = Vec::new();
+            while let Some((number, line)) = reader.next_line().unwrap() {
+                let LineText::Text(text) = line else {
+                    panic!("line {number} is too long");
+                };
+                lines.push((number, text));
+            }
+            assert_eq!(lines, expected, "buffer of {capacity} bytes");
+        }
     }
 
     #[test]
