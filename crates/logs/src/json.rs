@@ -112,10 +112,17 @@ impl Decoder for JsonDecoder {
     }
 
     fn screen(&mut self, line: &[u8], values: &mut Vec<Range<usize>>) -> Option<&'static str> {
-        let event_type = self.event_type.find(line);
+        let event_type = &self.event_type;
+        let has_event_type = || event_type.find(line).is_some();
         let zeek_keys = &self.zeek_keys;
         let zeek_candidate = || zeek_keys.iter().any(|key| key.find(line).is_some());
-        json_screen::screen(line, event_type, zeek_candidate, &mut self.screen_buffers, values)
+        json_screen::screen(
+            line,
+            has_event_type,
+            zeek_candidate,
+            &mut self.screen_buffers,
+            values,
+        )
     }
 }
 

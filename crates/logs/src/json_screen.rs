@@ -297,12 +297,13 @@ enum Expect {
 /// string values (and of integers, for ECS) to `values`, in `line`'s
 /// offsets.
 ///
-/// `event_type` is the position of `"event_type"` in the line, if it has
-/// one, and `zeek_candidate` returns whether it contains one of the keys
-/// that the decoder searches for Zeek.
+/// `has_event_type` returns whether the line contains `"event_type"`,
+/// and `zeek_candidate` whether it contains one of the keys that the
+/// decoder searches for Zeek. A line read along a template needs neither
+/// search, because its template tells where `"event_type"` can be.
 pub(crate) fn screen(
     line: &[u8],
-    event_type: Option<usize>,
+    has_event_type: impl FnOnce() -> bool,
     zeek_candidate: impl FnOnce() -> bool,
     buffers: &mut ScreenBuffers,
     values: &mut Vec<Range<usize>>,
@@ -321,31 +322,24 @@ pub(crate) fn screen(
     if !masks::quotes(text, &mut buffers.quotes) {
         return None;
     }
-    let eve_candidate = event_type.is_some();
-    // Eight bytes from the colon after `"event_type"` tell kinds of EVE
-    // events apart.
-    let hint = event_type
-        .and_then(|position| line.get(position + 12..))
-        .and_then(<[u8]>::first_chunk::<8>)
-        .map_or(0, |bytes| u64::from_le_bytes(*bytes));
-    let key = LineKey::new(text, &buffers.quotes, eve_candidate, hint);
+    let key = LineKey::new(text, &buffers.quotes);
     let replayed = buffers.templates.replay(
         key,
         text,
-        eve_candidate,
         &buffers.quotes,
         &mut buffers.strings,
         &mut buffers.integers,
         &mut buffers.has_fraction,
     );
-    let shape = match replayed {
-        Some(shape) => shape,
+    let (shape, eve_candidate) = match replayed {
+        Some(replayed) => replayed,
         None => {
+            let eve_candidate = has_event_type();
             let shape = walk(text, buffers, eve_candidate)?;
             buffers
                 .templates
                 .learn(key, text, &buffers.quotes, &buffers.strings, shape, eve_candidate);
-            shape
+            (shape, eve_candidate)
         }
     };
 

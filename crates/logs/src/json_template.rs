@@ -24,6 +24,9 @@ use std::ops::Range;
 use crate::json_screen::{Shape, scalar, skip_spaces};
 use crate::masks;
 
+/// The key that makes a line a candidate for EVE.
+const EVENT_TYPE: &[u8; 10] = b"event_type";
+
 /// Number of sets of templates, a power of two.
 const SETS: usize = 256;
 
@@ -102,6 +105,12 @@ struct Template {
     /// Whether the line contained `"event_type"`, which changes what the
     /// walk checks and keeps.
     eve_candidate: bool,
+    /// Whether a key of the skeleton is `event_type`. A line of the
+    /// skeleton contains `"event_type"` when this is set or a string value
+    /// is `event_type`: quotes only delimit strings, and the bytes between
+    /// two strings (punctuation, spaces, numbers and literals) never have
+    /// an underscore.
+    key_event_type: bool,
     /// The segments one after another.
     bytes: Vec<u8>,
     slots: Vec<Slot>,
@@ -134,6 +143,8 @@ impl Template {
         // not need.
         let mut integers = Vec::new();
         let mut has_fraction = false;
+        let mut key_event_type = false;
+        let mut value_event_type = false;
 
         let mut push = |bytes: &mut Vec<u8>, range: Range<usize>, value: Value| {
             let start = u32::try_from(bytes.len()).ok()?;
@@ -149,11 +160,14 @@ impl Template {
             match byte {
                 b'"' => {
                     let end = masks::next_bit(quotes, position + 1)?;
+                    let content = position + 1;
+                    let is_event_type = text.get(content..end) == Some(EVENT_TYPE.as_slice());
                     if text.get(skip_spaces(text, end + 1)) == Some(&b':') {
+                        key_event_type |= is_event_type;
                         position = end + 1;
                         continue;
                     }
-                    let content = position + 1;
+                    value_event_type |= is_event_type;
                     let value = match kept.peek() {
                         Some((range, class)) if range.start == content => {
                             let class = *class;
@@ -178,7 +192,9 @@ impl Template {
                 _ => position += 1,
             }
         }
-        if kept.next().is_some() {
+        // Every string the walk kept is a value of the template, and the
+        // search for `"event_type"` agrees with the skeleton.
+        if kept.next().is_some() || eve_candidate != (key_event_type || value_event_type) {
             return None;
         }
 
@@ -187,6 +203,7 @@ impl Template {
         bytes.extend_from_slice(rest);
         Some(Self {
             eve_candidate,
+            key_event_type,
             bytes,
             slots,
             last,
@@ -196,9 +213,10 @@ impl Template {
 
     /// Reads `text` along the template. Pushes the strings the walk would
     /// keep to `strings`, and the integers and fractions to `integers` and
-    /// `has_fraction` as the walk would. Returns the walk's shape, or
-    /// `None` when `text` does not follow the template, in which case the
-    /// buffers may hold part of its values.
+    /// `has_fraction` as the walk would. Returns the walk's shape and
+    /// whether `text` contains `"event_type"`, or `None` when `text` does
+    /// not follow the template or differs from its line in containing
+    /// `"event_type"`. The buffers may then hold part of its values.
     #[inline]
     fn replay(
         &self,
@@ -207,13 +225,16 @@ impl Template {
         strings: &mut Vec<(Range<usize>, u8)>,
         integers: &mut Vec<Range<usize>>,
         has_fraction: &mut bool,
-    ) -> Option<Shape> {
+    ) -> Option<(Shape, bool)> {
         let mut position = 0;
+        let mut value_event_type = false;
         for slot in &self.slots {
             position = self.follow(text, position, slot)?;
             match slot.value {
                 Value::String { kept, class } => {
                     let end = masks::next_bit(quotes, position)?;
+                    value_event_type |= end - position == EVENT_TYPE.len()
+                        && text.get(position..end) == Some(EVENT_TYPE.as_slice());
                     if kept {
                         strings.push((position..end, class));
                     }
@@ -223,7 +244,8 @@ impl Template {
             }
         }
         let end = self.follow(text, position, &self.last)?;
-        (end == text.len()).then_some(self.shape)
+        let eve_candidate = self.key_event_type || value_event_type;
+        (end == text.len() && eve_candidate == self.eve_candidate).then_some((self.shape, eve_candidate))
     }
 
     /// Returns the position after the segment of `slot` when `text` has
@@ -273,17 +295,15 @@ pub(crate) struct Templates {
 pub(crate) struct LineKey(usize);
 
 impl LineKey {
-    /// Returns the key of `text` with its quote positions `quotes`.
-    /// `hint` is eight bytes of the line that tell its kind of event
-    /// apart, 0 when there is none.
+    /// Returns the key of `text` with its quote positions `quotes`: the
+    /// number of quotes and the first eight bytes.
     #[inline]
-    pub(crate) fn new(text: &[u8], quotes: &[u64], eve_candidate: bool, hint: u64) -> Self {
+    pub(crate) fn new(text: &[u8], quotes: &[u64]) -> Self {
         let count: u32 = quotes.iter().map(|word| word.count_ones()).sum();
         let head = text
             .first_chunk::<8>()
             .map_or(0, |head| u64::from_le_bytes(*head));
-        let mixed =
-            (u64::from(count) << 1 | u64::from(eve_candidate)) ^ head.rotate_left(17) ^ hint.rotate_left(39);
+        let mixed = u64::from(count) ^ head.rotate_left(17);
         Self((mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize & (SETS - 1))
     }
 }
@@ -297,32 +317,29 @@ impl Templates {
 
     /// Reads `text` along the templates of its set, the most recently used
     /// first. Returns the walk's shape from the first that `text` follows,
-    /// with its strings and integers pushed to the buffers, or `None`
-    /// with the buffers as they were.
+    /// and whether `text` contains `"event_type"`, with its strings and
+    /// integers pushed to the buffers, or `None` with the buffers as they
+    /// were.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn replay(
         &mut self,
         key: LineKey,
         text: &[u8],
-        eve_candidate: bool,
         quotes: &[u64],
         strings: &mut Vec<(Range<usize>, u8)>,
         integers: &mut Vec<Range<usize>>,
         has_fraction: &mut bool,
-    ) -> Option<Shape> {
+    ) -> Option<(Shape, bool)> {
         let set = self.sets.get_mut(key.0)?;
         let (kept, counted, fraction) = (strings.len(), integers.len(), *has_fraction);
         for way in 0..WAYS {
             let Some(template) = &set[way] else {
                 break;
             };
-            if template.eve_candidate != eve_candidate {
-                continue;
-            }
-            if let Some(shape) = template.replay(text, quotes, strings, integers, has_fraction) {
+            if let Some(replayed) = template.replay(text, quotes, strings, integers, has_fraction) {
                 set[..=way].rotate_right(1);
                 self.hits += 1;
-                return Some(shape);
+                return Some(replayed);
             }
             strings.truncate(kept);
             integers.truncate(counted);
@@ -458,11 +475,14 @@ mod tests {
             "{}",
             "[1]",
             "\"x\\\"y\"",
+            "\"event_type\"",
+            "\"event_typ\"",
         ];
         for template in [
             r#"{"event_type":"dns","src_ip":"10.0.0.1","dest_port":V,"dns":{"rrname":V}}"#,
             r#"{"ts":V,"uid":"C1","id.orig_h":"10.0.0.1","id.resp_h":V,"n":[V,V]}"#,
             r#"{"a":V,"b":{"c":V},"d":[V]}"#,
+            r#"{"event_type":V,"src_ip":"10.0.0.1","x":{"event_type":V}}"#,
         ] {
             for first in values {
                 for second in values {
