@@ -67,6 +67,12 @@ impl JsonDecoder {
         self.screen_buffers.template_hits()
     }
 
+    /// Returns the memory the screen's templates take, in bytes.
+    #[cfg(test)]
+    pub(crate) fn template_memory(&self) -> usize {
+        self.screen_buffers.template_memory()
+    }
+
     fn decode_text<'l>(&self, line: &'l [u8]) -> Result<Option<Record<'l>>, DecodeError> {
         let line = line.trim_ascii();
         match line.first() {

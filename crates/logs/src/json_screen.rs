@@ -281,6 +281,12 @@ impl ScreenBuffers {
     pub(crate) fn template_hits(&self) -> u64 {
         self.templates.hits()
     }
+
+    /// Returns the memory the templates take, in bytes.
+    #[cfg(test)]
+    pub(crate) fn template_memory(&self) -> usize {
+        self.templates.memory()
+    }
 }
 
 /// The tokens the grammar allows next.

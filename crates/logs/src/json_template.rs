@@ -34,7 +34,12 @@ const SETS: usize = 256;
 const WAYS: usize = 4;
 
 /// Maximum length of a line that becomes a template, in bytes.
-const MAX_LINE: usize = 16 * 1024;
+const MAX_LINE: usize = 8 * 1024;
+
+/// Maximum memory the templates of one decoder take, in bytes. A new
+/// template that would pass it is not built, so that lines of ever new
+/// skeletons (long arrays of varying length, say) cannot fill memory.
+const MAX_MEMORY: usize = 8 * 1024 * 1024;
 
 /// Templates built before the cache must pay its way: after these, a new
 /// template needs [`HITS_PER_BUILD`] replays per template built so far.
@@ -121,6 +126,13 @@ struct Template {
 }
 
 impl Template {
+    /// Returns the memory the template takes, in bytes.
+    fn memory(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.bytes.capacity()
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+    }
+
     /// Builds the template of `text`, which the walk accepted with `shape`
     /// and `strings`. Returns `None` for a line too long or otherwise not
     /// worth keeping.
@@ -288,6 +300,9 @@ pub(crate) struct Templates {
     hits: u64,
     /// Templates built.
     builds: u64,
+    /// Memory the templates take, in bytes, as [`Template::memory`]
+    /// counts it.
+    memory: usize,
 }
 
 /// The hash that picks a line's set of templates.
@@ -313,6 +328,12 @@ impl Templates {
     #[cfg(test)]
     pub(crate) fn hits(&self) -> u64 {
         self.hits
+    }
+
+    /// Returns the memory the templates take, in bytes.
+    #[cfg(test)]
+    pub(crate) fn memory(&self) -> usize {
+        self.memory
     }
 
     /// Reads `text` along the templates of its set, the most recently used
@@ -365,14 +386,22 @@ impl Templates {
         let Some(template) = Template::build(text, quotes, strings, shape, eve_candidate) else {
             return;
         };
-        self.builds += 1;
         if self.sets.is_empty() {
             self.sets.resize_with(SETS, Default::default);
         }
-        if let Some(set) = self.sets.get_mut(key.0) {
-            set.rotate_right(1);
-            set[0] = Some(Box::new(template));
+        let Some(set) = self.sets.get_mut(key.0) else {
+            return;
+        };
+        // The least recently used template of the set makes room.
+        let evicted = set[WAYS - 1].as_ref().map_or(0, |evicted| evicted.memory());
+        let memory = self.memory - evicted + template.memory();
+        if memory > MAX_MEMORY {
+            return;
         }
+        self.memory = memory;
+        self.builds += 1;
+        set.rotate_right(1);
+        set[0] = Some(Box::new(template));
     }
 }
 
@@ -493,6 +522,26 @@ mod tests {
             }
         }
         assert!(decoder.template_hits() > 0);
+    }
+
+    #[test]
+    fn templates_stay_within_memory_bound() {
+        let mut decoder = JsonDecoder::new();
+        // Every line has a new skeleton, with one more string in an array
+        // of at least a thousand, about 100 KB a template. The quote count
+        // differs, so each line picks another set of templates.
+        let mut line = String::from(r#"{"event_type":"flow","src_ip":"10.0.0.1","n":["x""#);
+        line.push_str(&r#","x""#.repeat(1000));
+        for _ in 0..200 {
+            line.push_str(r#","x""#);
+            let mut text = line.clone();
+            text.push_str("]}");
+            let mut values = Vec::new();
+            assert_eq!(decoder.screen(text.as_bytes(), &mut values), Some("suricata-eve"));
+            assert!(decoder.template_memory() <= super::MAX_MEMORY);
+        }
+        // The bound, and not the number of templates, stopped the builds.
+        assert!(decoder.template_memory() > super::MAX_MEMORY * 3 / 4);
     }
 
     fn json_logs(dir: &Path, found: &mut Vec<PathBuf>) {
