@@ -50,9 +50,22 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
         watchlists.push(watchlist);
     }
     make_names_unique(&mut watchlists, quiet);
+    // Named here because `--quiet` hides the reports.
+    let sources: Vec<String> = watchlists
+        .iter()
+        .map(|watchlist| watchlist.source.clone())
+        .collect();
     let (matcher, duplicates) = build_matcher(watchlists).context("cannot build the matcher")?;
     if matcher.is_empty() {
-        bail!("no indicators were loaded from the watchlists, so nothing can match; see the messages above");
+        let hint = if quiet {
+            "run without --quiet to see each file's report"
+        } else {
+            "see the reports above"
+        };
+        bail!(
+            "no indicators were loaded from {}, so nothing can match; {hint}",
+            sources.join(", ")
+        );
     }
     if !quiet {
         let kinds: Vec<String> = matcher

@@ -586,6 +586,44 @@ fn empty_watchlists_exit_two() {
         "{}",
         stderr(&output)
     );
+
+    // With --quiet the reports are hidden, so the error names the files.
+    let output = run(&[
+        "scan",
+        "--quiet",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 2);
+    let message = stderr(&output);
+    assert!(message.contains(intel.to_str().unwrap()), "{message}");
+    assert!(message.contains("without --quiet"), "{message}");
+}
+
+#[test]
+fn named_json_document_is_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let bundle = dir.path().join("bundle.json");
+    fs::write(
+        &bundle,
+        "{\n  \"type\": \"bundle\",\n  \"objects\": [\n    {\"value\": \"198.51.100.1\"}\n  ]\n}\n",
+    )
+    .unwrap();
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("a JSON document, not a log"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -133,15 +133,22 @@ pub enum Format {
 ///
 /// Blank lines and `#` comment lines are skipped until a line decides:
 /// `#separator` or `#fields` means Zeek TSV, a line starting with `{` means
-/// JSON lines, and a line in a [`SyslogBody`] format, with or without a
-/// syslog header, means syslog. A syslog line whose body is in no known
+/// JSON lines unless it opens a JSON document written over several lines,
+/// and a line in a [`SyslogBody`] format, with or without a syslog
+/// header, means syslog. A syslog line whose body is in no known
 /// format (a `sshd` message in a kernel log) is skipped as well, so the
 /// next line can decide. Returns `None` when no line decides, for example
 /// when the head holds only comments or starts with other text. A UTF-8
 /// byte order mark at the start is ignored.
 pub fn detect_format(head: &[u8]) -> Option<Format> {
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    for line in head.split(|&b| b == b'\n') {
+    let mut rest = Some(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head));
+    while let Some(text) = rest {
+        // The bytes after the line, `None` when no newline ends it.
+        let line;
+        (line, rest) = match memchr::memchr(b'\n', text) {
+            Some(end) => (&text[..end], text.get(end + 1..)),
+            None => (text, None),
+        };
         let line = line.trim_ascii_start();
         if line.is_empty() {
             continue;
@@ -153,7 +160,7 @@ pub fn detect_format(head: &[u8]) -> Option<Format> {
             continue;
         }
         if line.first() == Some(&b'{') {
-            return Some(Format::Json);
+            return (!is_multiline_json(line, rest)).then_some(Format::Json);
         }
         match syslog::classify(line) {
             syslog::LineKind::Syslog => return Some(Format::Syslog),
@@ -162,6 +169,26 @@ pub fn detect_format(head: &[u8]) -> Option<Format> {
         }
     }
     None
+}
+
+/// Returns true when `line`, the first line that starts with `{`, opens a
+/// JSON document written over several lines, such as a STIX bundle or a
+/// pretty-printed object, rather than a log of one object per line. Such a
+/// line is not JSON by itself, and the next line, in `rest`, does not
+/// start a new object. A line that no newline ends, cut by the end of the
+/// sniffed head, counts as one object.
+fn is_multiline_json(line: &[u8], rest: Option<&[u8]>) -> bool {
+    let Some(rest) = rest else {
+        return false;
+    };
+    if serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok() {
+        return false;
+    }
+    let next = rest
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .find(|next| !next.is_empty());
+    next.is_some_and(|next| next.first() != Some(&b'{'))
 }
 
 /// Builds a fresh decoder for `format`.
@@ -194,7 +221,7 @@ mod tests {
 
     #[test]
     fn detect_format_cases() {
-        let rows: [(&[u8], Option<Format>); 11] = [
+        let rows: [(&[u8], Option<Format>); 17] = [
             (b"#separator \\x09\n#set_separator\t,\n", Some(Format::ZeekTsv)),
             (b"#fields\tts\tuid\n", Some(Format::ZeekTsv)),
             (b"### BTest baseline\n#separator \\x09\n", Some(Format::ZeekTsv)),
@@ -204,6 +231,15 @@ mod tests {
             (b"### BTest baseline\n{\"ts\":1}", Some(Format::Json)),
             (b"1541117137.618695\tCYtJYz4gNk3t5ZEt2\n", None),
             (b"[1,2]\n", None),
+            // JSON documents over several lines are not logs.
+            (b"{\n  \"type\": \"bundle\",\n  \"objects\": []\n}\n", None),
+            (b"{\"type\": \"bundle\",\n\"id\": \"x\"}\n", None),
+            // A damaged first line of a log, a first line the head cuts,
+            // and a single document on one line stay JSON lines.
+            (b"{\"ts\":1\n{\"ts\":2}\n", Some(Format::Json)),
+            (b"{\"ts\":1,\"uid\":\"C", Some(Format::Json)),
+            (b"{\"ts\":1}\n\n\n", Some(Format::Json)),
+            (b"{\n", Some(Format::Json)),
             (b"# only a comment\n", None),
             (b"", None),
         ];

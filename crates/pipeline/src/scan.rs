@@ -377,6 +377,11 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
         if size == 0 {
             return Ok(None);
         }
+        if matches!(head.trim_ascii_start().first(), Some(b'{' | b'[')) {
+            return Ok(Some(format!(
+                "{display}: a JSON document, not a log; iocwatch reads JSON lines, one object per line"
+            )));
+        }
         return Ok(Some(format!(
             "{display}: not a supported log format (Zeek TSV, Zeek JSON, Suricata EVE, ECS JSON lines, \
              or syslog with a netfilter, pfSense filterlog, PAN-OS, CEF or key=value body)"
