@@ -91,6 +91,15 @@ fn canonicalise(value: &str, strict: bool) -> Result<CanonicalUrl, &'static str>
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     let (host, port) = split_host_port(host_port)?;
     let host = canonical_host(host, strict)?;
+    // Without a scheme, only a dot or an address's colon tells a host
+    // from a word: `http//x` is a scheme that lost its colon.
+    if strict && scheme.is_none() && !host.contains(['.', ':']) {
+        return Err(if is_scheme(&host) && tail.starts_with("//") {
+            "the colon after the scheme is missing"
+        } else {
+            "it has no scheme and its host has no dot; write the scheme (http://) before a single-label host"
+        });
+    }
 
     let port = match port {
         None | Some("") => None,
@@ -241,6 +250,20 @@ mod tests {
         ] {
             assert!(CanonicalUrl::parse(input).is_err(), "{input:?}");
         }
+    }
+
+    #[test]
+    fn schemeless_single_label_host_rejected() {
+        let missing_colon = CanonicalUrl::parse("http//x").unwrap_err().to_string();
+        assert!(missing_colon.contains("colon after the scheme"), "{missing_colon}");
+        let single_label = CanonicalUrl::parse("intranet/path").unwrap_err().to_string();
+        assert!(single_label.contains("no dot"), "{single_label}");
+        // With a scheme, a dot or an address, the host is clear.
+        for input in ["http://intranet/path", "evil.example/a", "192.0.2.1/a", "[2001:db8::1]/a"] {
+            assert!(CanonicalUrl::parse(input).is_ok(), "{input:?}");
+        }
+        // A log's URL is read as written.
+        assert!(CanonicalUrl::observed("intranet/path").is_some());
     }
 
     #[test]
