@@ -627,6 +627,27 @@ fn named_json_document_is_error() {
 }
 
 #[test]
+fn empty_folder_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let folder = dir.path().join("logs");
+    fs::create_dir(&folder).unwrap();
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 1);
+    assert!(
+        stderr(&output).contains("the folder contains no files"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn named_unsupported_file_is_error() {
     let dir = tempfile::tempdir().unwrap();
     let intel = dir.path().join("list.txt");

@@ -255,11 +255,19 @@ mod tests {
     #[test]
     fn schemeless_single_label_host_rejected() {
         let missing_colon = CanonicalUrl::parse("http//x").unwrap_err().to_string();
-        assert!(missing_colon.contains("colon after the scheme"), "{missing_colon}");
+        assert!(
+            missing_colon.contains("colon after the scheme"),
+            "{missing_colon}"
+        );
         let single_label = CanonicalUrl::parse("intranet/path").unwrap_err().to_string();
         assert!(single_label.contains("no dot"), "{single_label}");
         // With a scheme, a dot or an address, the host is clear.
-        for input in ["http://intranet/path", "evil.example/a", "192.0.2.1/a", "[2001:db8::1]/a"] {
+        for input in [
+            "http://intranet/path",
+            "evil.example/a",
+            "192.0.2.1/a",
+            "[2001:db8::1]/a",
+        ] {
             assert!(CanonicalUrl::parse(input).is_ok(), "{input:?}");
         }
         // A log's URL is read as written.

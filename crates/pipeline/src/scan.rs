@@ -309,6 +309,11 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
                         continue;
                     }
                 };
+                if files.is_empty() {
+                    summary
+                        .skipped
+                        .push(format!("{}: the folder contains no files", path.display()));
+                }
                 for file in files {
                     match plan_file(&file, &mut units) {
                         Ok(None) => {}
