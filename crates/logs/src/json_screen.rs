@@ -306,7 +306,7 @@ enum Expect {
 /// `has_event_type` returns whether the line contains `"event_type"`,
 /// and `zeek_candidate` whether it contains one of the keys that the
 /// decoder searches for Zeek. A line read along a template needs neither
-/// search, because its template tells where `"event_type"` can be.
+/// search, because its template records where `"event_type"` can be.
 pub(crate) fn screen(
     line: &[u8],
     has_event_type: impl FnOnce() -> bool,

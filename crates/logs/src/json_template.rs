@@ -341,7 +341,6 @@ impl Templates {
     /// and whether `text` contains `"event_type"`, with its strings and
     /// integers pushed to the buffers, or `None` with the buffers as they
     /// were.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn replay(
         &mut self,
         key: LineKey,

@@ -91,8 +91,8 @@ fn canonicalise(value: &str, strict: bool) -> Result<CanonicalUrl, &'static str>
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
     let (host, port) = split_host_port(host_port)?;
     let host = canonical_host(host, strict)?;
-    // Without a scheme, only a dot or an address's colon tells a host
-    // from a word: `http//x` is a scheme that lost its colon.
+    // Without a scheme, only a dot or an address's colon marks a host,
+    // so `http//x`, a scheme that lost its colon, is rejected.
     if strict && scheme.is_none() && !host.contains(['.', ':']) {
         return Err(if is_scheme(&host) && tail.starts_with("//") {
             "the colon after the scheme is missing"
