@@ -75,8 +75,10 @@ struct Slot {
 impl Slot {
     fn new(segment: &[u8], start: u32, value: Value) -> Option<Self> {
         let mut padded = [0_u8; HEAD];
-        let kept = segment.len().min(HEAD);
-        padded.get_mut(..kept)?.copy_from_slice(segment.get(..kept)?);
+        let head_length = segment.len().min(HEAD);
+        padded
+            .get_mut(..head_length)?
+            .copy_from_slice(segment.get(..head_length)?);
         let (low, high) = halves(&padded);
         let mask_of = |bytes: usize| match bytes {
             0 => 0,
@@ -85,7 +87,7 @@ impl Slot {
         };
         Some(Self {
             head: [low, high],
-            mask: [mask_of(kept), mask_of(kept.saturating_sub(16))],
+            mask: [mask_of(head_length), mask_of(head_length.saturating_sub(16))],
             start,
             length: u32::try_from(segment.len()).ok()?,
             value,
@@ -148,7 +150,7 @@ impl Template {
         }
         let mut bytes = Vec::with_capacity(text.len());
         let mut slots = Vec::new();
-        let mut kept = strings.iter().peekable();
+        let mut walk_strings = strings.iter().peekable();
         let mut segment = 0;
         let mut position = 0;
         // Integers found while skipping scalars, which the template does
@@ -180,10 +182,10 @@ impl Template {
                         continue;
                     }
                     value_event_type |= is_event_type;
-                    let value = match kept.peek() {
+                    let value = match walk_strings.peek() {
                         Some((range, class)) if range.start == content => {
                             let class = *class;
-                            kept.next();
+                            walk_strings.next();
                             Value::String { kept: true, class }
                         }
                         _ => Value::String {
@@ -206,7 +208,7 @@ impl Template {
         }
         // Every string the walk kept is a value of the template, and the
         // search for `"event_type"` agrees with the skeleton.
-        if kept.next().is_some() || eve_candidate != (key_event_type || value_event_type) {
+        if walk_strings.next().is_some() || eve_candidate != (key_event_type || value_event_type) {
             return None;
         }
 
