@@ -47,12 +47,12 @@ pub struct WatchlistInfo {
 }
 
 /// One indicator of the matcher, with the watchlist it came from.
-#[derive(Debug, Clone)]
-pub struct Entry {
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
     /// The watchlist.
     pub watchlist: WatchlistId,
     /// The indicator.
-    pub indicator: Indicator,
+    pub indicator: &'a Indicator,
 }
 
 /// The reason a matcher could not be built.
@@ -80,7 +80,10 @@ impl std::error::Error for BuildError {}
 #[derive(Debug, Default)]
 pub struct MatcherBuilder {
     watchlists: Vec<WatchlistInfo>,
-    entries: Vec<Entry>,
+    /// The indicators, by id.
+    indicators: Vec<Indicator>,
+    /// The watchlist of each indicator, by id.
+    owners: Vec<WatchlistId>,
     /// The lookup tables, filled as indicators are added. They also find
     /// duplicates: an indicator whose bucket already contains the same value
     /// from the same watchlist is not added.
@@ -108,11 +111,12 @@ impl MatcherBuilder {
         id
     }
 
-    /// Reserves room for `indicators`, which are about to be added, so
-    /// that the tables are sized once rather than grown step by step.
-    /// Calling it is optional and changes no result.
+    /// Reserves room for `indicators`, which are about to be added one by
+    /// one, so that the tables are sized once rather than grown step by
+    /// step. Calling it is optional and changes no result.
     pub fn reserve(&mut self, indicators: &[Indicator]) {
-        self.entries.reserve(indicators.len());
+        self.indicators.reserve(indicators.len());
+        self.owners.reserve(indicators.len());
         let counts = KindCounts::of(indicators.iter().map(|indicator| &indicator.value));
         self.strategies.reserve(&counts);
     }
@@ -121,54 +125,75 @@ impl MatcherBuilder {
     /// in order, as [`MatcherBuilder::add`] does, and returns how many
     /// were added.
     ///
-    /// The memory of `indicators` is handed back as they are added, so
-    /// that a large list is not held twice: once as given, once in the
-    /// matcher's tables.
+    /// The indicators stay in the memory of `indicators`, so that a large
+    /// list is neither moved nor held twice, and the tables of addresses
+    /// and of names are filled on two threads.
     pub fn add_all(
         &mut self,
         watchlist: WatchlistId,
         indicators: Vec<Indicator>,
         mut keep: impl FnMut(&Indicator) -> bool,
     ) -> usize {
-        /// Indicators added between two releases of memory.
-        const RELEASE_EVERY: usize = 65_536;
-
-        self.reserve(&indicators);
-        // Taken from the end, the indicators can be dropped from the
-        // list's allocation as they go.
-        let mut reversed = indicators;
-        reversed.reverse();
-        let mut added = 0;
-        let mut popped = 0;
-        while let Some(indicator) = reversed.pop() {
-            popped += 1;
-            if popped % RELEASE_EVERY == 0 {
-                reversed.shrink_to_fit();
-            }
-            if keep(&indicator) && self.add(watchlist, indicator) {
-                added += 1;
-            }
+        let mut indicators = indicators;
+        indicators.retain(|indicator| keep(indicator));
+        let start = self.indicators.len();
+        if IndicatorId::try_from(start + indicators.len()).is_err() {
+            self.overflow = Some(BuildError::TooManyIndicators);
+            return 0;
         }
-        added
+        if start == 0 {
+            self.indicators = indicators;
+        } else {
+            self.indicators.append(&mut indicators);
+        }
+        self.owners.resize(self.indicators.len(), watchlist);
+        let duplicates = self.strategies.insert_all(start, &self.indicators, &self.owners);
+        if !duplicates.is_empty() {
+            self.drop_duplicates(&duplicates);
+        }
+        self.indicators.len() - start
+    }
+
+    /// Removes the indicators at the sorted indexes `duplicates`, which
+    /// [`Strategies::insert_all`] did not add, and fills the tables again,
+    /// since the ids of the indicators after them change.
+    #[cold]
+    fn drop_duplicates(&mut self, duplicates: &[usize]) {
+        self.duplicates += duplicates.len() as u64;
+        let mut is_kept = vec![true; self.indicators.len()];
+        for &index in duplicates {
+            is_kept[index] = false;
+        }
+        let mut kept = is_kept.iter();
+        self.indicators.retain(|_| kept.next().copied().unwrap_or(true));
+        let mut kept = is_kept.iter();
+        self.owners.retain(|_| kept.next().copied().unwrap_or(true));
+        self.strategies = Strategies::default();
+        // What is left has no duplicates, so nothing is dropped again.
+        self.strategies.insert_all(0, &self.indicators, &self.owners);
     }
 
     /// Adds an indicator to a watchlist. Returns false when the watchlist
     /// already contains the same value, which is then not added again.
     pub fn add(&mut self, watchlist: WatchlistId, indicator: Indicator) -> bool {
-        let Ok(id) = IndicatorId::try_from(self.entries.len()) else {
+        let Ok(id) = IndicatorId::try_from(self.indicators.len()) else {
             self.overflow = Some(BuildError::TooManyIndicators);
             return false;
         };
-        let entries = &self.entries;
+        let (indicators, owners) = (&self.indicators, &self.owners);
         let is_same = |other: IndicatorId| {
-            let entry = &entries[other as usize];
-            entry.watchlist == watchlist && entry.indicator.value == indicator.value
+            let other = other as usize;
+            owners.get(other) == Some(&watchlist)
+                && indicators
+                    .get(other)
+                    .is_some_and(|entry| entry.value == indicator.value)
         };
         if !self.strategies.insert(id, &indicator.value, is_same) {
             self.duplicates += 1;
             return false;
         }
-        self.entries.push(Entry { watchlist, indicator });
+        self.indicators.push(indicator);
+        self.owners.push(watchlist);
         true
     }
 
@@ -187,13 +212,14 @@ impl MatcherBuilder {
         if let Some(err) = self.overflow {
             return Err(err);
         }
-        if IndicatorId::try_from(self.entries.len()).is_err() {
+        if IndicatorId::try_from(self.indicators.len()).is_err() {
             return Err(BuildError::TooManyIndicators);
         }
         Ok(Matcher {
             inner: Arc::new(Inner {
                 watchlists: self.watchlists,
-                entries: self.entries,
+                indicators: self.indicators,
+                owners: self.owners,
                 strategies: self.strategies,
             }),
         })
@@ -203,7 +229,8 @@ impl MatcherBuilder {
 #[derive(Debug)]
 struct Inner {
     watchlists: Vec<WatchlistInfo>,
-    entries: Vec<Entry>,
+    indicators: Vec<Indicator>,
+    owners: Vec<WatchlistId>,
     strategies: Strategies,
 }
 
@@ -236,12 +263,12 @@ impl Matcher {
 
     /// Number of indicators.
     pub fn len(&self) -> usize {
-        self.inner.entries.len()
+        self.inner.indicators.len()
     }
 
     /// True when the matcher contains no indicator.
     pub fn is_empty(&self) -> bool {
-        self.inner.entries.is_empty()
+        self.inner.indicators.is_empty()
     }
 
     /// Returns the indicator with id `id`.
@@ -249,8 +276,11 @@ impl Matcher {
     /// # Panics
     ///
     /// When `id` did not come from this matcher.
-    pub fn entry(&self, id: IndicatorId) -> &Entry {
-        &self.inner.entries[id as usize]
+    pub fn entry(&self, id: IndicatorId) -> Entry<'_> {
+        Entry {
+            watchlist: self.inner.owners[id as usize],
+            indicator: &self.inner.indicators[id as usize],
+        }
     }
 
     /// Returns the watchlist with id `id`.
@@ -270,8 +300,8 @@ impl Matcher {
     /// Number of indicators of each kind.
     pub fn kind_counts(&self) -> Vec<(IndicatorKind, usize)> {
         let mut counts = std::collections::BTreeMap::new();
-        for entry in &self.inner.entries {
-            *counts.entry(entry.indicator.value.kind()).or_insert(0) += 1;
+        for indicator in &self.inner.indicators {
+            *counts.entry(indicator.value.kind()).or_insert(0) += 1;
         }
         counts.into_iter().collect()
     }
@@ -306,7 +336,7 @@ impl Matcher {
     {
         self.inner.strategies.match_value(
             &self.inner.watchlists,
-            &self.inner.entries,
+            &self.inner.owners,
             field,
             value,
             port,

@@ -89,26 +89,31 @@ impl LineFilter {
     /// without a dot), so that every line must be decoded.
     pub fn new(matcher: &Matcher) -> Option<Self> {
         let strategies = &matcher.inner.strategies;
-        if strategies.has_v6 || !strategies.ja4.is_empty() {
+        if strategies.addresses.has_v6 || !strategies.names.ja4.is_empty() {
             return None;
         }
-        let mut v4 = match &strategies.v4_filter {
+        let mut v4 = match &strategies.addresses.v4_filter {
             Some(filter) => filter.0.clone(),
             None => vec![0; 1 << 10].into_boxed_slice(),
         };
-        let mut names =
-            vec![0; name_words(strategies.domains.len() + strategies.urls.len() + strategies.emails.len())]
-                .into_boxed_slice();
+        let mut names = vec![
+            0;
+            name_words(
+                strategies.names.domains.len() + strategies.names.urls.len() + strategies.names.emails.len()
+            )
+        ]
+        .into_boxed_slice();
         let mut hosts: Map<Box<str>, ()> = Map::default();
-        for domain in strategies.domains.keys() {
+        for domain in strategies.names.domains.keys() {
             if !is_tokenizable_name(domain) {
                 return None;
             }
             set_name_bit(&mut names, name_hash(domain.as_bytes()));
         }
         // The table keys contain every URL and e-mail indicator value once.
-        let url_hosts = strategies.urls.keys().map(|key| key_host(key));
+        let url_hosts = strategies.names.urls.keys().map(|key| key_host(key));
         let email_domains = strategies
+            .names
             .emails
             .keys()
             .map(|email| email.rsplit_once('@').map_or("", |(_, domain)| domain));
@@ -300,7 +305,7 @@ impl LineFilter {
         } else {
             suffix
         };
-        self.matcher.inner.strategies.domains.contains_key(suffix) || self.hosts.contains_key(suffix)
+        self.matcher.inner.strategies.names.domains.contains_key(suffix) || self.hosts.contains_key(suffix)
     }
 
     #[inline]
@@ -320,7 +325,7 @@ impl LineFilter {
             length += 1;
         }
         std::str::from_utf8(&lower[..length])
-            .is_ok_and(|hex| self.matcher.inner.strategies.digests.contains_key(hex))
+            .is_ok_and(|hex| self.matcher.inner.strategies.names.digests.contains_key(hex))
     }
 
     #[inline]

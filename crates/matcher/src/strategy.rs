@@ -5,12 +5,12 @@ use std::net::IpAddr;
 
 use hashbrown::HashMap;
 use iocwatch_model::value::{observed_digest, observed_domain, observed_email, observed_ip};
-use iocwatch_model::{CanonicalUrl, DigestAlgo, DigestScope, Field, IndicatorValue};
+use iocwatch_model::{CanonicalUrl, DigestAlgo, DigestScope, Field, Indicator, IndicatorValue};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use prefix_trie::PrefixMap;
 use smallvec::SmallVec;
 
-use crate::{DomainMatch, Entry, IndicatorId, WatchlistInfo};
+use crate::{DomainMatch, IndicatorId, WatchlistId, WatchlistInfo};
 
 type Ids = SmallVec<[IndicatorId; 2]>;
 pub(crate) type Map<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
@@ -75,8 +75,16 @@ impl SchemeRule {
     }
 }
 
+/// The tables of every kind, in two groups that are filled in parallel.
 #[derive(Debug, Default)]
 pub(crate) struct Strategies {
+    pub(crate) addresses: Addresses,
+    pub(crate) names: Names,
+}
+
+/// The tables of addresses, sockets and networks.
+#[derive(Debug, Default)]
+pub(crate) struct Addresses {
     v4: Map<u32, Ids>,
     v6: Map<u128, Ids>,
     sockets: Map<(IpAddr, u16), Ids>,
@@ -84,6 +92,12 @@ pub(crate) struct Strategies {
     v6_nets: PrefixMap<Ipv6Net, Ids>,
     pub(crate) v4_filter: Option<V4Filter>,
     pub(crate) has_v6: bool,
+}
+
+/// The tables of values written as text: domains, URLs, digests, e-mail
+/// addresses and JA4 fingerprints.
+#[derive(Debug, Default)]
+pub(crate) struct Names {
     pub(crate) domains: Map<Box<str>, Ids>,
     pub(crate) urls: Map<Box<str>, SmallVec<[(SchemeRule, IndicatorId); 1]>>,
     pub(crate) digests: Map<Box<str>, SmallVec<[(DigestScope, IndicatorId); 1]>>,
@@ -91,18 +105,20 @@ pub(crate) struct Strategies {
     pub(crate) ja4: Map<Box<str>, Ids>,
 }
 
+/// Returns true for the values that go to [`Addresses`].
+fn is_address(value: &IndicatorValue) -> bool {
+    matches!(
+        value,
+        IndicatorValue::Ip(_) | IndicatorValue::Socket(..) | IndicatorValue::Net(_)
+    )
+}
+
 impl Strategies {
     /// Reserves room for `counts` more indicators, so that adding them
     /// does not grow the tables step by step.
     pub(crate) fn reserve(&mut self, counts: &KindCounts) {
-        self.v4.reserve(counts.v4);
-        self.v6.reserve(counts.v6);
-        self.sockets.reserve(counts.sockets);
-        self.domains.reserve(counts.domains);
-        self.urls.reserve(counts.urls);
-        self.digests.reserve(counts.digests);
-        self.emails.reserve(counts.emails);
-        self.ja4.reserve(counts.ja4);
+        self.addresses.reserve(counts);
+        self.names.reserve(counts);
     }
 
     /// Adds indicator `id` with `value` to the table for its kind. Returns
@@ -112,6 +128,153 @@ impl Strategies {
     /// Equal values always land in the same bucket, so checking the
     /// bucket finds every earlier indicator with an equal value.
     pub(crate) fn insert(
+        &mut self,
+        id: IndicatorId,
+        value: &IndicatorValue,
+        is_same: impl Fn(IndicatorId) -> bool,
+    ) -> bool {
+        if is_address(value) {
+            self.addresses.insert(id, value, is_same)
+        } else {
+            self.names.insert(id, value, is_same)
+        }
+    }
+
+    /// Adds the indicators of `indicators` from index `start` on, each with
+    /// its index as id, the addresses on one thread and the names on
+    /// another. An indicator is a duplicate when an earlier one of the same
+    /// watchlist, by `owners`, has the same value. Returns the sorted
+    /// indexes of the duplicates, which are not added. The indicators after
+    /// a duplicate then have ids that are too high, so the caller removes
+    /// the duplicates and fills the tables again.
+    pub(crate) fn insert_all(
+        &mut self,
+        start: usize,
+        indicators: &[Indicator],
+        owners: &[WatchlistId],
+    ) -> Vec<usize> {
+        let added = indicators.get(start..).unwrap_or_default();
+        let counts = KindCounts::of(added.iter().map(|indicator| &indicator.value));
+        let is_same = |index: usize| {
+            move |other: IndicatorId| {
+                let other = other as usize;
+                owners.get(other) == owners.get(index)
+                    && indicators.get(other).map(|indicator| &indicator.value)
+                        == indicators.get(index).map(|indicator| &indicator.value)
+            }
+        };
+        let Self { addresses, names } = self;
+        let (mut duplicates, name_duplicates) = rayon::join(
+            || {
+                addresses.reserve(&counts);
+                add_group(start, added, true, |id, value, index| {
+                    addresses.insert(id, value, is_same(index))
+                })
+            },
+            || {
+                names.reserve(&counts);
+                add_group(start, added, false, |id, value, index| {
+                    names.insert(id, value, is_same(index))
+                })
+            },
+        );
+        duplicates.extend(name_duplicates);
+        duplicates.sort_unstable();
+        duplicates
+    }
+
+    pub(crate) fn match_value<F>(
+        &self,
+        watchlists: &[WatchlistInfo],
+        owners: &[WatchlistId],
+        field: Field,
+        value: &str,
+        port: Option<u16>,
+        mut on_hit: F,
+    ) where
+        F: FnMut(IndicatorId, Cow<'_, str>),
+    {
+        match field {
+            Field::SourceIp | Field::DestinationIp | Field::RelatedIp | Field::DnsResolvedIp => {
+                if let Some(ip) = observed_ip(value) {
+                    self.addresses.match_ip(ip, port, &mut on_hit);
+                }
+            }
+            Field::DnsQuestionName | Field::UrlDomain | Field::TlsServerName => {
+                if let Some(ip) = observed_ip(value) {
+                    self.addresses.match_ip(ip, None, &mut on_hit);
+                } else {
+                    self.names.match_domain(watchlists, owners, value, &mut on_hit);
+                }
+            }
+            Field::UrlFull => self.names.match_url(value, &mut on_hit),
+            Field::TlsJa3 => self
+                .names
+                .match_digest(value, DigestAlgo::Md5, DigestScope::Ja3, &mut on_hit),
+            Field::TlsJa3s => self
+                .names
+                .match_digest(value, DigestAlgo::Md5, DigestScope::Ja3s, &mut on_hit),
+            Field::TlsCertSha1 => {
+                self.names
+                    .match_digest(value, DigestAlgo::Sha1, DigestScope::Cert, &mut on_hit)
+            }
+            Field::TlsCertSha256 => {
+                self.names
+                    .match_digest(value, DigestAlgo::Sha256, DigestScope::Cert, &mut on_hit)
+            }
+            Field::FileMd5 => self
+                .names
+                .match_digest(value, DigestAlgo::Md5, DigestScope::File, &mut on_hit),
+            Field::FileSha1 => {
+                self.names
+                    .match_digest(value, DigestAlgo::Sha1, DigestScope::File, &mut on_hit)
+            }
+            Field::FileSha256 => {
+                self.names
+                    .match_digest(value, DigestAlgo::Sha256, DigestScope::File, &mut on_hit)
+            }
+            Field::FileSha512 => {
+                self.names
+                    .match_digest(value, DigestAlgo::Sha512, DigestScope::File, &mut on_hit)
+            }
+            Field::TlsJa4 => {
+                if self.names.ja4.is_empty() {
+                    return;
+                }
+                let lower = lower_ascii(value);
+                if let Some(ids) = self.names.ja4.get(lower.as_ref()) {
+                    for id in ids {
+                        on_hit(*id, Cow::Borrowed(lower.as_ref()));
+                    }
+                }
+            }
+            Field::EmailFrom | Field::EmailTo => {
+                if self.names.emails.is_empty() {
+                    return;
+                }
+                if let Some(email) = observed_email(value)
+                    && let Some(ids) = self.names.emails.get(email.as_ref())
+                {
+                    for id in ids {
+                        on_hit(*id, Cow::Borrowed(email.as_ref()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Addresses {
+    /// Reserves room for the addresses of `counts`.
+    fn reserve(&mut self, counts: &KindCounts) {
+        self.v4.reserve(counts.v4);
+        self.v6.reserve(counts.v6);
+        self.sockets.reserve(counts.sockets);
+    }
+
+    /// Adds an address, socket or network, as [`Strategies::insert`] does.
+    fn insert(
         &mut self,
         id: IndicatorId,
         value: &IndicatorValue,
@@ -155,88 +318,13 @@ impl Strategies {
                 }
                 self.has_v6 = true;
             }
-            IndicatorValue::Domain(domain) => return push_keyed(&mut self.domains, domain, id, &is_same),
-            IndicatorValue::Url(url) => {
-                let rule = SchemeRule::of(url.scheme.as_deref());
-                return push_keyed_with(&mut self.urls, &url.key, (rule, id), |(_, other)| is_same(*other));
-            }
-            IndicatorValue::Digest { scope, hex, .. } => {
-                return push_keyed_with(&mut self.digests, hex, (*scope, id), |(_, other)| is_same(*other));
-            }
-            IndicatorValue::Email(email) => return push_keyed(&mut self.emails, email, id, &is_same),
-            IndicatorValue::Ja4(ja4) => return push_keyed(&mut self.ja4, ja4, id, &is_same),
+            IndicatorValue::Domain(_)
+            | IndicatorValue::Url(_)
+            | IndicatorValue::Digest { .. }
+            | IndicatorValue::Email(_)
+            | IndicatorValue::Ja4(_) => return false,
         }
         true
-    }
-
-    /// Marks the IPv4 /16 blocks from the one of `first` to the one of
-    /// `last` in the /16 filter, creating the filter on first use.
-    fn set_v4_range(&mut self, first: u32, last: u32) {
-        self.v4_filter
-            .get_or_insert_with(V4Filter::new)
-            .set_range(first >> 16, last >> 16);
-    }
-
-    pub(crate) fn match_value<F>(
-        &self,
-        watchlists: &[WatchlistInfo],
-        entries: &[Entry],
-        field: Field,
-        value: &str,
-        port: Option<u16>,
-        mut on_hit: F,
-    ) where
-        F: FnMut(IndicatorId, Cow<'_, str>),
-    {
-        match field {
-            Field::SourceIp | Field::DestinationIp | Field::RelatedIp | Field::DnsResolvedIp => {
-                if let Some(ip) = observed_ip(value) {
-                    self.match_ip(ip, port, &mut on_hit);
-                }
-            }
-            Field::DnsQuestionName | Field::UrlDomain | Field::TlsServerName => {
-                if let Some(ip) = observed_ip(value) {
-                    self.match_ip(ip, None, &mut on_hit);
-                } else {
-                    self.match_domain(watchlists, entries, value, &mut on_hit);
-                }
-            }
-            Field::UrlFull => self.match_url(value, &mut on_hit),
-            Field::TlsJa3 => self.match_digest(value, DigestAlgo::Md5, DigestScope::Ja3, &mut on_hit),
-            Field::TlsJa3s => self.match_digest(value, DigestAlgo::Md5, DigestScope::Ja3s, &mut on_hit),
-            Field::TlsCertSha1 => self.match_digest(value, DigestAlgo::Sha1, DigestScope::Cert, &mut on_hit),
-            Field::TlsCertSha256 => {
-                self.match_digest(value, DigestAlgo::Sha256, DigestScope::Cert, &mut on_hit)
-            }
-            Field::FileMd5 => self.match_digest(value, DigestAlgo::Md5, DigestScope::File, &mut on_hit),
-            Field::FileSha1 => self.match_digest(value, DigestAlgo::Sha1, DigestScope::File, &mut on_hit),
-            Field::FileSha256 => self.match_digest(value, DigestAlgo::Sha256, DigestScope::File, &mut on_hit),
-            Field::FileSha512 => self.match_digest(value, DigestAlgo::Sha512, DigestScope::File, &mut on_hit),
-            Field::TlsJa4 => {
-                if self.ja4.is_empty() {
-                    return;
-                }
-                let lower = lower_ascii(value);
-                if let Some(ids) = self.ja4.get(lower.as_ref()) {
-                    for id in ids {
-                        on_hit(*id, Cow::Borrowed(lower.as_ref()));
-                    }
-                }
-            }
-            Field::EmailFrom | Field::EmailTo => {
-                if self.emails.is_empty() {
-                    return;
-                }
-                if let Some(email) = observed_email(value)
-                    && let Some(ids) = self.emails.get(email.as_ref())
-                {
-                    for id in ids {
-                        on_hit(*id, Cow::Borrowed(email.as_ref()));
-                    }
-                }
-            }
-            _ => {}
-        }
     }
 
     #[inline]
@@ -286,9 +374,24 @@ impl Strategies {
         }
     }
 
+    /// Marks the IPv4 /16 blocks from the one of `first` to the one of
+    /// `last` in the /16 filter, creating the filter on first use.
+    fn set_v4_range(&mut self, first: u32, last: u32) {
+        self.v4_filter
+            .get_or_insert_with(V4Filter::new)
+            .set_range(first >> 16, last >> 16);
+    }
+}
+
+impl Names {
     /// Looks the name up, then each parent domain on a label boundary.
-    fn match_domain<F>(&self, watchlists: &[WatchlistInfo], entries: &[Entry], value: &str, on_hit: &mut F)
-    where
+    fn match_domain<F>(
+        &self,
+        watchlists: &[WatchlistInfo],
+        owners: &[WatchlistId],
+        value: &str,
+        on_hit: &mut F,
+    ) where
         F: FnMut(IndicatorId, Cow<'_, str>),
     {
         if self.domains.is_empty() {
@@ -302,9 +405,9 @@ impl Strategies {
         loop {
             if let Some(ids) = self.domains.get(suffix) {
                 for id in ids {
-                    let subdomains_allowed = entries
+                    let subdomains_allowed = owners
                         .get(*id as usize)
-                        .and_then(|entry| watchlists.get(usize::from(entry.watchlist)))
+                        .and_then(|owner| watchlists.get(usize::from(*owner)))
                         .is_none_or(|list| list.domain_match == DomainMatch::Subdomains);
                     if exact || subdomains_allowed {
                         on_hit(*id, Cow::Borrowed(name.as_ref()));
@@ -361,9 +464,40 @@ impl Strategies {
             }
         }
     }
+
+    /// Reserves room for the names of `counts`.
+    fn reserve(&mut self, counts: &KindCounts) {
+        self.domains.reserve(counts.domains);
+        self.urls.reserve(counts.urls);
+        self.digests.reserve(counts.digests);
+        self.emails.reserve(counts.emails);
+        self.ja4.reserve(counts.ja4);
+    }
+
+    /// Adds a value written as text, as [`Strategies::insert`] does.
+    fn insert(
+        &mut self,
+        id: IndicatorId,
+        value: &IndicatorValue,
+        is_same: impl Fn(IndicatorId) -> bool,
+    ) -> bool {
+        match value {
+            IndicatorValue::Domain(domain) => push_keyed(&mut self.domains, domain, id, &is_same),
+            IndicatorValue::Url(url) => {
+                let rule = SchemeRule::of(url.scheme.as_deref());
+                push_keyed_with(&mut self.urls, &url.key, (rule, id), |(_, other)| is_same(*other))
+            }
+            IndicatorValue::Digest { scope, hex, .. } => {
+                push_keyed_with(&mut self.digests, hex, (*scope, id), |(_, other)| is_same(*other))
+            }
+            IndicatorValue::Email(email) => push_keyed(&mut self.emails, email, id, &is_same),
+            IndicatorValue::Ja4(ja4) => push_keyed(&mut self.ja4, ja4, id, &is_same),
+            IndicatorValue::Ip(_) | IndicatorValue::Socket(..) | IndicatorValue::Net(_) => false,
+        }
+    }
 }
 
-/// Number of indicators of each table, for [`Strategies::reserve`].
+/// Number of indicators of each table, for reserving room in it.
 #[derive(Debug, Default)]
 pub(crate) struct KindCounts {
     v4: usize,
@@ -395,6 +529,30 @@ impl KindCounts {
         }
         counts
     }
+}
+
+/// Calls `insert` with the id, value and index of each indicator of
+/// `added` that goes to [`Addresses`] when `addresses` is true, and to
+/// [`Names`] otherwise. The first of `added` has index `start`. Returns
+/// the indexes for which `insert` returned false.
+fn add_group(
+    start: usize,
+    added: &[Indicator],
+    addresses: bool,
+    mut insert: impl FnMut(IndicatorId, &IndicatorValue, usize) -> bool,
+) -> Vec<usize> {
+    let mut rejected = Vec::new();
+    for (offset, indicator) in added.iter().enumerate() {
+        let index = start + offset;
+        if is_address(&indicator.value) == addresses {
+            // The caller checked that every index fits an id.
+            let id = IndicatorId::try_from(index).unwrap_or(IndicatorId::MAX);
+            if !insert(id, &indicator.value, index) {
+                rejected.push(index);
+            }
+        }
+    }
+    rejected
 }
 
 /// Appends `id` to `ids` unless `is_same` is true for an id already there.

@@ -622,7 +622,6 @@ fn duplicates_found_per_kind() {
 
 #[test]
 fn add_all_keeps_order_and_filter() {
-    // More indicators than are added between two releases of memory.
     let count: u32 = 70_000;
     let value = |i: u32| format!("45.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
     let mut indicators: Vec<Indicator> = (0..count).map(|i| indicator(&value(i), None)).collect();
@@ -644,6 +643,75 @@ fn add_all_keeps_order_and_filter() {
     assert_eq!(found, [(format!("a:{}", value(3)), value(3))]);
     let last = matches(&matcher, Field::DestinationIp, &value(count - 1), None);
     assert_eq!(last.len(), 1);
+}
+
+#[test]
+fn add_all_agrees_with_add() {
+    // Batches of mixed kinds with duplicates inside a batch, across two
+    // batches of one watchlist, and across watchlists (which are kept).
+    let first = [
+        "198.51.100.7",
+        "evil.example",
+        "198.51.100.0/24",
+        "EVIL.example.",
+        "http://evil.example/a",
+        "::ffff:198.51.100.7",
+        "44d88612fea8a8f36de82e1278abb02f",
+        "2001:db8::1",
+        "user@mail.example",
+    ];
+    let second = [
+        "bad.example",
+        "2001:DB8:0::1",
+        "198.51.100.8",
+        "44D88612FEA8A8F36DE82E1278ABB02F",
+        "bad.example",
+        "198.51.100.9/24",
+    ];
+    let batches: [(&str, &[&str]); 3] = [("a", &first), ("b", &first), ("a", &second)];
+    let parsed =
+        |values: &[&str]| -> Vec<Indicator> { values.iter().map(|value| indicator(value, None)).collect() };
+
+    let mut one_by_one = MatcherBuilder::new();
+    let mut batched = MatcherBuilder::new();
+    for builder in [&mut one_by_one, &mut batched] {
+        builder.add_watchlist("a", DomainMatch::Subdomains);
+        builder.add_watchlist("b", DomainMatch::Subdomains);
+    }
+    for (list, values) in batches {
+        let id = u16::from(list == "b");
+        for indicator in parsed(values) {
+            one_by_one.add(id, indicator);
+        }
+        batched.add_all(id, parsed(values), |_| true);
+    }
+    assert_eq!(batched.duplicates(), one_by_one.duplicates());
+    assert_eq!(batched.duplicates(), 8);
+    let (one_by_one, batched) = (one_by_one.build().unwrap(), batched.build().unwrap());
+    assert_eq!(batched.len(), one_by_one.len());
+    for id in 0..u32::try_from(batched.len()).unwrap() {
+        let (expected, found) = (one_by_one.entry(id), batched.entry(id));
+        assert_eq!(
+            (found.watchlist, &found.indicator.original),
+            (expected.watchlist, &expected.indicator.original),
+            "indicator {id}"
+        );
+    }
+    let observed = [
+        (Field::DestinationIp, "198.51.100.7"),
+        (Field::DestinationIp, "198.51.100.200"),
+        (Field::DestinationIp, "2001:db8::1"),
+        (Field::DnsQuestionName, "www.evil.example"),
+        (Field::DnsQuestionName, "bad.example"),
+        (Field::UrlFull, "http://evil.example/a"),
+        (Field::FileMd5, "44d88612fea8a8f36de82e1278abb02f"),
+        (Field::EmailFrom, "user@mail.example"),
+    ];
+    for (field, value) in observed {
+        let expected = matches(&one_by_one, field, value, None);
+        assert!(!expected.is_empty(), "{value:?}");
+        assert_eq!(matches(&batched, field, value, None), expected, "{value:?}");
+    }
 }
 
 #[test]
