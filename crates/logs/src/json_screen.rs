@@ -642,7 +642,60 @@ fn only_spaces_after(text: &[u8], position: usize) -> bool {
 /// Checks the JSON number at `position`. Returns the position after it
 /// and whether it is an integer, or `None` for a malformed number, one
 /// with an exponent, or one longer than [`MAX_NUMBER`].
+#[inline(always)]
 fn number(text: &[u8], position: usize) -> Option<(usize, bool)> {
+    match text
+        .get(position..)
+        .and_then(<[u8]>::first_chunk::<NUMBER_WINDOW>)
+    {
+        Some(window) => {
+            let (length, is_integer) = number_in_window(window)?;
+            Some((position + length, is_integer))
+        }
+        None => number_by_bytes(text, position),
+    }
+}
+
+/// Bytes that [`number_in_window`] reads: a number of [`MAX_NUMBER`]
+/// bytes and the byte after it fit.
+const NUMBER_WINDOW: usize = 32;
+
+/// Checks the number at the start of `window` as [`number`] does, from
+/// the mask of its digits rather than byte by byte. Returns its length.
+#[inline(always)]
+fn number_in_window(window: &[u8; NUMBER_WINDOW]) -> Option<(usize, bool)> {
+    let digits = masks::digits(window);
+    let sign = usize::from(window[0] == b'-');
+    let mut end = match window.get(sign)? {
+        b'0' => sign + 1,
+        b'1'..=b'9' => sign + (digits >> sign).trailing_ones() as usize,
+        _ => return None,
+    };
+    // A number longer than the limit is rejected here, so `end` stays
+    // inside the window.
+    if end > MAX_NUMBER {
+        return None;
+    }
+    let is_integer = window.get(end) != Some(&b'.');
+    if !is_integer {
+        let fraction = (digits >> (end + 1)).trailing_ones() as usize;
+        if fraction == 0 {
+            return None;
+        }
+        end += 1 + fraction;
+        if end > MAX_NUMBER {
+            return None;
+        }
+    }
+    if matches!(window.get(end), Some(b'e' | b'E')) {
+        return None;
+    }
+    Some((end, is_integer))
+}
+
+/// Checks the number at `position` as [`number`] does, one byte at a time,
+/// for a number near the end of `text`.
+fn number_by_bytes(text: &[u8], position: usize) -> Option<(usize, bool)> {
     let mut end = position;
     if text.get(end) == Some(&b'-') {
         end += 1;
@@ -702,6 +755,45 @@ mod tests {
                 scalar(text.as_bytes(), 0, &mut integers, &mut has_fraction),
                 expected,
                 "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn number_window_agrees_with_bytes() {
+        let alphabet = [b'-', b'0', b'1', b'9', b'.', b'e', b'E', b',', b'x'];
+        let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..5 {
+            let longer: Vec<Vec<u8>> = texts
+                .iter()
+                .filter(|text| text.len() == texts.last().map_or(0, Vec::len))
+                .flat_map(|text| {
+                    alphabet.iter().map(move |&byte| {
+                        let mut longer = text.clone();
+                        longer.push(byte);
+                        longer
+                    })
+                })
+                .collect();
+            texts.extend(longer);
+        }
+        for digits in 1..=34 {
+            for prefix in ["", "-"] {
+                for suffix in ["", ".5", ".", ".25e", "e", "0"] {
+                    texts.push(format!("{prefix}{}{suffix}", "7".repeat(digits)).into_bytes());
+                    texts.push(format!("{prefix}1.{}{suffix}", "3".repeat(digits)).into_bytes());
+                }
+            }
+        }
+        for text in texts {
+            let expected = number_by_bytes(&text, 0);
+            let mut padded = text.clone();
+            padded.resize(text.len() + NUMBER_WINDOW, b' ');
+            assert_eq!(
+                number(&padded, 0),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(&text)
             );
         }
     }

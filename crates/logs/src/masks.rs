@@ -117,6 +117,24 @@ fn mask_word(chunk: &[u8; WORD], mut mark: impl FnMut(u8x16) -> u8x16) -> u64 {
     word
 }
 
+/// Returns the positions of the ASCII digits of `window`, bit `i` for
+/// `window[i]`.
+#[inline(always)]
+pub(crate) fn digits(window: &[u8; 32]) -> u32 {
+    let (low, high) = window.split_at(LANES);
+    let nine = u8x16::splat(b'9');
+    let zero = u8x16::splat(b'0');
+    // A byte is a digit when `byte - '9'` and `'0' - byte`, both
+    // saturating at zero, are zero.
+    let half = |bytes: &[u8]| {
+        let block = u8x16::new(bytes.try_into().unwrap_or([0; LANES]));
+        (block.saturating_sub(nine) | zero.saturating_sub(block))
+            .simd_eq(u8x16::ZERO)
+            .to_bitmask()
+    };
+    half(low) | half(high) << LANES
+}
+
 /// Returns the positions of the bytes of `chunk` equal to `byte`, bit
 /// `i` for `chunk[i]`.
 #[inline]
@@ -203,6 +221,16 @@ mod tests {
         let mask = byte_mask(&chunk, b'\n');
         for (index, byte) in chunk.iter().enumerate() {
             assert_eq!(mask >> index & 1 == 1, *byte == b'\n', "byte {index}");
+        }
+    }
+
+    #[test]
+    fn digits_marks_every_digit() {
+        let window: [u8; 32] =
+            std::array::from_fn(|i| [b'/', b'0', b'5', b'9', b':', b'a', 0xb0, b'.'][i % 8]);
+        let mask = digits(&window);
+        for (index, byte) in window.iter().enumerate() {
+            assert_eq!(mask >> index & 1 == 1, byte.is_ascii_digit(), "byte {index}");
         }
     }
 
