@@ -14,7 +14,7 @@ use crate::detect::{detect_format, read_prelude};
 use crate::error::{IntelError, IntelErrorKind};
 use crate::formats::Decoder;
 use crate::lines::LineReader;
-use crate::watchlist::{Collector, Watchlist};
+use crate::watchlist::{Collector, Parser, Watchlist};
 
 /// The first two bytes of a gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -148,17 +148,29 @@ fn decode(
         None => detect_format(&prelude, format_by_extension(source), options.column.as_deref()),
     };
 
-    let mut collector = Collector::new(source, options.parse);
+    let mut collector = Collector::default();
     let mut decoder = Decoder::new(format, options);
     for (number, line) in &prelude {
         decoder.line(*number, line.as_line(), &mut collector)?;
     }
-    while let Some(number) = lines.advance()? {
-        decoder.line(number, lines.line(), &mut collector)?;
+    // Each batch is parsed and added on other threads of the pool while
+    // this thread reads the next batch.
+    let mut parser = Parser::new(source, options.parse);
+    loop {
+        let batch = collector.take();
+        let parser = &mut parser;
+        let more = rayon::in_place_scope(|scope| {
+            scope.spawn(move |_| parser.push(batch));
+            read_batch(&mut lines, &mut decoder, &mut collector)
+        })?;
+        if !more {
+            break;
+        }
     }
     decoder.finish(&mut collector)?;
+    parser.push(collector.take());
 
-    let (indicators, report) = collector.finish(lines.count());
+    let (indicators, report) = parser.finish(lines.count());
     Ok(Watchlist {
         name: name.to_owned(),
         source: source.to_owned(),
@@ -166,6 +178,22 @@ fn decode(
         indicators,
         report,
     })
+}
+
+/// Reads lines into `collector` until it contains a batch. Returns false
+/// when the input ended first.
+fn read_batch(
+    lines: &mut LineReader<impl BufRead>,
+    decoder: &mut Decoder,
+    collector: &mut Collector,
+) -> Result<bool, IntelErrorKind> {
+    while !collector.is_full() {
+        let Some(number) = lines.advance()? else {
+            return Ok(false);
+        };
+        decoder.line(number, lines.line(), collector)?;
+    }
+    Ok(true)
 }
 
 /// Returns the watchlist name for a file: its name without `.gz` and

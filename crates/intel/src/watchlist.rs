@@ -108,28 +108,24 @@ impl fmt::Display for NoteEntry {
     }
 }
 
-/// Number of values and rejections that [`Collector`] queues before it
-/// parses them, which bounds the memory the queue takes.
+/// Number of values and rejections that [`Collector`] queues before they
+/// go to the [`Parser`] as a batch, which bounds the memory the queue
+/// takes.
 const BATCH: usize = 8192;
 
 /// Minimum number of queued entries that are parsed on several threads.
 /// Below it, handing the work to other threads costs more than it saves.
 const PARALLEL_MIN: usize = 1024;
 
-/// Parses values into indicators, dropping duplicates and recording every
-/// rejection and note.
-///
-/// Parsing is most of the time it takes to load a large list, so values
-/// are queued in batches, with the rejections between them, and each
-/// batch is parsed on all cores. Duplicates, rejections and notes still
-/// come out in input order.
+/// Queues the values that a decoder finds, with the rejections between
+/// them, for a [`Parser`].
+#[derive(Default)]
 pub(crate) struct Collector {
-    parse: ParseOptions,
     queue: Vec<Entry>,
-    /// The batch before `queue`, parsed and not yet added.
-    parsed: Option<ParsedBatch>,
-    added: Added,
 }
+
+/// Values and rejections in input order, taken from a [`Collector`].
+pub(crate) struct Batch(Vec<Entry>);
 
 /// A value to parse or a rejection, in input order.
 enum Entry {
@@ -144,15 +140,6 @@ enum Entry {
 }
 
 impl Collector {
-    pub(crate) fn new(source: &str, parse: ParseOptions) -> Self {
-        Self {
-            parse,
-            queue: Vec::new(),
-            parsed: None,
-            added: Added::new(Arc::from(source)),
-        }
-    }
-
     /// Queues `raw` to be parsed and added unless it is rejected, dropped
     /// or a duplicate of an earlier value.
     pub(crate) fn add(&mut self, line: u64, raw: &str, hint: Option<KindHint>, meta: &Arc<Meta>) {
@@ -162,9 +149,6 @@ impl Collector {
             hint,
             meta: Arc::clone(meta),
         });
-        if self.queue.len() >= BATCH {
-            self.flush();
-        }
     }
 
     /// Records a value or line that is not loaded, as rejected or dropped.
@@ -174,68 +158,72 @@ impl Collector {
             value: excerpt(value),
             error,
         })));
-        if self.queue.len() >= BATCH {
-            self.flush();
+    }
+
+    /// Returns true once the queue contains a whole batch.
+    pub(crate) fn is_full(&self) -> bool {
+        self.queue.len() >= BATCH
+    }
+
+    /// Takes the queued entries.
+    pub(crate) fn take(&mut self) -> Batch {
+        Batch(std::mem::take(&mut self.queue))
+    }
+}
+
+/// Parses batches of values into indicators, dropping duplicates and
+/// recording every rejection and note.
+///
+/// Parsing is most of the time it takes to load a large list, so each
+/// batch is parsed on all cores, while the batch before it is added.
+/// Duplicates, rejections and notes still come out in input order.
+pub(crate) struct Parser {
+    parse: ParseOptions,
+    /// The batch pushed last, parsed and not yet added.
+    parsed: Option<ParsedBatch>,
+    added: Added,
+}
+
+impl Parser {
+    pub(crate) fn new(source: &str, parse: ParseOptions) -> Self {
+        Self {
+            parse,
+            parsed: None,
+            added: Added::new(Arc::from(source)),
         }
     }
 
-    /// Parses the queued values and meanwhile adds the batch parsed
-    /// before. Adding keeps input order, so it runs on one thread, beside
-    /// the parse.
-    fn flush(&mut self) {
-        let batch = std::mem::take(&mut self.queue);
+    /// Parses `batch` and meanwhile adds the batch pushed before. Adding
+    /// keeps input order, so it runs on one thread, beside the parse.
+    pub(crate) fn push(&mut self, batch: Batch) {
+        let Batch(entries) = batch;
         let options = self.parse;
         let hasher = self.added.hasher.clone();
         let parse = move || {
-            let results = if batch.len() >= PARALLEL_MIN {
-                batch
+            let results = if entries.len() >= PARALLEL_MIN {
+                entries
                     .par_iter()
                     .map(|entry| parse_entry(entry, options, &hasher))
                     .collect()
             } else {
-                batch
+                entries
                     .iter()
                     .map(|entry| parse_entry(entry, options, &hasher))
                     .collect()
             };
-            ParsedBatch {
-                entries: batch,
-                results,
-            }
+            ParsedBatch { entries, results }
         };
         let parsed = match self.parsed.take() {
-            Some(earlier) => rayon::join(parse, || self.add_batch(earlier)).0,
+            Some(earlier) => rayon::join(parse, || self.added.add_batch(earlier)).0,
             None => parse(),
         };
         self.parsed = Some(parsed);
     }
 
-    /// Adds a parsed batch, in order.
-    fn add_batch(&mut self, batch: ParsedBatch) {
-        for (entry, result) in batch.entries.into_iter().zip(batch.results) {
-            match (entry, result) {
-                (Entry::Value { line, raw, meta, .. }, Some(Ok((hash, Parsed { value, notes })))) => {
-                    self.added.insert(line, raw, hash, value, notes, meta);
-                }
-                (Entry::Value { line, raw, .. }, Some(Err(error))) => {
-                    self.added.report.push(Rejection {
-                        line,
-                        value: excerpt(&raw),
-                        error: error.into(),
-                    });
-                }
-                (Entry::Rejected(rejection), _) => self.added.report.push(*rejection),
-                // The parse gives every value a result.
-                (Entry::Value { .. }, None) => {}
-            }
-        }
-    }
-
     /// Returns the indicators and the report, with `lines` as the line count.
     pub(crate) fn finish(mut self, lines: u64) -> (Vec<Indicator>, LoadReport) {
-        self.flush();
         if let Some(last) = self.parsed.take() {
-            self.add_batch(last);
+            self.added.add_batch(last);
         }
         let mut report = self.added.report;
         report.lines = lines;
@@ -284,6 +272,27 @@ impl Added {
             seen: HashTable::new(),
             hasher: foldhash::fast::RandomState::default(),
             report: LoadReport::default(),
+        }
+    }
+
+    /// Adds a parsed batch, in order.
+    fn add_batch(&mut self, batch: ParsedBatch) {
+        for (entry, result) in batch.entries.into_iter().zip(batch.results) {
+            match (entry, result) {
+                (Entry::Value { line, raw, meta, .. }, Some(Ok((hash, Parsed { value, notes })))) => {
+                    self.insert(line, raw, hash, value, notes, meta);
+                }
+                (Entry::Value { line, raw, .. }, Some(Err(error))) => {
+                    self.report.push(Rejection {
+                        line,
+                        value: excerpt(&raw),
+                        error: error.into(),
+                    });
+                }
+                (Entry::Rejected(rejection), _) => self.report.push(*rejection),
+                // The parse gives every value a result.
+                (Entry::Value { .. }, None) => {}
+            }
         }
     }
 
@@ -363,12 +372,14 @@ mod tests {
     use super::*;
 
     fn collect(values: &[&str]) -> (Vec<Indicator>, LoadReport) {
-        let mut collector = Collector::new("test.txt", ParseOptions::default());
+        let mut collector = Collector::default();
         let meta = Arc::new(Meta::default());
         for (index, value) in values.iter().enumerate() {
             collector.add(index as u64 + 1, value, None, &meta);
         }
-        collector.finish(values.len() as u64)
+        let mut parser = Parser::new("test.txt", ParseOptions::default());
+        parser.push(collector.take());
+        parser.finish(values.len() as u64)
     }
 
     #[test]
@@ -411,7 +422,8 @@ mod tests {
     #[test]
     fn batches_keep_input_order() {
         // Several batches of values, rejections, drops and duplicates.
-        let mut collector = Collector::new("test.txt", ParseOptions::default());
+        let mut collector = Collector::default();
+        let mut parser = Parser::new("test.txt", ParseOptions::default());
         let meta = Arc::new(Meta::default());
         let count = 3 * BATCH + 17;
         for line in 1..=count as u64 {
@@ -421,8 +433,12 @@ mod tests {
                 2 => collector.add(line, "127.0.0.1", None, &meta),
                 _ => collector.add(line, &format!(" host{}.example ", line / 10), None, &meta),
             }
+            if collector.is_full() {
+                parser.push(collector.take());
+            }
         }
-        let (indicators, report) = collector.finish(count as u64);
+        parser.push(collector.take());
+        let (indicators, report) = parser.finish(count as u64);
 
         let lines: Vec<u64> = indicators.iter().map(|indicator| indicator.origin.line).collect();
         let expected: Vec<u64> = (1..=count as u64).filter(|line| line % 10 == 3).collect();
