@@ -398,6 +398,16 @@ pub(crate) struct Shape {
     zeek_key_searched: bool,
 }
 
+impl Shape {
+    /// Returns whether [`screen`] reads the integers and fractions of a
+    /// line of this shape. It does only for a line that may be ECS, which
+    /// is neither an EVE candidate nor a line with the Zeek keys.
+    pub(crate) fn reads_numbers(self, eve_candidate: bool) -> bool {
+        let zeek = self.zeek_key_at_top && self.zeek_key_searched;
+        !(eve_candidate || zeek)
+    }
+}
+
 /// Walks the syntax of `text`, a trimmed line starting with `{`.
 /// Collects string values, integers and keys in `buffers`, in offsets of
 /// `text`: for an EVE candidate, only the values of EVE keys that carry
@@ -612,16 +622,25 @@ pub(crate) fn scalar(
     integers: &mut Vec<Range<usize>>,
     has_fraction: &mut bool,
 ) -> Option<usize> {
+    let (end, is_integer) = scalar_end(text, position)?;
+    match is_integer {
+        Some(true) => integers.push(position..end),
+        Some(false) => *has_fraction = true,
+        None => {}
+    }
+    Some(end)
+}
+
+/// Checks the number or literal at `position` as [`scalar`] does, and
+/// returns the position after it with, for a number, whether it is an
+/// integer.
+#[inline(always)]
+pub(crate) fn scalar_end(text: &[u8], position: usize) -> Option<(usize, Option<bool>)> {
     let rest = text.get(position..)?;
     let is_literal = match *rest.first()? {
         b'-' | b'0'..=b'9' => {
             let (end, is_integer) = number(text, position)?;
-            if is_integer {
-                integers.push(position..end);
-            } else {
-                *has_fraction = true;
-            }
-            return Some(end);
+            return Some((end, Some(is_integer)));
         }
         b't' => rest.first_chunk() == Some(b"true"),
         b'f' => rest.first_chunk() == Some(b"false"),
@@ -629,7 +648,7 @@ pub(crate) fn scalar(
         _ => false,
     };
     // The literals `true` and `null` have four bytes, and `false` five.
-    is_literal.then(|| position + if rest.first() == Some(&b'f') { 5 } else { 4 })
+    is_literal.then(|| (position + if rest.first() == Some(&b'f') { 5 } else { 4 }, None))
 }
 
 /// Returns true when `text` has only spaces from `position` on, as it must

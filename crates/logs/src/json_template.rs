@@ -21,7 +21,7 @@
 
 use std::ops::Range;
 
-use crate::json_screen::{Shape, scalar, skip_spaces};
+use crate::json_screen::{Shape, scalar, scalar_end, skip_spaces};
 use crate::masks;
 
 /// The key that makes a line a candidate for EVE.
@@ -118,6 +118,9 @@ struct Template {
     /// two strings (punctuation, spaces, numbers and literals) never have
     /// an underscore.
     key_event_type: bool,
+    /// Whether screening a line of the skeleton reads its integers and
+    /// fractions, as [`Shape::reads_numbers`] returns it.
+    reads_numbers: bool,
     /// The segments one after another.
     bytes: Vec<u8>,
     slots: Vec<Slot>,
@@ -218,6 +221,7 @@ impl Template {
         Some(Self {
             eve_candidate,
             key_event_type,
+            reads_numbers: shape.reads_numbers(eve_candidate),
             bytes,
             slots,
             last,
@@ -247,14 +251,21 @@ impl Template {
             match slot.value {
                 Value::String { kept, class } => {
                     let end = masks::next_bit(quotes, position)?;
-                    value_event_type |= end - position == EVENT_TYPE.len()
-                        && text.get(position..end) == Some(EVENT_TYPE.as_slice());
+                    // With `event_type` as a key, a value cannot change
+                    // whether the line contains it.
+                    if !self.key_event_type {
+                        value_event_type |= end - position == EVENT_TYPE.len()
+                            && text.get(position..end) == Some(EVENT_TYPE.as_slice());
+                    }
                     if kept {
                         strings.push((position..end, class));
                     }
                     position = end;
                 }
-                Value::Scalar => position = scalar(text, position, integers, has_fraction)?,
+                Value::Scalar if self.reads_numbers => {
+                    position = scalar(text, position, integers, has_fraction)?
+                }
+                Value::Scalar => position = scalar_end(text, position)?.0,
             }
         }
         let end = self.follow(text, position, &self.last)?;
