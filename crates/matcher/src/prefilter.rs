@@ -73,7 +73,7 @@ pub struct LineFilter {
     /// One bit per IPv4 /16 that contains an address, network or socket
     /// indicator, or the IPv4 host of a URL or e-mail indicator.
     v4: Box<[u64]>,
-    /// One bit per [`name_hash`] of every domain indicator and of every
+    /// One bit per name hash of every domain indicator and of every
     /// host name in a URL or e-mail indicator, so that most names are
     /// ruled out without a table lookup. The length is a power of two.
     names: Box<[u64]>,
@@ -92,42 +92,52 @@ impl LineFilter {
         if strategies.addresses.has_v6 || !strategies.names.ja4.is_empty() {
             return None;
         }
-        let mut v4 = match &strategies.addresses.v4_filter {
-            Some(filter) => filter.0.clone(),
-            None => vec![0; 1 << 10].into_boxed_slice(),
-        };
-        let mut names = vec![
-            0;
-            name_words(
-                strategies.names.domains.len() + strategies.names.urls.len() + strategies.names.emails.len()
-            )
-        ]
-        .into_boxed_slice();
-        let mut hosts: Map<Box<str>, ()> = Map::default();
-        for domain in strategies.names.domains.keys() {
-            if !is_tokenizable_name(domain) {
-                return None;
-            }
-            set_name_bit(&mut names, name_hash(domain.as_bytes()));
-        }
-        // The table keys contain every URL and e-mail indicator value once.
-        let url_hosts = strategies.names.urls.keys().map(|key| key_host(key));
-        let email_domains = strategies
-            .names
-            .emails
-            .keys()
-            .map(|email| email.rsplit_once('@').map_or("", |(_, domain)| domain));
-        for host in url_hosts.chain(email_domains) {
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            match observed_ip(host) {
-                Some(IpAddr::V4(address)) => set_bit(&mut v4, u32::from(address) >> 16),
-                Some(IpAddr::V6(_)) => return None,
-                None if !is_tokenizable_name(host) => return None,
-                None => {
-                    set_name_bit(&mut names, name_hash(host.as_bytes()));
-                    insert_new(&mut hosts, host);
+        let words = name_words(
+            strategies.names.domains.len() + strategies.names.urls.len() + strategies.names.emails.len(),
+        );
+        // The domains on one thread, the hosts of URL and e-mail indicators
+        // on another, each into a set of its own.
+        let (domain_names, host_names) = rayon::join(
+            || {
+                let mut names = vec![0; words].into_boxed_slice();
+                for domain in strategies.names.domains.keys() {
+                    set_name_bit(&mut names, tokenizable_name_hash(domain)?);
                 }
-            }
+                Some(names)
+            },
+            || {
+                let mut v4 = match &strategies.addresses.v4_filter {
+                    Some(filter) => filter.0.clone(),
+                    None => vec![0; 1 << 10].into_boxed_slice(),
+                };
+                let mut names = vec![0; words].into_boxed_slice();
+                let mut hosts: Map<Box<str>, ()> = Map::default();
+                // The table keys contain every URL and e-mail indicator
+                // value once.
+                let url_hosts = strategies.names.urls.keys().map(|key| key_host(key));
+                let email_domains = strategies
+                    .names
+                    .emails
+                    .keys()
+                    .map(|email| email.rsplit_once('@').map_or("", |(_, domain)| domain));
+                for host in url_hosts.chain(email_domains) {
+                    let host = host.trim_start_matches('[').trim_end_matches(']');
+                    match observed_ip(host) {
+                        Some(IpAddr::V4(address)) => set_bit(&mut v4, u32::from(address) >> 16),
+                        Some(IpAddr::V6(_)) => return None,
+                        None => {
+                            set_name_bit(&mut names, tokenizable_name_hash(host)?);
+                            insert_new(&mut hosts, host);
+                        }
+                    }
+                }
+                Some((v4, names, hosts))
+            },
+        );
+        let mut names = domain_names?;
+        let (v4, more_names, hosts) = host_names?;
+        for (word, more) in names.iter_mut().zip(more_names.iter()) {
+            *word |= more;
         }
         Some(Self {
             matcher: matcher.clone(),
@@ -350,18 +360,13 @@ fn set_bit(bits: &mut [u64], slot: u32) {
     }
 }
 
-/// Initial value of [`name_hash`].
+/// Initial value of a name hash.
 const NAME_HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
-/// Returns the hash of `name` that [`LineFilter::names`] keeps, in either
-/// case. It is built from the last byte back, so that the hashes of all
-/// the suffixes of a name come out of one pass.
-fn name_hash(name: &[u8]) -> u64 {
-    name.iter()
-        .rev()
-        .fold(NAME_HASH_SEED, |hash, &byte| name_hash_step(hash, byte))
-}
-
+/// Returns the name hash of a name's byte `byte` and the bytes after it,
+/// from the hash `hash` of those. [`LineFilter::names`] keeps the hashes
+/// of names in either case. A hash is built from the last byte back, so
+/// that the hashes of all the suffixes of a name come out of one pass.
 #[inline]
 fn name_hash_step(hash: u64, byte: u8) -> u64 {
     (hash ^ u64::from(byte.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3)
@@ -387,13 +392,20 @@ fn set_name_bit(bits: &mut [u64], hash: u64) {
     set_bit(bits, slot as u32);
 }
 
-/// True for a host name that the tokenizer keeps in one token and looks
-/// up: one with a dot, made of letters, digits, `-`, `_` and dots.
-fn is_tokenizable_name(name: &str) -> bool {
-    name.contains('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+/// Returns the name hash of a host name that the tokenizer keeps in
+/// one token and looks up, or `None` for another name. Such a name has a
+/// dot and is made of letters, digits, `-`, `_` and dots.
+fn tokenizable_name_hash(name: &str) -> Option<u64> {
+    let mut has_dot = false;
+    let mut only_name_bytes = true;
+    let mut hash = NAME_HASH_SEED;
+    for &byte in name.as_bytes().iter().rev() {
+        let class = CLASSES[usize::from(byte)];
+        has_dot |= class == DOT;
+        only_name_bytes &= matches!(class, DIGIT | HEX_LETTER | LETTER | DOT | NAME_PUNCTUATION);
+        hash = name_hash_step(hash, byte);
+    }
+    (has_dot && only_name_bytes).then_some(hash)
 }
 
 /// Flag of [`VALUE_FLAGS`]: the byte is a dot.

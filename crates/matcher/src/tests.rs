@@ -887,3 +887,16 @@ fn line_filter_unavailable_for_ipv6_and_ja4() {
     assert!(LineFilter::new(&build(&[("a", &["ja4 t13d1516h2_8daaf6152771_b186095e22b6"])])).is_none());
     assert!(LineFilter::new(&build(&[("a", &["45.12.3.4"])])).is_some());
 }
+
+#[test]
+fn line_filter_reads_url_and_email_hosts() {
+    assert!(LineFilter::new(&build(&[("a", &["evil.example", "http://[2001:db8::1]/a"])])).is_none());
+    assert!(LineFilter::new(&build(&[("a", &["evil.example", "http://intranet/a"])])).is_none());
+
+    let lists: &[(&str, &[&str])] = &[("a", &["evil.example", "http://45.12.3.4/a", "user@mail.example"])];
+    let filter = LineFilter::new(&build(lists)).unwrap();
+    assert!(filter.may_match(b"45.12.3.4"));
+    assert!(filter.may_match(b"mail.example"));
+    assert!(filter.may_match(b"www.evil.example"));
+    assert!(!filter.may_match(b"other.example"));
+}
