@@ -280,6 +280,13 @@ impl Template {
     fn follow(&self, text: &[u8], position: usize, slot: &Slot) -> Option<usize> {
         let length = slot.length as usize;
         let end = position + length;
+        // Most segments fit the first half of the head.
+        if length <= HEAD / 2
+            && let Some(chunk) = text.get(position..).and_then(<[u8]>::first_chunk::<{ HEAD / 2 }>)
+        {
+            let differences = (u128::from_le_bytes(*chunk) ^ slot.head[0]) & slot.mask[0];
+            return (differences == 0).then_some(end);
+        }
         let same = match text.get(position..).and_then(<[u8]>::first_chunk::<HEAD>) {
             Some(chunk) => {
                 let (low, high) = halves(chunk);
