@@ -637,18 +637,31 @@ pub(crate) fn scalar(
 #[inline(always)]
 pub(crate) fn scalar_end(text: &[u8], position: usize) -> Option<(usize, Option<bool>)> {
     let rest = text.get(position..)?;
-    let is_literal = match *rest.first()? {
-        b'-' | b'0'..=b'9' => {
-            let (end, is_integer) = number(text, position)?;
-            return Some((end, Some(is_integer)));
+    let (length, is_integer) = match rest.first_chunk::<NUMBER_WINDOW>() {
+        Some(window) if matches!(window[0], b'-' | b'0'..=b'9') => {
+            let (length, is_integer) = number_in_window(window)?;
+            (length, Some(is_integer))
         }
-        b't' => rest.first_chunk() == Some(b"true"),
-        b'f' => rest.first_chunk() == Some(b"false"),
-        b'n' => rest.first_chunk() == Some(b"null"),
-        _ => false,
+        Some(_) => (literal(rest)?, None),
+        None if matches!(rest.first(), Some(b'-' | b'0'..=b'9')) => {
+            let (length, is_integer) = number_by_bytes(rest)?;
+            (length, Some(is_integer))
+        }
+        None => (literal(rest)?, None),
     };
-    // The literals `true` and `null` have four bytes, and `false` five.
-    is_literal.then(|| (position + if rest.first() == Some(&b'f') { 5 } else { 4 }, None))
+    Some((position + length, is_integer))
+}
+
+/// Returns the length of the literal `true`, `false` or `null` that
+/// `rest` starts with.
+#[inline(always)]
+fn literal(rest: &[u8]) -> Option<usize> {
+    match rest.first()? {
+        b't' if rest.first_chunk() == Some(b"true") => Some(4),
+        b'f' if rest.first_chunk() == Some(b"false") => Some(5),
+        b'n' if rest.first_chunk() == Some(b"null") => Some(4),
+        _ => None,
+    }
 }
 
 /// Returns true when `text` has only spaces from `position` on, as it must
@@ -658,29 +671,14 @@ fn only_spaces_after(text: &[u8], position: usize) -> bool {
         .is_some_and(|rest| rest.iter().all(|&byte| byte == b' '))
 }
 
-/// Checks the JSON number at `position`. Returns the position after it
-/// and whether it is an integer, or `None` for a malformed number, one
-/// with an exponent, or one longer than [`MAX_NUMBER`].
-#[inline(always)]
-fn number(text: &[u8], position: usize) -> Option<(usize, bool)> {
-    match text
-        .get(position..)
-        .and_then(<[u8]>::first_chunk::<NUMBER_WINDOW>)
-    {
-        Some(window) => {
-            let (length, is_integer) = number_in_window(window)?;
-            Some((position + length, is_integer))
-        }
-        None => number_by_bytes(text, position),
-    }
-}
-
 /// Bytes that [`number_in_window`] reads: a number of [`MAX_NUMBER`]
 /// bytes and the byte after it fit.
 const NUMBER_WINDOW: usize = 32;
 
-/// Checks the number at the start of `window` as [`number`] does, from
-/// the mask of its digits rather than byte by byte. Returns its length.
+/// Checks the JSON number at the start of `window` from the mask of its
+/// digits. Returns its length and whether it is an integer, or `None` for
+/// a malformed number, one with an exponent, or one longer than
+/// [`MAX_NUMBER`].
 #[inline(always)]
 fn number_in_window(window: &[u8; NUMBER_WINDOW]) -> Option<(usize, bool)> {
     let digits = masks::digits(window);
@@ -712,10 +710,10 @@ fn number_in_window(window: &[u8; NUMBER_WINDOW]) -> Option<(usize, bool)> {
     Some((end, is_integer))
 }
 
-/// Checks the number at `position` as [`number`] does, one byte at a time,
-/// for a number near the end of `text`.
-fn number_by_bytes(text: &[u8], position: usize) -> Option<(usize, bool)> {
-    let mut end = position;
+/// Checks the number at the start of `text` as [`number_in_window`] does,
+/// one byte at a time, for a number near the end of a line.
+fn number_by_bytes(text: &[u8]) -> Option<(usize, bool)> {
+    let mut end = 0;
     if text.get(end) == Some(&b'-') {
         end += 1;
     }
@@ -739,7 +737,7 @@ fn number_by_bytes(text: &[u8], position: usize) -> Option<(usize, bool)> {
         }
         is_integer = false;
     }
-    if matches!(text.get(end), Some(b'e' | b'E')) || end - position > MAX_NUMBER {
+    if matches!(text.get(end), Some(b'e' | b'E')) || end > MAX_NUMBER {
         return None;
     }
     Some((end, is_integer))
@@ -779,7 +777,7 @@ mod tests {
     }
 
     #[test]
-    fn number_window_agrees_with_bytes() {
+    fn scalar_window_agrees_with_bytes() {
         let alphabet = [b'-', b'0', b'1', b'9', b'.', b'e', b'E', b',', b'x'];
         let mut texts: Vec<Vec<u8>> = vec![Vec::new()];
         for _ in 0..5 {
@@ -804,12 +802,20 @@ mod tests {
                 }
             }
         }
+        for literal in ["true", "false", "null", "tru", "fals", "nul", "nulls", "t", "x"] {
+            texts.push(literal.as_bytes().to_vec());
+        }
         for text in texts {
-            let expected = number_by_bytes(&text, 0);
+            let expected = match text.first() {
+                Some(b'-' | b'0'..=b'9') => {
+                    number_by_bytes(&text).map(|(end, is_integer)| (end, Some(is_integer)))
+                }
+                _ => literal(&text).map(|end| (end, None)),
+            };
             let mut padded = text.clone();
             padded.resize(text.len() + NUMBER_WINDOW, b' ');
             assert_eq!(
-                number(&padded, 0),
+                scalar_end(&padded, 0),
                 expected,
                 "{:?}",
                 String::from_utf8_lossy(&text)
