@@ -165,7 +165,7 @@ impl LineFilter {
         // Host names come next: a value that is one lower-case name with
         // a dot is one token, looked up at once.
         if flags & (HAS_DOT | NOT_LOWER_NAME) == HAS_DOT {
-            return self.name_may_match(bytes);
+            return self.name_may_match::<true>(bytes);
         }
         // A value of hex digits alone can only be a digest.
         if flags & NOT_HEX == 0 && bytes.len() <= MAX_TOKEN {
@@ -263,7 +263,7 @@ impl LineFilter {
         if !has_name_byte {
             return self.dotted_may_match(part);
         }
-        self.name_may_match(part)
+        self.name_may_match::<false>(part)
     }
 
     /// Tests digits and dots: the /16 of a dotted quad. Leading zeros,
@@ -284,7 +284,10 @@ impl LineFilter {
     /// Tests a host name: the name and each parent domain, as the domain
     /// strategy looks them up. A suffix is looked up only when its bit in
     /// [`LineFilter::names`] is set.
-    fn name_may_match(&self, part: &[u8]) -> bool {
+    ///
+    /// `LOWER_CASE` tells that `part` has no upper-case letter, so that
+    /// its bytes are hashed without folding their case.
+    fn name_may_match<const LOWER_CASE: bool>(&self, part: &[u8]) -> bool {
         let mut end = part.len();
         while end > 0 && part[end - 1] == b'.' {
             end -= 1;
@@ -297,7 +300,11 @@ impl LineFilter {
             if byte == b'.' && self.name_bit(hash) && self.suffix_is_listed(&name[index + 1..]) {
                 return true;
             }
-            hash = name_hash_step(hash, byte);
+            hash = if LOWER_CASE {
+                lower_name_hash_step(hash, byte)
+            } else {
+                name_hash_step(hash, byte)
+            };
         }
         self.name_bit(hash) && self.suffix_is_listed(name)
     }
@@ -369,7 +376,13 @@ const NAME_HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 /// that the hashes of all the suffixes of a name come out of one pass.
 #[inline]
 fn name_hash_step(hash: u64, byte: u8) -> u64 {
-    (hash ^ u64::from(byte.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3)
+    lower_name_hash_step(hash, byte.to_ascii_lowercase())
+}
+
+/// Returns [`name_hash_step`] of a byte that is not an upper-case letter.
+#[inline]
+fn lower_name_hash_step(hash: u64, byte: u8) -> u64 {
+    (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
 }
 
 /// Returns the bit of `hash` in a set of `words` 64-bit words, a power
@@ -392,6 +405,9 @@ fn set_name_bit(bits: &mut [u64], hash: u64) {
     set_bit(bits, slot as u32);
 }
 
+/// The byte classes of host names, one bit per class.
+const NAME_CLASSES: u8 = 1 << DIGIT | 1 << HEX_LETTER | 1 << LETTER | 1 << DOT | 1 << NAME_PUNCTUATION;
+
 /// Returns the name hash of a host name that the tokenizer keeps in
 /// one token and looks up, or `None` for another name. Such a name has a
 /// dot and is made of letters, digits, `-`, `_` and dots.
@@ -402,7 +418,7 @@ fn tokenizable_name_hash(name: &str) -> Option<u64> {
     for &byte in name.as_bytes().iter().rev() {
         let class = CLASSES[usize::from(byte)];
         has_dot |= class == DOT;
-        only_name_bytes &= matches!(class, DIGIT | HEX_LETTER | LETTER | DOT | NAME_PUNCTUATION);
+        only_name_bytes &= NAME_CLASSES >> class & 1 == 1;
         hash = name_hash_step(hash, byte);
     }
     (has_dot && only_name_bytes).then_some(hash)
