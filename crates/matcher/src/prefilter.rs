@@ -285,7 +285,7 @@ impl LineFilter {
     /// strategy looks them up. A suffix is looked up only when its bit in
     /// [`LineFilter::names`] is set.
     ///
-    /// `LOWER_CASE` tells that `part` has no upper-case letter, so that
+    /// `LOWER_CASE` is true when `part` has no upper-case letter, so that
     /// its bytes are hashed without folding their case.
     fn name_may_match<const LOWER_CASE: bool>(&self, part: &[u8]) -> bool {
         let mut end = part.len();
