@@ -4,8 +4,9 @@
 # Builds iocwatch in release mode, generates the corpora with
 # bench/gen_corpus.py when they are missing, then times every tool on every
 # corpus in one run. iocwatch and rg run --reps times each, in alternating
-# order, after one untimed run each to warm the page cache. grep runs once,
-# under a timeout. A second part measures iocwatch's peak memory with
+# order, after one untimed run each to warm the page cache, and each timed
+# run follows a read of the corpus. grep runs once, under a timeout. A
+# second part measures iocwatch's peak memory with
 # 1,000,000 indicators loaded.
 #
 # Output: a Markdown table of medians on stdout, the raw measurements in
@@ -192,12 +193,21 @@ record() {
 iocwatch_args=(scan --quiet --json)
 [[ -n "$threads" ]] && iocwatch_args+=(--threads "$threads")
 
+# Reads the corpus into the page cache. Each timed run follows a call,
+# because some machines page out file pages that were not read for a
+# while (DAMON reclaim does, with no memory pressure), and a timed run
+# would then read part of its input from disk.
+warm() {
+    cat "$1" >/dev/null
+}
+
 run_iocwatch() {
     # Arguments: corpus, rep, format, bytes, expected alerts, tool label,
     # then extra iocwatch options.
     local corpus="$1" rep="$2" format="$3" bytes="$4" expected="$5" label="$6"
     shift 6
     run_stdout="$work/alerts.jsonl"
+    warm "$corpus"
     measure "$iocwatch" "${iocwatch_args[@]}" "$@" --intel "$list" "$corpus"
     local count note=""
     count=$(wc -l <"$work/alerts.jsonl")
@@ -209,6 +219,7 @@ run_iocwatch() {
 run_rg() {
     local corpus="$1" rep="$2" format="$3" bytes="$4" expected="$5"
     run_stdout="$work/rg-count.txt"
+    warm "$corpus"
     measure rg -F -f "$list" -c "$corpus"
     local count
     count=$(cat "$work/rg-count.txt")
@@ -257,7 +268,7 @@ for index in "${!corpus_paths[@]}"; do
     log "corpus $(basename "$corpus"): $bytes bytes, $planted planted records, $substring lines with a substring hit"
 
     log "  warming the page cache: cat, then one untimed run of iocwatch (with its summary) and rg"
-    cat "$corpus" >/dev/null
+    warm "$corpus"
     set +e
     "$iocwatch" scan --json --intel "$list" ${threads:+--threads "$threads"} "$corpus" \
         >"$work/alerts.jsonl" 2>"$out/iocwatch-summary-$(basename "$corpus").txt"
@@ -280,6 +291,7 @@ for index in "${!corpus_paths[@]}"; do
 
     if ((run_grep)); then
         run_stdout="$work/grep-count.txt"
+        warm "$corpus"
         measure timeout "$grep_timeout" grep -F -f "$list" -c "$corpus"
         note=""
         count=$(cat "$work/grep-count.txt")
@@ -313,6 +325,7 @@ if ((run_memory)); then
         local label="$1" watchlist="$2" corpus="$3" expected="$4"
         for rep in $(seq 1 "$reps"); do
             run_stdout="$work/alerts.jsonl"
+            warm "$corpus"
             measure "$iocwatch" "${iocwatch_args[@]}" --intel "$watchlist" "$corpus"
             local count
             count=$(wc -l <"$work/alerts.jsonl")
