@@ -228,8 +228,12 @@ impl LineFilter {
         }
 
         // `host:port`, an IPv4-mapped address in dotted form, a URL's
-        // `scheme:` or a time of day.
-        token.split(|&b| b == b':').any(|part| self.part_may_match(part))
+        // `scheme:` or a time of day. A part without a dot matches only as
+        // a digest, so the two-digit parts of a fingerprint are skipped.
+        let has_dot = token.contains(&b'.');
+        token
+            .split(|&b| b == b':')
+            .any(|part| (has_dot || DIGEST_LENGTHS.contains(&part.len())) && self.part_may_match(part))
     }
 
     /// Tests a run of name characters and dots.

@@ -833,6 +833,8 @@ fn line_filter_rejects_near_misses() {
         "::0:0:0:0:ffff:2d0c:304",
         "WWW.K3JD9S.BadCdn.Example.",
         "cdn.evil.example:8080",
+        "45.12.3.4:443",
+        "md5:d41d8cd98f00b204e9800998ecf8427e",
         "D4:1D:8C:D9:8F:00:B2:04:E9:80:09:98:EC:F8:42:7E",
         "d41d8cd98f00b204e9800998ecf8427e",
         "D41D8CD98F00B204E9800998ECF8427E",
