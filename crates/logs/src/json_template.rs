@@ -230,11 +230,12 @@ impl Template {
     }
 
     /// Reads `text` along the template. Pushes the strings the walk would
-    /// keep to `strings`, and the integers and fractions to `integers` and
-    /// `has_fraction` as the walk would. Returns the walk's shape and
-    /// whether `text` contains `"event_type"`, or `None` when `text` does
-    /// not follow the template or differs from its line in containing
-    /// `"event_type"`. The buffers may then hold part of its values.
+    /// keep to `strings`, and, when the screen reads them, the integers
+    /// and fractions to `integers` and `has_fraction`. Returns the walk's
+    /// shape and whether `text` contains `"event_type"`, or `None` when
+    /// `text` does not follow the template or differs from its line in
+    /// containing `"event_type"`. The buffers may then hold part of its
+    /// values.
     #[inline]
     fn replay(
         &self,
