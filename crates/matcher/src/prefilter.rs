@@ -374,10 +374,10 @@ fn set_bit(bits: &mut [u64], slot: u32) {
 /// Initial value of a name hash.
 const NAME_HASH_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
-/// Returns the name hash of a name's byte `byte` and the bytes after it,
-/// from the hash `hash` of those. [`LineFilter::names`] keeps the hashes
-/// of names in either case. A hash is built from the last byte back, so
-/// that the hashes of all the suffixes of a name come out of one pass.
+/// Returns the name hash of `byte` followed by the bytes whose name hash
+/// is `hash`. [`LineFilter::names`] keeps the hashes of names in either
+/// case. A hash is built from the last byte back, so that the hashes of
+/// all the suffixes of a name come out of one pass.
 #[inline]
 fn name_hash_step(hash: u64, byte: u8) -> u64 {
     lower_name_hash_step(hash, byte.to_ascii_lowercase())
