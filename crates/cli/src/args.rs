@@ -28,7 +28,8 @@ pub enum Command {
     /// Scan log files for indicators from watchlists and print alerts.
     ///
     /// Exit status: 0 when alerts were found, 1 when none, 2 when an
-    /// error kept a log or watchlist from being read.
+    /// error kept a log or watchlist from being read, when no indicator
+    /// was loaded, or when the output file is also an input.
     Scan(ScanArgs),
     /// Check values against the watchlists: "is this on any list?".
     ///

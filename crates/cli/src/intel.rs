@@ -55,9 +55,14 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
         .iter()
         .map(|watchlist| watchlist.source.clone())
         .collect();
+    let lines: u64 = watchlists.iter().map(|watchlist| watchlist.report.lines).sum();
     let (matcher, duplicates) = build_matcher(watchlists).context("cannot build the matcher")?;
     if matcher.is_empty() {
-        let hint = if quiet {
+        let hint = if lines == 0 && sources.len() == 1 {
+            "the file is empty"
+        } else if lines == 0 {
+            "the files are empty"
+        } else if quiet {
             "run without --quiet to see each file's report"
         } else {
             "see the reports above"
@@ -196,25 +201,25 @@ pub(crate) fn report(watchlist: &Watchlist) {
         .rejected
         .iter()
         .map(|r| (r.line, &r.value, format!("rejected: {}", r.error)));
-    print_first(&watchlist.source, rejected, "rejected values");
+    print_first(&watchlist.source, rejected, ("rejected value", "rejected values"));
     let dropped = report
         .dropped
         .iter()
         .map(|r| (r.line, &r.value, format!("warning: {}", r.error)));
-    print_first(&watchlist.source, dropped, "dropped values");
+    print_first(&watchlist.source, dropped, ("dropped value", "dropped values"));
     let notes = report
         .notes
         .iter()
         .map(|n| (n.line, &n.value, format!("note: {}", n.note)));
-    print_first(&watchlist.source, notes, "notes");
+    print_first(&watchlist.source, notes, ("note", "notes"));
 }
 
 /// Prints the first [`REPORTED_REJECTIONS`] entries as `source:line:
-/// "value" message` and counts the rest.
+/// "value" message` and counts the rest, named `one` or `many`.
 fn print_first<'a>(
     source: &str,
     entries: impl ExactSizeIterator<Item = (u64, &'a String, String)>,
-    what: &str,
+    (one, many): (&str, &str),
 ) {
     let total = entries.len();
     for (line, value, message) in entries.take(REPORTED_REJECTIONS) {
@@ -224,8 +229,10 @@ fn print_first<'a>(
             shorten(&message, 240)
         );
     }
-    if total > REPORTED_REJECTIONS {
-        eprintln!("  ... and {} more {what}", total - REPORTED_REJECTIONS);
+    let rest = total.saturating_sub(REPORTED_REJECTIONS);
+    if rest > 0 {
+        let noun = if rest == 1 { one } else { many };
+        eprintln!("  ... and {rest} more {noun}");
     }
 }
 

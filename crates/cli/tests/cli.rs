@@ -211,7 +211,20 @@ fn missing_log_path_exit_two_and_rest_scanned() {
     ]);
     assert_eq!(status(&output), 2);
     assert_eq!(alerts(&output).len(), 1);
-    assert!(stderr(&output).contains("missing.log"), "{}", stderr(&output));
+    let messages = stderr(&output);
+    assert!(messages.contains("cannot read log path"), "{messages}");
+    assert!(messages.contains("missing.log"), "{messages}");
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let intel = "198.51.100.1\nbad-1!\nbad-2!\nbad-3!\nbad-4!\nbad-5!\nbad-6!\n";
+    let (_dir, intel, log) = fixture(intel, "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n");
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let messages = stderr(&output);
+    assert!(messages.contains("... and 1 more rejected value\n"), "{messages}");
+    assert!(messages.contains("scanned 1 file, 1 line,"), "{messages}");
 }
 
 #[test]
@@ -294,7 +307,12 @@ fn truncated_gzip_keeps_earlier_alerts() {
     ]);
     assert_eq!(status(&output), 2, "{}", stderr(&output));
     assert!(alerts(&output).len() > 1000);
-    assert!(stderr(&output).contains("cut.json.gz"), "{}", stderr(&output));
+    let messages = stderr(&output);
+    assert!(messages.contains("cut.json.gz"), "{messages}");
+    assert!(
+        messages.contains("truncated or corrupt (check it with gzip -t)"),
+        "{messages}"
+    );
 }
 
 #[test]
@@ -574,6 +592,18 @@ fn output_over_input_rejected() {
     }
     assert_eq!(fs::read_to_string(&log).unwrap(), content);
     assert_eq!(fs::read_to_string(&intel).unwrap(), "198.51.100.1\n");
+}
+
+#[test]
+fn empty_watchlist_file_named_empty() {
+    let (_dir, intel, log) = fixture("", "{}\n");
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(status(&output), 2);
+    let messages = stderr(&output);
+    assert!(
+        messages.contains("so nothing can match; the file is empty"),
+        "{messages}"
+    );
 }
 
 #[test]

@@ -332,7 +332,8 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
 
 /// Lists the files under `path`, sorted; `path` itself when it is a file.
 fn expand(path: &Path, summary: &mut ScanSummary) -> Result<Vec<PathBuf>, String> {
-    let metadata = std::fs::metadata(path).map_err(|err| format!("{}: {err}", path.display()))?;
+    let metadata = std::fs::metadata(path)
+        .map_err(|err| format!("cannot read log path {}: {err}; check the path", path.display()))?;
     if !metadata.is_dir() {
         return Ok(vec![path.to_owned()]);
     }
@@ -575,8 +576,15 @@ fn run_unit(
             Ok(Some(line)) => line,
             Ok(None) => break,
             Err(err) => {
+                let hint = match &unit.input {
+                    UnitInput::File { gzip: true, .. } => {
+                        "; the lines before it were scanned, and the file looks truncated or corrupt \
+                         (check it with gzip -t)"
+                    }
+                    _ => "; the lines before it were scanned",
+                };
                 result.error = Some(format!(
-                    "{}: read failed at line {line_number}: {err}",
+                    "{}: read failed at line {line_number}: {err}{hint}",
                     unit.display
                 ));
                 break;

@@ -140,10 +140,11 @@ impl ScanStats {
         let megabytes = self.bytes as f64 / 1e6;
         let _ = writeln!(
             out,
-            "scanned {} file{}, {} lines, {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} lines/s)",
+            "scanned {} file{}, {} line{}, {:.1} MB in {:.2} s ({:.1} MB/s, {:.0} lines/s)",
             self.files,
             if self.files == 1 { "" } else { "s" },
             self.lines,
+            if self.lines == 1 { "" } else { "s" },
             megabytes,
             seconds,
             megabytes / seconds,
