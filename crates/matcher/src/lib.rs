@@ -160,14 +160,14 @@ impl MatcherBuilder {
     #[cold]
     fn drop_duplicates(&mut self, duplicates: &[usize]) {
         self.duplicates += duplicates.len() as u64;
-        let mut is_kept = vec![true; self.indicators.len()];
+        let mut is_unique = vec![true; self.indicators.len()];
         for &index in duplicates {
-            is_kept[index] = false;
+            is_unique[index] = false;
         }
-        let mut kept = is_kept.iter();
-        self.indicators.retain(|_| kept.next().copied().unwrap_or(true));
-        let mut kept = is_kept.iter();
-        self.owners.retain(|_| kept.next().copied().unwrap_or(true));
+        let mut unique = is_unique.iter();
+        self.indicators.retain(|_| unique.next().copied().unwrap_or(true));
+        let mut unique = is_unique.iter();
+        self.owners.retain(|_| unique.next().copied().unwrap_or(true));
         self.strategies = Strategies::default();
         // What is left has no duplicates, so nothing is dropped again.
         self.strategies.insert_all(0, &self.indicators, &self.owners);
