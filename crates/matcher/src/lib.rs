@@ -125,9 +125,9 @@ impl MatcherBuilder {
     /// in order, as [`MatcherBuilder::add`] does, and returns how many
     /// were added.
     ///
-    /// The indicators stay in the memory of `indicators`, so that a large
-    /// list is neither moved nor held twice, and the tables of addresses
-    /// and of names are filled on two threads.
+    /// The first list added keeps its memory, so that a large list is
+    /// neither moved nor held twice. Later lists are appended to it. The
+    /// tables of addresses and of names are filled on two threads.
     pub fn add_all(
         &mut self,
         watchlist: WatchlistId,

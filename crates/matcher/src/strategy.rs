@@ -208,34 +208,17 @@ impl Strategies {
                 }
             }
             Field::UrlFull => self.names.match_url(value, &mut on_hit),
-            Field::TlsJa3 => self
-                .names
-                .match_digest(value, DigestAlgo::Md5, DigestScope::Ja3, &mut on_hit),
-            Field::TlsJa3s => self
-                .names
-                .match_digest(value, DigestAlgo::Md5, DigestScope::Ja3s, &mut on_hit),
-            Field::TlsCertSha1 => {
-                self.names
-                    .match_digest(value, DigestAlgo::Sha1, DigestScope::Cert, &mut on_hit)
-            }
-            Field::TlsCertSha256 => {
-                self.names
-                    .match_digest(value, DigestAlgo::Sha256, DigestScope::Cert, &mut on_hit)
-            }
-            Field::FileMd5 => self
-                .names
-                .match_digest(value, DigestAlgo::Md5, DigestScope::File, &mut on_hit),
-            Field::FileSha1 => {
-                self.names
-                    .match_digest(value, DigestAlgo::Sha1, DigestScope::File, &mut on_hit)
-            }
-            Field::FileSha256 => {
-                self.names
-                    .match_digest(value, DigestAlgo::Sha256, DigestScope::File, &mut on_hit)
-            }
-            Field::FileSha512 => {
-                self.names
-                    .match_digest(value, DigestAlgo::Sha512, DigestScope::File, &mut on_hit)
+            Field::TlsJa3
+            | Field::TlsJa3s
+            | Field::TlsCertSha1
+            | Field::TlsCertSha256
+            | Field::FileMd5
+            | Field::FileSha1
+            | Field::FileSha256
+            | Field::FileSha512 => {
+                if let Some((algo, scope)) = digest_kind(field) {
+                    self.names.match_digest(value, algo, scope, &mut on_hit);
+                }
             }
             Field::TlsJa4 => {
                 if self.names.ja4.is_empty() {
@@ -528,6 +511,21 @@ impl KindCounts {
             }
         }
         counts
+    }
+}
+
+/// Returns the digest algorithm and scope of a digest field.
+fn digest_kind(field: Field) -> Option<(DigestAlgo, DigestScope)> {
+    match field {
+        Field::TlsJa3 => Some((DigestAlgo::Md5, DigestScope::Ja3)),
+        Field::TlsJa3s => Some((DigestAlgo::Md5, DigestScope::Ja3s)),
+        Field::TlsCertSha1 => Some((DigestAlgo::Sha1, DigestScope::Cert)),
+        Field::TlsCertSha256 => Some((DigestAlgo::Sha256, DigestScope::Cert)),
+        Field::FileMd5 => Some((DigestAlgo::Md5, DigestScope::File)),
+        Field::FileSha1 => Some((DigestAlgo::Sha1, DigestScope::File)),
+        Field::FileSha256 => Some((DigestAlgo::Sha256, DigestScope::File)),
+        Field::FileSha512 => Some((DigestAlgo::Sha512, DigestScope::File)),
+        _ => None,
     }
 }
 
