@@ -24,7 +24,7 @@
 
 use std::ops::Range;
 
-use crate::json_template::{LineKey, Templates};
+use crate::json_template::{LineKey, ReplayBuffers, Replayed, Templates};
 use crate::zeek::{Key, is_address_column, target_is_path};
 use crate::{eve, masks};
 
@@ -332,13 +332,18 @@ pub(crate) fn screen(
     let replayed = buffers.templates.replay(
         key,
         text,
+        start,
         &buffers.quotes,
-        &mut buffers.strings,
-        &mut buffers.integers,
-        &mut buffers.has_fraction,
+        ReplayBuffers {
+            strings: &mut buffers.strings,
+            integers: &mut buffers.integers,
+            has_fraction: &mut buffers.has_fraction,
+            values,
+        },
     );
     let (shape, eve_candidate) = match replayed {
-        Some(replayed) => replayed,
+        Some(Replayed::Screened(format)) => return Some(format),
+        Some(Replayed::Read(shape, eve_candidate)) => (shape, eve_candidate),
         None => {
             let eve_candidate = has_event_type();
             let shape = walk(text, buffers, eve_candidate)?;
@@ -349,33 +354,35 @@ pub(crate) fn screen(
         }
     };
 
-    let (format, class, target) = if eve_candidate {
-        // Only the values of EVE keys were kept.
-        if !shape.event_type_string {
-            return None;
+    let (format, class, target) = match shape.reading(eve_candidate) {
+        Reading::Rejected => return None,
+        Reading::Strings {
+            format,
+            class,
+            target,
+        } => (format, class, target),
+        Reading::ZeekIfSearched if zeek_candidate() => ZEEK_READING,
+        Reading::ZeekIfSearched | Reading::Ecs => {
+            // ECS reads a number as its text, and the text of a fraction or
+            // of a large integer is not always the digits the line wrote.
+            // The length counts a minus sign, which errs towards a full
+            // decode.
+            if buffers.has_fraction
+                || buffers
+                    .integers
+                    .iter()
+                    .any(|integer| integer.len() > MAX_ECS_INTEGER_DIGITS)
+            {
+                return None;
+            }
+            values.extend(
+                buffers
+                    .integers
+                    .iter()
+                    .map(|integer| start + integer.start..start + integer.end),
+            );
+            ("ecs", ECS_VALUE, 0)
         }
-        ("suricata-eve", EVE_VALUE, EVE_TARGET)
-    } else if shape.zeek_key_at_top && (shape.zeek_key_searched || zeek_candidate()) {
-        ("zeek-json", ZEEK_VALUE, ZEEK_TARGET)
-    } else {
-        // ECS reads a number as its text, and the text of a fraction or of
-        // a large integer is not always the digits the line wrote. The
-        // length counts a minus sign, which errs towards a full decode.
-        if buffers.has_fraction
-            || buffers
-                .integers
-                .iter()
-                .any(|integer| integer.len() > MAX_ECS_INTEGER_DIGITS)
-        {
-            return None;
-        }
-        values.extend(
-            buffers
-                .integers
-                .iter()
-                .map(|integer| start + integer.start..start + integer.end),
-        );
-        ("ecs", ECS_VALUE, 0)
     };
 
     let selected = buffers.strings.iter().filter(|(range, value_class)| {
@@ -385,6 +392,30 @@ pub(crate) fn screen(
     });
     values.extend(selected.map(|(range, _)| start + range.start..start + range.end));
     Some(format)
+}
+
+/// The reading of a Zeek JSON line: its format, and the class bits of
+/// the strings read and of the request targets among them.
+const ZEEK_READING: (&str, u8, u8) = ("zeek-json", ZEEK_VALUE, ZEEK_TARGET);
+
+/// The way [`screen`] reads the strings of a line, as its shape decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// The line is left to the full decode.
+    Rejected,
+    /// The line is `format`. Its strings whose key class has a bit of
+    /// `class` are read, except for the paths among those whose class has
+    /// a bit of `target`.
+    Strings {
+        format: &'static str,
+        class: u8,
+        target: u8,
+    },
+    /// The line is Zeek JSON when it contains a key the decoder searches
+    /// for, and ECS otherwise.
+    ZeekIfSearched,
+    /// The line is ECS, which reads every string and integer.
+    Ecs,
 }
 
 /// Facts [`walk`] found about a line's keys.
@@ -405,6 +436,34 @@ impl Shape {
     pub(crate) fn reads_numbers(self, eve_candidate: bool) -> bool {
         let zeek = self.zeek_key_at_top && self.zeek_key_searched;
         !(eve_candidate || zeek)
+    }
+
+    /// Returns how a line of this shape is read. Only EVE candidates
+    /// keep the strings of EVE keys alone, so `eve_candidate` is part of
+    /// the shape.
+    pub(crate) fn reading(self, eve_candidate: bool) -> Reading {
+        if eve_candidate {
+            if !self.event_type_string {
+                return Reading::Rejected;
+            }
+            return Reading::Strings {
+                format: "suricata-eve",
+                class: EVE_VALUE,
+                target: EVE_TARGET,
+            };
+        }
+        match (self.zeek_key_at_top, self.zeek_key_searched) {
+            (true, true) => {
+                let (format, class, target) = ZEEK_READING;
+                Reading::Strings {
+                    format,
+                    class,
+                    target,
+                }
+            }
+            (true, false) => Reading::ZeekIfSearched,
+            (false, _) => Reading::Ecs,
+        }
     }
 }
 

@@ -9,6 +9,11 @@
 //! value whether it is a string or a number or literal, and which class
 //! the walk gave a string.
 //!
+//! The skeleton decides the format of an EVE or Zeek JSON line, and which
+//! of its strings are tested against the indicators. The template of such
+//! a line marks those strings, so a replay gives the values to test
+//! without the screen selecting them again.
+//!
 //! A line follows a template when each segment is found at its place and
 //! each value between them is well formed: a string ends at the next
 //! quote, and a number or literal passes the walk's own check. Such a line
@@ -21,8 +26,9 @@
 
 use std::ops::Range;
 
-use crate::json_screen::{Shape, scalar, scalar_end, skip_spaces};
+use crate::json_screen::{Reading, Shape, scalar, scalar_end, skip_spaces};
 use crate::masks;
+use crate::zeek::target_is_path;
 
 /// The key that makes a line a candidate for EVE.
 const EVENT_TYPE: &[u8; 10] = b"event_type";
@@ -52,10 +58,25 @@ const HITS_PER_BUILD: u64 = 8;
 /// A value of a template.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Value {
-    /// A string. `kept` when the walk kept it, with the class of its key.
-    String { kept: bool, class: u8 },
+    /// A string, and what a replay does with it.
+    String(Pick),
     /// A number or a literal.
     Scalar,
+}
+
+/// The handling of a string value in a replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    /// Ignored: the walk does not keep it, or the format of the template
+    /// does not read it.
+    Skip,
+    /// Keeps it with the class of its key, as the walk does, for a
+    /// template without a format.
+    Keep(u8),
+    /// Gives it as a value to test.
+    Read,
+    /// Gives it as a value to test unless it is a path.
+    ReadTarget,
 }
 
 /// A segment of a template and the value after it.
@@ -128,6 +149,10 @@ struct Template {
     last: Slot,
     /// The facts the walk found about the line.
     shape: Shape,
+    /// The format of every line of the skeleton, when the skeleton alone
+    /// decides it and which strings are read. The slots then pick the
+    /// strings to test, and a replay gives the values at once.
+    format: Option<&'static str>,
 }
 
 impl Template {
@@ -154,6 +179,7 @@ impl Template {
         let mut bytes = Vec::with_capacity(text.len());
         let mut slots = Vec::new();
         let mut walk_strings = strings.iter().peekable();
+        let reading = shape.reading(eve_candidate);
         let mut segment = 0;
         let mut position = 0;
         // Integers found while skipping scalars, which the template does
@@ -185,17 +211,24 @@ impl Template {
                         continue;
                     }
                     value_event_type |= is_event_type;
-                    let value = match walk_strings.peek() {
+                    let pick = match walk_strings.peek() {
                         Some((range, class)) if range.start == content => {
                             let class = *class;
                             walk_strings.next();
-                            Value::String { kept: true, class }
+                            match reading {
+                                Reading::Strings {
+                                    class: read, target, ..
+                                } => match (class & read != 0, class & target != 0) {
+                                    (false, _) => Pick::Skip,
+                                    (true, false) => Pick::Read,
+                                    (true, true) => Pick::ReadTarget,
+                                },
+                                _ => Pick::Keep(class),
+                            }
                         }
-                        _ => Value::String {
-                            kept: false,
-                            class: 0,
-                        },
+                        _ => Pick::Skip,
                     };
+                    let value = Value::String(pick);
                     push(&mut bytes, segment..content, value)?;
                     segment = end;
                     position = end + 1;
@@ -226,31 +259,37 @@ impl Template {
             slots,
             last,
             shape,
+            format: match reading {
+                Reading::Strings { format, .. } => Some(format),
+                _ => None,
+            },
         })
     }
 
-    /// Reads `text` along the template. Pushes the strings the walk would
-    /// keep to `strings`, and, when the screen reads them, the integers
-    /// and fractions to `integers` and `has_fraction`. Returns the walk's
-    /// shape and whether `text` contains `"event_type"`, or `None` when
-    /// `text` does not follow the template or differs from its line in
-    /// containing `"event_type"`. The buffers may then hold part of its
+    /// Reads `text`, which starts at `start` in its line, along the
+    /// template. A template with a format pushes the ranges of the values
+    /// to test, in offsets of the line, to `values`, and returns the
+    /// format. Another pushes the strings the walk would keep to
+    /// `strings`, and, when the screen reads them, the integers and
+    /// fractions to `integers` and `has_fraction`, and returns the walk's
+    /// shape and whether `text` contains `"event_type"`. Returns `None`
+    /// when `text` does not follow the template or differs from its line
+    /// in containing `"event_type"`. The buffers may then hold part of its
     /// values.
     #[inline]
     fn replay(
         &self,
         text: &[u8],
+        start: usize,
         quotes: &[u64],
-        strings: &mut Vec<(Range<usize>, u8)>,
-        integers: &mut Vec<Range<usize>>,
-        has_fraction: &mut bool,
-    ) -> Option<(Shape, bool)> {
+        buffers: &mut ReplayBuffers<'_>,
+    ) -> Option<Replayed> {
         let mut position = 0;
         let mut value_event_type = false;
         for slot in &self.slots {
             position = self.follow(text, position, slot)?;
             match slot.value {
-                Value::String { kept, class } => {
+                Value::String(pick) => {
                     let end = masks::next_bit(quotes, position)?;
                     // With `event_type` as a key, a value cannot change
                     // whether the line contains it.
@@ -258,20 +297,29 @@ impl Template {
                         value_event_type |= end - position == EVENT_TYPE.len()
                             && text.get(position..end) == Some(EVENT_TYPE.as_slice());
                     }
-                    if kept {
-                        strings.push((position..end, class));
+                    match pick {
+                        Pick::Skip => {}
+                        Pick::Keep(class) => buffers.strings.push((position..end, class)),
+                        Pick::ReadTarget if text.get(position..end).is_some_and(target_is_path) => {}
+                        Pick::Read | Pick::ReadTarget => buffers.values.push(start + position..start + end),
                     }
                     position = end;
                 }
                 Value::Scalar if self.reads_numbers => {
-                    position = scalar(text, position, integers, has_fraction)?
+                    position = scalar(text, position, buffers.integers, buffers.has_fraction)?
                 }
                 Value::Scalar => position = scalar_end(text, position)?.0,
             }
         }
         let end = self.follow(text, position, &self.last)?;
         let eve_candidate = self.key_event_type || value_event_type;
-        (end == text.len() && eve_candidate == self.eve_candidate).then_some((self.shape, eve_candidate))
+        if end != text.len() || eve_candidate != self.eve_candidate {
+            return None;
+        }
+        Some(match self.format {
+            Some(format) => Replayed::Screened(format),
+            None => Replayed::Read(self.shape, eve_candidate),
+        })
     }
 
     /// Returns the position after the segment of `slot` when `text` has
@@ -309,6 +357,28 @@ impl Template {
         let (start, length) = (slot.start as usize, slot.length as usize);
         text.get(position + HEAD..position + length) == self.bytes.get(start + HEAD..start + length)
     }
+}
+
+/// The result of a replay; see [`Template::replay`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Replayed {
+    /// The format of the line, with the values to test given.
+    Screened(&'static str),
+    /// The walk's shape and whether the line contains `"event_type"`,
+    /// with the strings and integers given.
+    Read(Shape, bool),
+}
+
+/// The buffers a replay fills.
+pub(crate) struct ReplayBuffers<'a> {
+    /// The strings the walk would keep, with the classes of their keys.
+    pub(crate) strings: &'a mut Vec<(Range<usize>, u8)>,
+    /// The integers, when the screen reads them.
+    pub(crate) integers: &'a mut Vec<Range<usize>>,
+    /// Whether a number has a fraction, when the screen reads numbers.
+    pub(crate) has_fraction: &'a mut bool,
+    /// The values to test, in offsets of the line.
+    pub(crate) values: &'a mut Vec<Range<usize>>,
 }
 
 /// The templates of one decoder, in sets picked by a hash of a line's
@@ -357,34 +427,39 @@ impl Templates {
         self.memory
     }
 
-    /// Reads `text` along the templates of its set, the most recently used
-    /// first. Returns the walk's shape from the first that `text` follows,
-    /// and whether `text` contains `"event_type"`, with its strings and
-    /// integers pushed to the buffers, or `None` with the buffers as they
-    /// were.
+    /// Reads `text`, which starts at `start` in its line, along the
+    /// templates of its set, the most recently used first. Returns the
+    /// result of [`Template::replay`] for the first template that `text`
+    /// follows, or `None` with the buffers unchanged.
     pub(crate) fn replay(
         &mut self,
         key: LineKey,
         text: &[u8],
+        start: usize,
         quotes: &[u64],
-        strings: &mut Vec<(Range<usize>, u8)>,
-        integers: &mut Vec<Range<usize>>,
-        has_fraction: &mut bool,
-    ) -> Option<(Shape, bool)> {
+        mut buffers: ReplayBuffers<'_>,
+    ) -> Option<Replayed> {
         let set = self.sets.get_mut(key.0)?;
-        let (kept, counted, fraction) = (strings.len(), integers.len(), *has_fraction);
+        let lengths = (
+            buffers.strings.len(),
+            buffers.integers.len(),
+            *buffers.has_fraction,
+            buffers.values.len(),
+        );
         for way in 0..WAYS {
             let Some(template) = &set[way] else {
                 break;
             };
-            if let Some(replayed) = template.replay(text, quotes, strings, integers, has_fraction) {
+            if let Some(replayed) = template.replay(text, start, quotes, &mut buffers) {
                 set[..=way].rotate_right(1);
                 self.hits += 1;
                 return Some(replayed);
             }
-            strings.truncate(kept);
-            integers.truncate(counted);
-            *has_fraction = fraction;
+            let (kept, counted, fraction, values) = lengths;
+            buffers.strings.truncate(kept);
+            buffers.integers.truncate(counted);
+            *buffers.has_fraction = fraction;
+            buffers.values.truncate(values);
         }
         None
     }
@@ -445,13 +520,15 @@ mod tests {
 
     /// Lines of several skeletons: EVE with nested arrays, Zeek JSON, ECS
     /// with integers, spaces between tokens, literals.
-    const LINES: [&str; 7] = [
+    const LINES: [&str; 9] = [
         r#"{"timestamp":"2024-03-01T00:00:00.000037+0000","flow_id":1084319709991935,"event_type":"dns","src_ip":"10.0.1.53","src_port":53,"dest_ip":"10.38.17.100","dns":{"version":2,"qr":true,"rrname":"sync.example.test","answers":[{"rrname":"sync.example.test","ttl":345,"rdata":"151.54.5.147"}],"grouped":{"A":["151.54.5.147","13.192.236.62"]}}}"#,
         r#"{"timestamp":"2024-03-01T00:00:00.000317+0000","event_type":"flow","src_ip":"10.21.24.41","dest_ip":"206.115.183.71","flow":{"pkts_toserver":8,"start":"2024-02-29T23:58:21.000317+0000","alerted":false},"tcp":{"syn":true,"state":"closed"}}"#,
         r#"{"ts":1709251200.001002,"uid":"CeK2xlpvqE2jDQ0Lgx","id.orig_h":"10.6.139.140","id.orig_p":42419,"id.resp_h":"142.172.109.190","id.resp_p":443,"proto":"tcp","duration":0.067159,"local_orig":true,"history":"ShADadFf","tunnel_parents":[]}"#,
         r#"{"_path":"http","ts":1709251200.5,"uid":"C1","host":"files.example.test","uri":"/a/b?c=d","tags":["x","y"],"status_code":200}"#,
         r#"{"@timestamp":"2024-03-01T00:00:00Z","source":{"ip":"10.0.0.1","port":5353},"destination":{"ip":"192.0.2.1","bytes":123456789012},"url":{"full":"http://a.example/"},"score":-5,"ok":null}"#,
         r#"{ "event_type" : "http" , "src_ip" : "10.0.0.3" , "http" : { "hostname" : "h.example" , "length" : 0 } }"#,
+        r#"{"event_type":"http","src_ip":"10.0.0.5","http":{"hostname":"h.example","url":"/index.html","http_refer":"http://r.example/"}}"#,
+        r#"{"_path":"http","ts":1709251200.5,"uid":"C2","id.orig_h":"10.0.0.6","host":"x.example","uri":"http://x.example/a","referrer":"/b"}"#,
         r#"{"event_type":"alert","src_ip":"10.0.0.4","dest_ip":"198.51.100.9","alert":{"signature":"ET x","signature_id":2000001,"metadata":{"tag":["a","b"]}},"tls":{"sni":"evil.example","ja3":{"hash":"e7d705a3286e19ea42f587b344ee6865"}}}"#,
     ];
 
