@@ -143,9 +143,19 @@ impl Collector {
     /// Queues `raw` to be parsed and added unless it is rejected, dropped
     /// or a duplicate of an earlier value.
     pub(crate) fn add(&mut self, line: u64, raw: &str, hint: Option<KindHint>, meta: &Arc<Meta>) {
+        // A value that starts and ends with a printable ASCII byte has no
+        // white space to trim, and most values do.
+        let printable_ends = |bytes: &[u8]| {
+            bytes.first().is_some_and(u8::is_ascii_graphic) && bytes.last().is_some_and(u8::is_ascii_graphic)
+        };
+        let raw = if printable_ends(raw.as_bytes()) {
+            raw
+        } else {
+            raw.trim()
+        };
         self.queue.push(Entry::Value {
             line,
-            raw: raw.trim().to_owned(),
+            raw: raw.to_owned(),
             hint,
             meta: Arc::clone(meta),
         });

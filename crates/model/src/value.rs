@@ -316,6 +316,11 @@ impl DigestAlgo {
 /// [`ValueError::NonHexDigest`] names the first character that is not a
 /// hex digit, [`ValueError::DigestLength`] a length that fits no algorithm.
 pub fn parse_digest(value: &str) -> Result<(DigestAlgo, String), ValueError> {
+    // Most digests are hex digits alone, which only need lower case.
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let algo = DigestAlgo::from_hex_len(value.len()).ok_or(ValueError::DigestLength(value.len()))?;
+        return Ok((algo, value.to_ascii_lowercase()));
+    }
     let mut hex = String::with_capacity(value.len());
     for (index, ch) in value.chars().enumerate() {
         match ch {

@@ -95,6 +95,16 @@ impl PlainDecoder {
     }
 
     pub(crate) fn line(&mut self, number: u64, text: &str, out: &mut Collector) {
+        // A line that is one value alone, as most lines of large lists are,
+        // has no blank to trim and no comment, so it skips those checks.
+        if !self.in_zone_record
+            && let Some(value) = single_value(text)
+        {
+            self.references_used = true;
+            let meta = self.meta_for(None);
+            out.add(number, value, None, &meta);
+            return;
+        }
         let line = text.trim();
         if line.is_empty() {
             return;
