@@ -149,12 +149,19 @@ impl LineFilter {
 
     /// Returns false only when no value written in `bytes` can match an
     /// indicator; see the module documentation for the values it covers.
+    #[inline]
     pub fn may_match(&self, bytes: &[u8]) -> bool {
         // Addresses are the commonest values that can match, so they are
-        // tested first, in one pass.
-        if let Some(address) = dotted_quad(bytes) {
-            return self.may_contain_v4(address);
+        // tested first, in one pass, in the caller's code.
+        match dotted_quad(bytes) {
+            Some(address) => self.may_contain_v4(address),
+            None => self.other_may_match(bytes),
         }
+    }
+
+    /// Tests a value that is not a dotted quad, as [`LineFilter::may_match`].
+    #[inline(never)]
+    fn other_may_match(&self, bytes: &[u8]) -> bool {
         // The flags of every byte are read without a branch. Values are
         // short, and a loop that stops at the first byte of interest
         // mispredicts where it stops.
