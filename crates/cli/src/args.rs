@@ -205,6 +205,11 @@ pub struct IntelArgs {
     /// suffixes such as `com`, which are otherwise rejected as too broad.
     #[arg(long)]
     pub allow_broad: bool,
+
+    /// List every rejected and dropped line of each watchlist file, instead
+    /// of the first 5 of each and a count of the rest.
+    #[arg(long)]
+    pub all_rejections: bool,
 }
 
 /// Arguments of `iocwatch scan`.
@@ -241,7 +246,7 @@ pub struct ScanArgs {
 
     /// Print no watchlist report, no malformed-line messages and no
     /// end-of-scan summary; errors are still printed.
-    #[arg(long, short = 'q')]
+    #[arg(long, short = 'q', conflicts_with = "all_rejections")]
     pub quiet: bool,
 
     /// Log files or directories to scan; `-` reads standard input.
@@ -316,6 +321,10 @@ pub enum WatchlistCommand {
         /// suffixes, which are otherwise rejected as too broad.
         #[arg(long)]
         allow_broad: bool,
+        /// List every rejected and dropped line of each file, instead of
+        /// the first 5 of each and a count of the rest.
+        #[arg(long)]
+        all_rejections: bool,
         /// Lifetime of the imported indicators (such as 30d or 12h),
         /// instead of the indicator's own expiry or the watchlist's ttl.
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]

@@ -12,7 +12,9 @@ use rayon::prelude::*;
 
 use crate::args::IntelArgs;
 
-/// Rejected lines listed one by one per watchlist; the rest are counted.
+/// Maximum rejected, dropped or noted lines listed for each watchlist file
+/// and kind, with the rest only counted. `--all-rejections` lifts it for
+/// rejected and dropped lines.
 const REPORTED_REJECTIONS: usize = 5;
 
 /// Loads every watchlist and builds the matcher. Messages go to stderr
@@ -45,7 +47,7 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
     for watchlist in loaded {
         let watchlist = watchlist.context("cannot load watchlist")?;
         if !quiet {
-            report(&watchlist);
+            report(&watchlist, args.all_rejections);
         }
         watchlists.push(watchlist);
     }
@@ -188,9 +190,15 @@ fn make_names_unique(watchlists: &mut [Watchlist], quiet: bool) {
 }
 
 /// Prints a watchlist's load summary with its first rejected, dropped and
-/// noted values.
-pub(crate) fn report(watchlist: &Watchlist) {
+/// noted values, or with every rejected and dropped value when
+/// `all_rejections` is set.
+pub(crate) fn report(watchlist: &Watchlist, all_rejections: bool) {
     let report = &watchlist.report;
+    let max_rejections_listed = if all_rejections {
+        usize::MAX
+    } else {
+        REPORTED_REJECTIONS
+    };
     eprintln!(
         "watchlist {}: {} ({})",
         watchlist.name,
@@ -201,35 +209,46 @@ pub(crate) fn report(watchlist: &Watchlist) {
         .rejected
         .iter()
         .map(|r| (r.line, &r.value, format!("rejected: {}", r.error)));
-    print_first(&watchlist.source, rejected, ("rejected value", "rejected values"));
+    print_first(
+        &watchlist.source,
+        rejected,
+        max_rejections_listed,
+        ("rejected value", "rejected values"),
+    );
     let dropped = report
         .dropped
         .iter()
         .map(|r| (r.line, &r.value, format!("warning: {}", r.error)));
-    print_first(&watchlist.source, dropped, ("dropped value", "dropped values"));
+    print_first(
+        &watchlist.source,
+        dropped,
+        max_rejections_listed,
+        ("dropped value", "dropped values"),
+    );
     let notes = report
         .notes
         .iter()
         .map(|n| (n.line, &n.value, format!("note: {}", n.note)));
-    print_first(&watchlist.source, notes, ("note", "notes"));
+    print_first(&watchlist.source, notes, REPORTED_REJECTIONS, ("note", "notes"));
 }
 
-/// Prints the first [`REPORTED_REJECTIONS`] entries as `source:line:
-/// "value" message` and counts the rest, named `one` or `many`.
+/// Prints the first `max_listed` entries as `source:line: "value" message`
+/// and counts the rest, named `one` or `many`.
 fn print_first<'a>(
     source: &str,
     entries: impl ExactSizeIterator<Item = (u64, &'a String, String)>,
+    max_listed: usize,
     (one, many): (&str, &str),
 ) {
     let total = entries.len();
-    for (line, value, message) in entries.take(REPORTED_REJECTIONS) {
+    for (line, value, message) in entries.take(max_listed) {
         eprintln!(
             "  {source}:{line}: {:?} {}",
             shorten(value, 80),
             shorten(&message, 240)
         );
     }
-    let rest = total.saturating_sub(REPORTED_REJECTIONS);
+    let rest = total.saturating_sub(max_listed);
     if rest > 0 {
         let noun = if rest == 1 { one } else { many };
         eprintln!("  ... and {rest} more {noun}");

@@ -12,7 +12,10 @@ use crate::args::LookupArgs;
 
 /// Looks each value up; exit status 0 when any matched, 1 when none.
 pub fn run(args: LookupArgs) -> Result<ExitCode> {
-    let matcher = crate::intel::load(&args.intel, args.json)?;
+    // The watchlist reports go to standard error, so `--all-rejections`
+    // prints them even beside JSON output.
+    let quiet = args.json && !args.intel.all_rejections;
+    let matcher = crate::intel::load(&args.intel, quiet)?;
     let mut any = false;
     for value in &args.values {
         let answer = lookup(&matcher, value);

@@ -70,6 +70,7 @@ pub fn run(data_dir: &Path, command: WatchlistCommand) -> Result<ExitCode> {
             files,
             column,
             allow_broad,
+            all_rejections,
             ttl,
         } => {
             let options = LoadOptions {
@@ -77,7 +78,7 @@ pub fn run(data_dir: &Path, command: WatchlistCommand) -> Result<ExitCode> {
                 column,
                 parse: ParseOptions { allow_broad },
             };
-            return import(&store, &name, &files, &options, ttl, now);
+            return import(&store, &name, &files, &options, all_rejections, ttl, now);
         }
         WatchlistCommand::Add {
             name,
@@ -188,6 +189,7 @@ fn import(
     name: &str,
     files: &[std::path::PathBuf],
     options: &LoadOptions,
+    all_rejections: bool,
     ttl: Option<std::time::Duration>,
     now: OffsetDateTime,
 ) -> Result<ExitCode> {
@@ -219,7 +221,7 @@ fn import(
                 continue;
             }
         };
-        crate::intel::report(&watchlist);
+        crate::intel::report(&watchlist, all_rejections);
         // Created only once a file has loaded, so a mistyped path leaves
         // no empty watchlist behind.
         if !exists {

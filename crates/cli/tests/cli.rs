@@ -227,6 +227,123 @@ fn counts_of_one_are_singular() {
     assert!(messages.contains("scanned 1 file, 1 line,"), "{messages}");
 }
 
+/// Returns a watchlist whose line 1 loads, lines 2 to 8 are rejected (`bad-1!` to
+/// `bad-7!`) and lines 9 to 14 are dropped loopback addresses.
+fn watchlist_with_rejections() -> String {
+    let mut list = String::from("198.51.100.1\n");
+    for n in 1..=7 {
+        list.push_str(&format!("bad-{n}!\n"));
+    }
+    for n in 1..=6 {
+        list.push_str(&format!("127.0.0.{n}\n"));
+    }
+    list
+}
+
+#[test]
+fn rejection_report_stops_at_five() {
+    let (_dir, intel, log) = fixture(
+        &watchlist_with_rejections(),
+        "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
+    );
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let messages = stderr(&output);
+    for line in 2..=6 {
+        let needle = format!("list.txt:{line}: \"bad-{}!\" rejected", line - 1);
+        assert!(messages.contains(&needle), "lacks {needle:?}:\n{messages}");
+    }
+    for line in [7, 8] {
+        let needle = format!("list.txt:{line}:");
+        assert!(!messages.contains(&needle), "lists {needle:?}:\n{messages}");
+    }
+    assert!(
+        messages.contains("  ... and 2 more rejected values\n"),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("  ... and 1 more dropped value\n"),
+        "{messages}"
+    );
+    assert!(!messages.contains("list.txt:14:"), "{messages}");
+}
+
+#[test]
+fn all_rejections_lists_every_line() {
+    let (_dir, intel, log) = fixture(
+        &watchlist_with_rejections(),
+        "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
+    );
+    let output = run(&[
+        "scan",
+        "--all-rejections",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let messages = stderr(&output);
+    for line in 2..=8 {
+        let needle = format!("list.txt:{line}: \"bad-{}!\" rejected", line - 1);
+        assert!(messages.contains(&needle), "lacks {needle:?}:\n{messages}");
+    }
+    for line in 9..=14 {
+        let needle = format!("list.txt:{line}: \"127.0.0.{}\" warning: dropped", line - 8);
+        assert!(messages.contains(&needle), "lacks {needle:?}:\n{messages}");
+    }
+    assert!(!messages.contains("... and"), "{messages}");
+    assert!(messages.contains("7 rejected, 6 dropped"), "{messages}");
+}
+
+#[test]
+fn all_rejections_conflicts_with_quiet() {
+    let (_dir, intel, log) = fixture("198.51.100.1\nbad!\n", "{}\n");
+    let output = run(&[
+        "scan",
+        "--quiet",
+        "--all-rejections",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 2);
+    let messages = stderr(&output);
+    assert!(
+        messages.contains("'--quiet' cannot be used with '--all-rejections'"),
+        "{messages}"
+    );
+}
+
+#[test]
+fn lookup_json_prints_all_rejections() {
+    let (_dir, intel, _log) = fixture(&watchlist_with_rejections(), "{}\n");
+    let intel = intel.to_str().unwrap();
+    let quiet = run(&["lookup", "--json", "--intel", intel, "198.51.100.1"]);
+    assert_eq!(status(&quiet), 0, "{}", stderr(&quiet));
+    assert!(!stderr(&quiet).contains("rejected"), "{}", stderr(&quiet));
+
+    let output = run(&[
+        "lookup",
+        "--json",
+        "--all-rejections",
+        "--intel",
+        intel,
+        "198.51.100.1",
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(
+        alerts(&output).len(),
+        1,
+        "standard output holds only the JSON answer"
+    );
+    let messages = stderr(&output);
+    assert!(messages.contains("list.txt:8: \"bad-7!\" rejected"), "{messages}");
+    assert!(
+        messages.contains("list.txt:14: \"127.0.0.6\" warning"),
+        "{messages}"
+    );
+}
+
 #[test]
 fn unreadable_intel_exit_two() {
     let dir = tempfile::tempdir().unwrap();

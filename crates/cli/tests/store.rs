@@ -257,6 +257,33 @@ fn import_reports_rejections_and_keeps_going() {
 }
 
 #[test]
+fn import_lists_all_rejections() {
+    let data = Data::new();
+    let mut text = String::from("198.51.100.7\n");
+    for n in 1..=7 {
+        text.push_str(&format!("bad-{n}!\n"));
+    }
+    let list = data.file("feed.txt", &text);
+
+    let output = data.run(&["watchlist", "import", "feed", &list]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("feed.txt:6: \"bad-5!\" rejected"), "{err}");
+    assert!(!err.contains("feed.txt:7:"), "{err}");
+    assert!(err.contains("  ... and 2 more rejected values\n"), "{err}");
+
+    let output = data.run(&["watchlist", "import", "feed", &list, "--all-rejections"]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let err = stderr(&output);
+    for line in 2..=8 {
+        let needle = format!("feed.txt:{line}: \"bad-{}!\" rejected", line - 1);
+        assert!(err.contains(&needle), "lacks {needle:?}:\n{err}");
+    }
+    assert!(!err.contains("... and"), "{err}");
+    assert_eq!(data.indicator_count("feed"), 1);
+}
+
+#[test]
 fn allowlist_filters_imports() {
     let data = Data::new();
     data.ok(&["allowlist", "add", "198.51.100.0/24", "--comment", "our scanners"]);
