@@ -12,9 +12,11 @@ use ipnet::IpNet;
 #[command(name = "iocwatch", version, about, long_about = None)]
 pub struct Cli {
     /// The directory that contains the database of watchlists, the
-    /// allowlist and alerts; created when missing. Default: the
-    /// configuration's `data_dir` for `run`, ./iocwatch-data otherwise.
-    #[arg(long, global = true, value_name = "DIR")]
+    /// allowlist, alerts, users and tokens. It is created when missing.
+    /// Used by watchlist, allowlist, alerts, run, user and token, which also
+    /// accept it after the command name. Default: the configuration's
+    /// `data_dir` for `run`, ./iocwatch-data otherwise.
+    #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 
     /// The command to run.
@@ -36,15 +38,12 @@ pub enum Command {
     /// Exit status: 0 when a value matched, 1 when none did, 2 on error.
     Lookup(LookupArgs),
     /// Create, fill and inspect the stored watchlists.
-    #[command(subcommand)]
-    Watchlist(WatchlistCommand),
+    Watchlist(StoreArgs<WatchlistCommand>),
     /// Values and networks that never alert: addresses, networks, domains
     /// with their subdomains, URLs, hashes.
-    #[command(subcommand)]
-    Allowlist(AllowlistCommand),
+    Allowlist(StoreArgs<AllowlistCommand>),
     /// List, inspect and triage stored alerts.
-    #[command(subcommand)]
-    Alerts(AlertsCommand),
+    Alerts(StoreArgs<AlertsCommand>),
     /// Run the monitoring service: read the configured sources, raise
     /// alerts into the store and deliver them to the sinks, until SIGINT
     /// or SIGTERM.
@@ -53,11 +52,28 @@ pub enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
     /// Manage the users of the web console and HTTP API.
-    #[command(subcommand)]
-    User(UserCommand),
+    User(StoreArgs<UserCommand>),
     /// Manage API tokens, which act with their owner's role.
+    Token(StoreArgs<TokenCommand>),
+}
+
+/// Arguments of a command group that opens the store, which are the data
+/// directory and the subcommand.
+///
+/// `--data-dir` is global within the group, so it is accepted before and
+/// after the subcommand name. Only the groups that open the store declare
+/// it, so the help of `scan` and `lookup` does not list it.
+#[derive(Debug, Args)]
+pub struct StoreArgs<C: Subcommand> {
+    /// The directory that contains the database of watchlists, the
+    /// allowlist, alerts, users and tokens. It is created when missing.
+    /// Default: ./iocwatch-data.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// The subcommand to run.
     #[command(subcommand)]
-    Token(TokenCommand),
+    pub command: C,
 }
 
 /// `iocwatch user` commands.
@@ -157,6 +173,13 @@ pub struct RunArgs {
     /// The format of the service's own log lines on standard error.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// The directory that contains the database of watchlists, the
+    /// allowlist, alerts, users and tokens. It is created when missing.
+    /// Default: the configuration's `data_dir`, or ./iocwatch-data when it
+    /// sets none.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Formats of the service's log lines.

@@ -37,16 +37,20 @@ fn main() -> ExitCode {
             };
         }
     };
+    let before_command = cli.data_dir;
     let result = match cli.command {
         Command::Scan(args) => scan::run(args),
         Command::Lookup(args) => lookup::run(args),
-        Command::Watchlist(command) => watchlist::run(&data_dir(&cli.data_dir), command),
-        Command::Allowlist(command) => allowlist::run(&data_dir(&cli.data_dir), command),
-        Command::Alerts(command) => alerts::run(&data_dir(&cli.data_dir), command),
-        Command::Run(args) => run::run(args, cli.data_dir),
+        Command::Watchlist(args) => watchlist::run(&data_dir(args.data_dir, before_command), args.command),
+        Command::Allowlist(args) => allowlist::run(&data_dir(args.data_dir, before_command), args.command),
+        Command::Alerts(args) => alerts::run(&data_dir(args.data_dir, before_command), args.command),
+        Command::Run(mut args) => {
+            let dir = args.data_dir.take().or(before_command);
+            run::run(args, dir)
+        }
         Command::Config(ConfigCommand::Check(args)) => run::check(args),
-        Command::User(command) => users::run_user(&data_dir(&cli.data_dir), command),
-        Command::Token(command) => users::run_token(&data_dir(&cli.data_dir), command),
+        Command::User(args) => users::run_user(&data_dir(args.data_dir, before_command), args.command),
+        Command::Token(args) => users::run_token(&data_dir(args.data_dir, before_command), args.command),
     };
     match result {
         Ok(code) => code,
@@ -64,10 +68,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// Returns the data folder given with `--data-dir`, or the default one.
-fn data_dir(given: &Option<PathBuf>) -> PathBuf {
-    given
-        .clone()
+/// Returns the data folder given with `--data-dir` after the command name,
+/// else the one given before it, else the default one.
+fn data_dir(after_command: Option<PathBuf>, before_command: Option<PathBuf>) -> PathBuf {
+    after_command
+        .or(before_command)
         .unwrap_or_else(|| PathBuf::from(iocwatch_pipeline::config::DEFAULT_DATA_DIR))
 }
 

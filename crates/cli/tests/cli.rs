@@ -345,6 +345,68 @@ fn lookup_json_prints_all_rejections() {
 }
 
 #[test]
+fn data_dir_help_per_command() {
+    for command in [&["scan"][..], &["lookup"], &["config", "check"]] {
+        let output = run(&[command, &["--help"]].concat());
+        assert_eq!(status(&output), 0, "{command:?}: {}", stderr(&output));
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            !help.contains("--data-dir"),
+            "{command:?} lists --data-dir:\n{help}"
+        );
+    }
+    for command in [
+        &["watchlist"][..],
+        &["watchlist", "list"],
+        &["allowlist", "list"],
+        &["alerts", "list"],
+        &["run"],
+        &["user", "list"],
+        &["token", "list"],
+    ] {
+        let output = run(&[command, &["--help"]].concat());
+        assert_eq!(status(&output), 0, "{command:?}: {}", stderr(&output));
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            help.contains("--data-dir <DIR>"),
+            "{command:?} lacks --data-dir:\n{help}"
+        );
+    }
+    let output = run(&["--help"]);
+    // Clap wraps long help lines, so words are compared one by one.
+    let help = String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(help.contains("--data-dir <DIR>"), "{help}");
+    assert!(
+        help.contains("Used by watchlist, allowlist, alerts, run, user and token"),
+        "{help}"
+    );
+}
+
+#[test]
+fn data_dir_after_scan_rejected() {
+    let (dir, intel, log) = fixture("198.51.100.1\n", "{}\n");
+    let data_dir = dir.path().join("data");
+    let output = run(&[
+        "scan",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 2);
+    let messages = stderr(&output);
+    assert!(
+        messages.contains("unexpected argument '--data-dir'"),
+        "{messages}"
+    );
+    assert!(!data_dir.exists(), "scan creates no data directory");
+}
+
+#[test]
 fn unreadable_intel_exit_two() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("ecs.json");

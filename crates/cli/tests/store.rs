@@ -284,6 +284,51 @@ fn import_lists_all_rejections() {
 }
 
 #[test]
+fn data_dir_before_and_after_command() {
+    let data = Data::new();
+    let dir = data.path().display().to_string();
+    let output = run(&["watchlist", "create", "c2", "--data-dir", &dir]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+
+    let positions: [&[&str]; 3] = [
+        &["--data-dir", &dir, "watchlist", "list", "--json"],
+        &["watchlist", "--data-dir", &dir, "list", "--json"],
+        &["watchlist", "list", "--json", "--data-dir", &dir],
+    ];
+    for args in positions {
+        let output = run(args);
+        assert_eq!(status(&output), 0, "{args:?}: {}", stderr(&output));
+        let lists = json_lines(&String::from_utf8_lossy(&output.stdout));
+        assert_eq!(lists.len(), 1, "{args:?}");
+        assert_eq!(lists[0]["name"], "c2", "{args:?}");
+    }
+
+    let other = data.dir.path().join("other").display().to_string();
+    let output = run(&[
+        "--data-dir",
+        &other,
+        "watchlist",
+        "list",
+        "--json",
+        "--data-dir",
+        &dir,
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let lists = json_lines(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(lists.len(), 1, "the value after the command name wins");
+
+    for args in [
+        &["allowlist", "list", "--data-dir", &dir][..],
+        &["alerts", "list", "--data-dir", &dir],
+        &["user", "list", "--data-dir", &dir],
+        &["token", "list", "--data-dir", &dir],
+    ] {
+        let output = run(args);
+        assert_eq!(status(&output), 0, "{args:?}: {}", stderr(&output));
+    }
+}
+
+#[test]
 fn allowlist_filters_imports() {
     let data = Data::new();
     data.ok(&["allowlist", "add", "198.51.100.0/24", "--comment", "our scanners"]);
