@@ -821,6 +821,8 @@ fn line_filter_rejects_near_misses() {
         "mail.example.net",
         "{\"event_type\":\"flow\",\"src_ip\":\"10.1.2.3\",\"dest_port\":443}",
         "b1:3e:42:7e:00:9b:c2:56:11:8f:aa:01:62:e3:d4:05:9f:70:11:2c",
+        "12:34:56",
+        "tag:d41d8cd98f00b204e9800998ecf8427f:x",
     ];
     for miss in misses {
         assert!(!filter.may_match(miss.as_bytes()), "{miss}");
@@ -835,6 +837,7 @@ fn line_filter_rejects_near_misses() {
         "cdn.evil.example:8080",
         "45.12.3.4:443",
         "md5:d41d8cd98f00b204e9800998ecf8427e",
+        "tag:d41d8cd98f00b204e9800998ecf8427e:x",
         "D4:1D:8C:D9:8F:00:B2:04:E9:80:09:98:EC:F8:42:7E",
         "d41d8cd98f00b204e9800998ecf8427e",
         "D41D8CD98F00B204E9800998ECF8427E",
