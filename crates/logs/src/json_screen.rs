@@ -740,63 +740,33 @@ const NUMBER_WINDOW: usize = 32;
 /// [`MAX_NUMBER`].
 #[inline(always)]
 fn number_in_window(window: &[u8; NUMBER_WINDOW]) -> Option<(usize, bool)> {
-    // Most numbers end within the first half of the window, whose digits
-    // take half the work to find.
-    let (first_half, _) = window.split_first_chunk::<{ NUMBER_WINDOW / 2 }>()?;
-    match number_from_digits(
-        window,
-        u32::from(masks::half_digits(first_half)),
-        NUMBER_WINDOW / 2,
-    ) {
-        Some(number) => number,
-        None => number_from_digits(window, masks::digits(window), NUMBER_WINDOW).flatten(),
-    }
-}
-
-/// Reads the number at the start of `window` as [`number_in_window`]
-/// does, from `digits`, the mask of the digits among its first `known`
-/// bytes. Returns `None` when the number may go on past them.
-#[inline(always)]
-fn number_from_digits(
-    window: &[u8; NUMBER_WINDOW],
-    digits: u32,
-    known: usize,
-) -> Option<Option<(usize, bool)>> {
+    let digits = masks::digits(window);
     let sign = usize::from(window[0] == b'-');
     let mut end = match window.get(sign)? {
         b'0' => sign + 1,
         b'1'..=b'9' => sign + (digits >> sign).trailing_ones() as usize,
-        _ => return Some(None),
+        _ => return None,
     };
     // A number longer than the limit is rejected here, so `end` stays
     // inside the window.
     if end > MAX_NUMBER {
-        return Some(None);
-    }
-    if end >= known {
         return None;
     }
     let is_integer = window.get(end) != Some(&b'.');
     if !is_integer {
-        if end + 1 >= known {
-            return None;
-        }
         let fraction = (digits >> (end + 1)).trailing_ones() as usize;
         if fraction == 0 {
-            return Some(None);
+            return None;
         }
         end += 1 + fraction;
         if end > MAX_NUMBER {
-            return Some(None);
-        }
-        if end >= known {
             return None;
         }
     }
     if matches!(window.get(end), Some(b'e' | b'E')) {
-        return Some(None);
+        return None;
     }
-    Some(Some((end, is_integer)))
+    Some((end, is_integer))
 }
 
 /// Checks the number at the start of `text` as [`number_in_window`] does,

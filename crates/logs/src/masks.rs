@@ -122,24 +122,17 @@ fn mask_word(chunk: &[u8; WORD], mut mark: impl FnMut(u8x16) -> u8x16) -> u64 {
 #[inline(always)]
 pub(crate) fn digits(window: &[u8; 32]) -> u32 {
     let (low, high) = window.split_at(LANES);
-    let half = |bytes: &[u8]| u32::from(half_digits(&bytes.try_into().unwrap_or([0; LANES])));
-    half(low) | half(high) << LANES
-}
-
-/// Returns the positions of the ASCII digits of `block`, bit `i` for
-/// `block[i]`.
-#[inline(always)]
-pub(crate) fn half_digits(block: &[u8; LANES]) -> u16 {
     let nine = u8x16::splat(b'9');
     let zero = u8x16::splat(b'0');
-    let block = u8x16::new(*block);
     // A byte is a digit when `byte - '9'` and `'0' - byte`, both
     // saturating at zero, are zero.
-    let mask = (block.saturating_sub(nine) | zero.saturating_sub(block))
-        .simd_eq(u8x16::ZERO)
-        .to_bitmask();
-    // The mask has one bit per lane, so it fits sixteen bits.
-    mask as u16
+    let half = |bytes: &[u8]| {
+        let block = u8x16::new(bytes.try_into().unwrap_or([0; LANES]));
+        (block.saturating_sub(nine) | zero.saturating_sub(block))
+            .simd_eq(u8x16::ZERO)
+            .to_bitmask()
+    };
+    half(low) | half(high) << LANES
 }
 
 /// Returns the positions of the bytes of `chunk` equal to `byte`, bit
