@@ -325,10 +325,8 @@ pub(crate) fn screen(
     buffers.integers.clear();
     buffers.strings.clear();
     buffers.has_fraction = false;
-    if !masks::quotes(text, &mut buffers.quotes) {
-        return None;
-    }
-    let key = LineKey::new(text, &buffers.quotes);
+    let quotes = masks::quotes(text, &mut buffers.quotes)?;
+    let key = LineKey::new(text, quotes);
     let replayed = buffers.templates.replay(
         key,
         text,

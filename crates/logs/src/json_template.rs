@@ -401,11 +401,11 @@ pub(crate) struct Templates {
 pub(crate) struct LineKey(usize);
 
 impl LineKey {
-    /// Returns the key of `text` with its quote positions `quotes`: the
-    /// number of quotes and the first eight bytes.
+    /// Returns the key of `text`, which has `quotes` quotes: that number
+    /// and the first eight bytes.
     #[inline]
-    pub(crate) fn new(text: &[u8], quotes: &[u64]) -> Self {
-        let count: u32 = quotes.iter().map(|word| word.count_ones()).sum();
+    pub(crate) fn new(text: &[u8], quotes: u32) -> Self {
+        let count = quotes;
         let head = text
             .first_chunk::<8>()
             .map_or(0, |head| u64::from_le_bytes(*head));

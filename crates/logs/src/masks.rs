@@ -12,30 +12,43 @@ const LANES: usize = 16;
 /// Bytes per mask word.
 const WORD: usize = 64;
 
-/// Fills `words` with the positions of the `"` bytes of `text`. Returns
-/// false when `text` has a byte that no JSON screen accepts: a
-/// backslash, a control byte or a byte outside ASCII.
-pub(crate) fn quotes(text: &[u8], words: &mut Vec<u64>) -> bool {
+/// Fills `words` with the positions of the `"` bytes of `text`, and
+/// returns their number. Returns `None` when `text` has a byte that no
+/// JSON screen accepts: a backslash, a control byte or a byte outside
+/// ASCII.
+pub(crate) fn quotes(text: &[u8], words: &mut Vec<u64>) -> Option<u32> {
     let quote = u8x16::splat(b'"');
     let backslash = u8x16::splat(b'\\');
     let space = i8x16::splat(b' ' as i8);
     // The lanes of every opaque byte, checked once at the end.
     let mut opaque = u8x16::ZERO;
+    // The quotes of the whole words, counted per lane: the compare sets a
+    // quote's lane to 255, so subtracting it adds one. A lane wraps after
+    // 255 quotes, which only a line of over 4 KiB can reach.
+    let mut counts = u8x16::ZERO;
+    let mut mark = |block: u8x16| {
+        // Read as signed, a byte outside ASCII is negative, so one
+        // compare finds it and the control bytes.
+        let below_space: u8x16 = bytemuck::cast(space.simd_gt(bytemuck::cast::<u8x16, i8x16>(block)));
+        opaque |= block.simd_eq(backslash) | below_space;
+        block.simd_eq(quote)
+    };
     words.clear();
+    let (chunks, _) = text.as_chunks::<WORD>();
+    for chunk in chunks {
+        words.push(mask_word(chunk, |block| {
+            let quotes = mark(block);
+            counts -= quotes;
+            quotes
+        }));
+    }
+    let mut count: u32 = counts.to_array().iter().map(|&lane| u32::from(lane)).sum();
     // Spaces, which no mask looks for, pad a text shorter than a word.
-    for_each_word(
-        text,
-        b' ',
-        |block| {
-            // Read as signed, a byte outside ASCII is negative, so one
-            // compare finds it and the control bytes.
-            let below_space: u8x16 = bytemuck::cast(space.simd_gt(bytemuck::cast::<u8x16, i8x16>(block)));
-            opaque |= block.simd_eq(backslash) | below_space;
-            block.simd_eq(quote)
-        },
-        |_, word| words.push(word),
-    );
-    opaque.to_bitmask() == 0
+    if let Some(word) = last_word(text, b' ', &mut mark) {
+        count += word.count_ones();
+        words.push(word);
+    }
+    (opaque.to_bitmask() == 0).then_some(count)
 }
 
 /// Returns the position of the first set bit at or after `from`.
@@ -88,22 +101,31 @@ fn for_each_word(
     mut mark: impl FnMut(u8x16) -> u8x16,
     mut each: impl FnMut(usize, u64),
 ) {
-    let (chunks, tail) = text.as_chunks::<WORD>();
+    let (chunks, _) = text.as_chunks::<WORD>();
     for (index, chunk) in chunks.iter().enumerate() {
         each(index * WORD, mask_word(chunk, &mut mark));
     }
-    if tail.is_empty() {
-        return;
+    if let Some(word) = last_word(text, padding, mark) {
+        each(chunks.len() * WORD, word);
     }
-    let word = match text.last_chunk::<WORD>() {
+}
+
+/// Returns the mask of the bytes of `text` after its whole words, as
+/// [`for_each_word`] builds it, or `None` when there are none.
+#[inline]
+fn last_word(text: &[u8], padding: u8, mut mark: impl FnMut(u8x16) -> u8x16) -> Option<u64> {
+    let tail = text.as_chunks::<WORD>().1;
+    if tail.is_empty() {
+        return None;
+    }
+    Some(match text.last_chunk::<WORD>() {
         Some(last) => mask_word(last, &mut mark) >> (WORD - tail.len()),
         None => {
             let mut padded = [padding; WORD];
             padded[..tail.len()].copy_from_slice(tail);
             mask_word(&padded, &mut mark)
         }
-    };
-    each(chunks.len() * WORD, word);
+    })
 }
 
 /// Returns the mask of the bytes of `chunk` that `mark` marks.
@@ -164,8 +186,9 @@ mod tests {
             let mut text = sample(length, length);
             text.iter_mut().filter(|b| **b == b'\t').for_each(|b| *b = b'x');
             let mut words = Vec::new();
-            assert!(quotes(&text, &mut words), "length {length}");
+            let count = quotes(&text, &mut words);
             let expected: Vec<usize> = (0..length).filter(|&i| text[i] == b'"').collect();
+            assert_eq!(count, Some(expected.len() as u32), "length {length}");
             let mut found = Vec::new();
             let mut from = 0;
             while let Some(position) = next_bit(&words, from) {
@@ -184,10 +207,14 @@ mod tests {
             for bad in [b'\\', 0x00, b'\t', 0x1f, 0x80, 0xc3, 0xff] {
                 let mut text = base.clone();
                 text[position] = bad;
-                assert!(!quotes(&text, &mut Vec::new()), "byte {bad:#x} at {position}");
+                assert_eq!(
+                    quotes(&text, &mut Vec::new()),
+                    None,
+                    "byte {bad:#x} at {position}"
+                );
             }
         }
-        assert!(quotes(b"\"a\x7fb\" ~", &mut Vec::new()));
+        assert_eq!(quotes(b"\"a\x7fb\" ~", &mut Vec::new()), Some(2));
     }
 
     #[test]
