@@ -206,6 +206,31 @@ pub struct ConfigCheckArgs {
     /// The configuration file.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
+
+    #[command(flatten)]
+    pub ignored: IgnoredDataDir,
+}
+
+/// A `--data-dir` given after the name of a command that opens no data
+/// directory. It is accepted with a warning, and left out of the help, so
+/// that scripts which pass it to every command keep working.
+#[derive(Debug, Args)]
+pub struct IgnoredDataDir {
+    #[arg(long = "data-dir", value_name = "DIR", hide = true)]
+    data_dir: Option<PathBuf>,
+}
+
+impl IgnoredDataDir {
+    /// Warns on stderr that `command` ignores the `--data-dir` it was given.
+    pub fn warn(&self, command: &str) {
+        if let Some(dir) = &self.data_dir {
+            eprintln!(
+                "warning: {command} opens no data directory, so --data-dir {} is ignored; \
+                 the option applies to watchlist, allowlist, alerts, run, user and token",
+                dir.display()
+            );
+        }
+    }
 }
 
 /// Watchlist options shared by every command.
@@ -279,6 +304,9 @@ pub struct ScanArgs {
     /// transparently.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<String>,
+
+    #[command(flatten)]
+    pub ignored: IgnoredDataDir,
 }
 
 /// Arguments of `iocwatch lookup`.
@@ -296,6 +324,9 @@ pub struct LookupArgs {
     /// addresses, fingerprints, defanged or not.
     #[arg(value_name = "VALUE", required = true)]
     pub values: Vec<String>,
+
+    #[command(flatten)]
+    pub ignored: IgnoredDataDir,
 }
 
 /// `iocwatch watchlist` commands.

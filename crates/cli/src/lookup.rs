@@ -12,6 +12,7 @@ use crate::args::LookupArgs;
 
 /// Looks each value up; exit status 0 when any matched, 1 when none.
 pub fn run(args: LookupArgs) -> Result<ExitCode> {
+    args.ignored.warn("lookup");
     // The watchlist reports go to standard error, so `--all-rejections`
     // prints them even beside JSON output.
     let quiet = args.json && !args.intel.all_rejections;

@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// Returns the data folder given with `--data-dir` after the command name,
+/// Returns the data directory given with `--data-dir` after the command name,
 /// else the one given before it, else the default one.
 fn data_dir(after_command: Option<PathBuf>, before_command: Option<PathBuf>) -> PathBuf {
     after_command

@@ -49,6 +49,7 @@ fn load_config(path: Option<&Path>) -> Result<Config, ConfigError> {
 
 /// Runs `iocwatch config check`.
 pub fn check(args: ConfigCheckArgs) -> Result<ExitCode> {
+    args.ignored.warn("config check");
     // Building some sinks (the e-mail sink's connection pool) needs a
     // runtime, as when the service starts.
     let runtime = tokio::runtime::Builder::new_current_thread()

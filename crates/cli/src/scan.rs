@@ -15,6 +15,7 @@ use crate::progress::Bar;
 
 /// Runs a scan; the exit status follows grep: 0 alerts, 1 none, 2 error.
 pub fn run(args: ScanArgs) -> Result<ExitCode> {
+    args.ignored.warn("scan");
     if let Some(output) = &args.output {
         check_output_path(output, &args)?;
     }

@@ -386,7 +386,7 @@ fn data_dir_help_per_command() {
 }
 
 #[test]
-fn data_dir_after_scan_rejected() {
+fn data_dir_after_scan_ignored() {
     let (dir, intel, log) = fixture("198.51.100.1\n", "{}\n");
     let data_dir = dir.path().join("data");
     let output = run(&[
@@ -397,13 +397,25 @@ fn data_dir_after_scan_rejected() {
         intel.to_str().unwrap(),
         log.to_str().unwrap(),
     ]);
-    assert_eq!(status(&output), 2);
+    assert_eq!(status(&output), 1);
     let messages = stderr(&output);
     assert!(
-        messages.contains("unexpected argument '--data-dir'"),
+        messages.contains("warning: scan opens no data directory, so --data-dir"),
         "{messages}"
     );
     assert!(!data_dir.exists(), "scan creates no data directory");
+
+    let output = run(&[
+        "lookup",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        "--intel",
+        intel.to_str().unwrap(),
+        "198.51.100.1",
+    ]);
+    assert_eq!(status(&output), 0);
+    assert!(stderr(&output).contains("warning: lookup opens no data directory"));
+    assert!(!data_dir.exists(), "lookup creates no data directory");
 }
 
 #[test]
