@@ -386,7 +386,7 @@ fn data_dir_help_per_command() {
 }
 
 #[test]
-fn data_dir_after_scan_ignored() {
+fn data_dir_ignored_by_scan_and_lookup() {
     let (dir, intel, log) = fixture("198.51.100.1\n", "{}\n");
     let data_dir = dir.path().join("data");
     let output = run(&[
