@@ -334,7 +334,7 @@ fn lookup_json_prints_all_rejections() {
     assert_eq!(
         alerts(&output).len(),
         1,
-        "standard output holds only the JSON answer"
+        "standard output contains only the JSON answer"
     );
     let messages = stderr(&output);
     assert!(messages.contains("list.txt:8: \"bad-7!\" rejected"), "{messages}");

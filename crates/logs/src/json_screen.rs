@@ -383,13 +383,40 @@ pub(crate) fn screen(
         }
     };
 
-    let selected = buffers.strings.iter().filter(|(range, value_class)| {
-        let is_read = value_class & class != 0 || class & ECS_VALUE != 0;
-        let is_path = value_class & target != 0 && text.get(range.clone()).is_some_and(target_is_path);
-        is_read && !is_path
-    });
+    let selected =
+        buffers.strings.iter().filter(
+            |(range, value_class)| match string_use(*value_class, class, target) {
+                StringUse::Skipped => false,
+                StringUse::Read => true,
+                StringUse::ReadUnlessPath => !text.get(range.clone()).is_some_and(target_is_path),
+            },
+        );
     values.extend(selected.map(|(range, _)| start + range.start..start + range.end));
     Some(format)
+}
+
+/// The use a reading makes of a string value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StringUse {
+    /// The value is not tested.
+    Skipped,
+    /// The value is tested.
+    Read,
+    /// The value is a request target, tested unless it is a path.
+    ReadUnlessPath,
+}
+
+/// Returns the use of a string whose key has the class bits
+/// `value_class`, in a reading of the strings of class `class` with the
+/// request targets of class `target`.
+pub(crate) fn string_use(value_class: u8, class: u8, target: u8) -> StringUse {
+    if value_class & class == 0 && class & ECS_VALUE == 0 {
+        StringUse::Skipped
+    } else if value_class & target != 0 {
+        StringUse::ReadUnlessPath
+    } else {
+        StringUse::Read
+    }
 }
 
 /// The reading of a Zeek JSON line: its format, and the class bits of

@@ -26,7 +26,7 @@
 
 use std::ops::Range;
 
-use crate::json_screen::{Reading, Shape, scalar, scalar_end, skip_spaces};
+use crate::json_screen::{Reading, Shape, StringUse, scalar, scalar_end, skip_spaces, string_use};
 use crate::masks;
 use crate::zeek::target_is_path;
 
@@ -218,10 +218,10 @@ impl Template {
                             match reading {
                                 Reading::Strings {
                                     class: read, target, ..
-                                } => match (class & read != 0, class & target != 0) {
-                                    (false, _) => Pick::Skip,
-                                    (true, false) => Pick::Read,
-                                    (true, true) => Pick::ReadTarget,
+                                } => match string_use(class, read, target) {
+                                    StringUse::Skipped => Pick::Skip,
+                                    StringUse::Read => Pick::Read,
+                                    StringUse::ReadUnlessPath => Pick::ReadTarget,
                                 },
                                 _ => Pick::Keep(class),
                             }

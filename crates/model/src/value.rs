@@ -317,23 +317,24 @@ impl DigestAlgo {
 /// hex digit, [`ValueError::DigestLength`] a length that fits no algorithm.
 pub fn parse_digest(value: &str) -> Result<(DigestAlgo, String), ValueError> {
     // Most digests are hex digits alone, which only need lower case.
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        let algo = DigestAlgo::from_hex_len(value.len()).ok_or(ValueError::DigestLength(value.len()))?;
-        return Ok((algo, value.to_ascii_lowercase()));
-    }
-    let mut hex = String::with_capacity(value.len());
-    for (index, ch) in value.chars().enumerate() {
-        match ch {
-            ':' => {}
-            c if c.is_ascii_hexdigit() => hex.push(c.to_ascii_lowercase()),
-            c => {
-                return Err(ValueError::NonHexDigest {
-                    ch: c,
-                    position: index + 1,
-                });
+    let hex = if value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        value.to_ascii_lowercase()
+    } else {
+        let mut hex = String::with_capacity(value.len());
+        for (index, ch) in value.chars().enumerate() {
+            match ch {
+                ':' => {}
+                c if c.is_ascii_hexdigit() => hex.push(c.to_ascii_lowercase()),
+                c => {
+                    return Err(ValueError::NonHexDigest {
+                        ch: c,
+                        position: index + 1,
+                    });
+                }
             }
         }
-    }
+        hex
+    };
     if hex.is_empty() {
         return Err(ValueError::Empty);
     }
