@@ -80,6 +80,10 @@ pub struct LineFilter {
     /// The host names of URL indicators and the domains of e-mail
     /// indicators.
     hosts: Map<Box<str>, ()>,
+    /// One bit per hash of the first eight hex digits of every digest
+    /// indicator, so that most digests are ruled out without a copy and a
+    /// table lookup. The length is a power of two.
+    digests: Box<[u64]>,
 }
 
 impl LineFilter {
@@ -139,11 +143,18 @@ impl LineFilter {
         for (word, more) in names.iter_mut().zip(more_names.iter()) {
             *word |= more;
         }
+        let mut digests = vec![0; name_words(strategies.names.digests.len())].into_boxed_slice();
+        for digest in strategies.names.digests.keys() {
+            if let Some(prefix) = digest_prefix(digest.as_bytes()) {
+                set_name_bit(&mut digests, prefix);
+            }
+        }
         Some(Self {
             matcher: matcher.clone(),
             v4,
             names,
             hosts,
+            digests,
         })
     }
 
@@ -176,7 +187,7 @@ impl LineFilter {
         }
         // A value of hex digits alone can only be a digest.
         if flags & NOT_HEX == 0 && bytes.len() <= MAX_TOKEN {
-            return DIGEST_LENGTHS.contains(&bytes.len()) && self.is_digest(bytes.iter());
+            return self.is_hex_digest(bytes);
         }
         // Only a value with a dot (an address or a name), a colon (an
         // IPv4-mapped IPv6 address, a colon-separated digest) or at least
@@ -291,7 +302,7 @@ impl LineFilter {
                 }
             }
         }
-        if all_hex && DIGEST_LENGTHS.contains(&part.len()) && self.is_digest(part.iter()) {
+        if all_hex && self.is_hex_digest(part) {
             return true;
         }
         if !has_dot {
@@ -364,10 +375,16 @@ impl LineFilter {
 
     #[inline]
     fn name_bit(&self, hash: u64) -> bool {
-        let slot = name_slot(hash, self.names.len());
-        self.names
-            .get(slot >> 6)
-            .is_some_and(|word| word & (1 << (slot & 63)) != 0)
+        has_name_bit(&self.names, hash)
+    }
+
+    /// Looks up `hex`, hex digits alone in either case, in the digest
+    /// table, unless its length or first digits rule it out.
+    #[inline]
+    fn is_hex_digest(&self, hex: &[u8]) -> bool {
+        DIGEST_LENGTHS.contains(&hex.len())
+            && digest_prefix(hex).is_some_and(|prefix| has_name_bit(&self.digests, prefix))
+            && self.is_digest(hex.iter())
     }
 
     /// Looks up hex digits, in either case, in the digest table.
@@ -437,9 +454,25 @@ fn name_words(names: usize) -> usize {
     (names * 32 / 64).next_power_of_two().clamp(1 << 10, 1 << 18)
 }
 
+#[inline]
+fn has_name_bit(bits: &[u64], hash: u64) -> bool {
+    let slot = name_slot(hash, bits.len());
+    bits.get(slot >> 6)
+        .is_some_and(|word| word & (1 << (slot & 63)) != 0)
+}
+
 fn set_name_bit(bits: &mut [u64], hash: u64) {
     let slot = name_slot(hash, bits.len());
     set_bit(bits, slot as u32);
+}
+
+/// Returns the first eight bytes of `hex`, hex digits, in lower case as
+/// one number, or `None` when it is shorter. Setting bit 5 of every byte
+/// lower-cases a hex letter and leaves a digit as it is.
+#[inline]
+fn digest_prefix(hex: &[u8]) -> Option<u64> {
+    let head = hex.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*head) | 0x2020_2020_2020_2020)
 }
 
 /// The byte classes of host names, one bit per class.

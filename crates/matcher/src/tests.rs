@@ -886,6 +886,41 @@ fn line_filter_names_agree_with_suffix_lookup() {
 }
 
 #[test]
+fn line_filter_digests_agree_with_table_lookup() {
+    // Enough digests of every length that the filter's digest bits fill
+    // up, and values that share their first digits with listed ones.
+    let hex_of = |seed: u64, length: usize| {
+        let mut text = String::new();
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        while text.len() < length {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            text.push_str(&format!("{state:016x}"));
+        }
+        text.truncate(length);
+        text
+    };
+    let lengths = [32, 40, 64, 128];
+    let listed: Vec<String> = (0..2000).map(|i| hex_of(i, lengths[i as usize % 4])).collect();
+    let values: Vec<&str> = listed.iter().map(String::as_str).collect();
+    let matcher = build(&[("a", &values)]);
+    let filter = LineFilter::new(&matcher).unwrap();
+    for i in 0..4000_u64 {
+        let digest = hex_of(i, lengths[i as usize % 4]);
+        let is_listed = i < 2000;
+        assert_eq!(filter.may_match(digest.as_bytes()), is_listed, "{digest}");
+        let upper = digest.to_ascii_uppercase();
+        assert_eq!(filter.may_match(upper.as_bytes()), is_listed, "{upper}");
+        // The same first digits with another last digit.
+        let mut changed = digest.clone();
+        let last = if changed.ends_with('0') { "1" } else { "0" };
+        changed.replace_range(changed.len() - 1.., last);
+        assert!(!filter.may_match(changed.as_bytes()), "{changed}");
+    }
+}
+
+#[test]
 fn line_filter_unavailable_for_ipv6_and_ja4() {
     assert!(LineFilter::new(&build(&[("a", &["2001:db8::1"])])).is_none());
     assert!(LineFilter::new(&build(&[("a", &["2001:db8::/48"])])).is_none());
