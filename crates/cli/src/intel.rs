@@ -110,7 +110,7 @@ pub(crate) fn release_at_exit<T>(matcher: Matcher, holder: T) {
 
 /// Splits `NAME=PATH`; a spec that names an existing path is a path even
 /// when it contains `=`.
-fn split_spec(spec: &str) -> (Option<String>, PathBuf) {
+pub(crate) fn split_spec(spec: &str) -> (Option<String>, PathBuf) {
     if Path::new(spec).exists() {
         return (None, PathBuf::from(spec));
     }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use iocwatch_pipeline::stats::REPORTED_ERRORS_PER_FILE;
 use iocwatch_pipeline::{AlertBuilder, HomeNet, Input, OutputFormat, Progress, ScanOptions, scan};
 
@@ -79,31 +79,85 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
 }
 
 /// Rejects an output file that is also an input: creating it would empty
-/// the log or watchlist before it is read.
+/// the log or watchlist before it is read. The output may be an input by
+/// its path, inside a scanned folder, or through a link of either kind.
 fn check_output_path(output: &Path, args: &ScanArgs) -> Result<()> {
-    let Ok(output) = output.canonicalize() else {
-        // The file does not exist yet, so it cannot be an input.
-        return Ok(());
+    let existing = std::fs::metadata(output).ok();
+    // Where the output is or will be, to check it against scanned folders.
+    let location = output
+        .parent()
+        .map(|parent| {
+            if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            }
+        })
+        .and_then(|parent| parent.canonicalize().ok())
+        .zip(output.file_name())
+        .map(|(parent, name)| parent.join(name));
+    let canonical = output.canonicalize().ok();
+    let is_output = |file: &Path| {
+        let same_path = canonical.is_some() && file.canonicalize().ok() == canonical;
+        same_path
+            || existing
+                .as_ref()
+                .is_some_and(|output| std::fs::metadata(file).is_ok_and(|input| same_file(output, &input)))
     };
-    let inputs = args.paths.iter().filter(|p| *p != "-").map(PathBuf::from);
-    let watchlists = args
-        .intel
-        .intel
-        .iter()
-        .map(|spec| PathBuf::from(spec.split_once('=').map_or(spec.as_str(), |(_, p)| p)));
-    for input in inputs
-        .chain(watchlists)
-        .chain(args.intel.intel.iter().map(PathBuf::from))
-    {
-        let Ok(input) = input.canonicalize() else { continue };
-        if output == input || (input.is_dir() && output.starts_with(&input)) {
-            bail!(
-                "the output file {} is also an input; write alerts to a file outside the scanned paths",
-                output.display()
-            );
+    let contains_output = |folder: &Path| {
+        folder.is_dir()
+            && folder.canonicalize().is_ok_and(|folder| {
+                location
+                    .as_ref()
+                    .is_some_and(|location| location.starts_with(folder))
+            })
+    };
+
+    let mut inputs: Vec<PathBuf> = Vec::new();
+    for path in args.paths.iter().filter(|path| *path != "-") {
+        let path = PathBuf::from(path);
+        if contains_output(&path) {
+            return Err(output_is_input(output));
+        }
+        if let Ok(listed) = iocwatch_pipeline::list_files(&path) {
+            inputs.extend(listed.files);
         }
     }
+    for spec in &args.intel.intel {
+        let (name, path) = crate::intel::split_spec(spec);
+        if contains_output(&path) {
+            return Err(output_is_input(output));
+        }
+        if let Ok(files) = crate::intel::expand(name, &path) {
+            inputs.extend(files.into_iter().map(|(_, file)| file));
+        }
+    }
+    if inputs.iter().any(|input| is_output(input)) {
+        return Err(output_is_input(output));
+    }
     Ok(())
+}
+
+fn output_is_input(output: &Path) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the output file {} is also an input; write alerts to a file outside the scanned paths",
+        output.display()
+    )
+}
+
+/// Returns whether two metadata describe one file, which hard and
+/// symbolic links give several paths.
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Returns false: without device and inode numbers, only canonical paths
+/// are compared.
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
 }
 
 fn report_malformed(stats: &iocwatch_pipeline::ScanStats) {

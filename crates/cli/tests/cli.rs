@@ -785,6 +785,117 @@ fn output_over_input_rejected() {
     assert_eq!(fs::read_to_string(&intel).unwrap(), "198.51.100.1\n");
 }
 
+#[cfg(unix)]
+#[test]
+fn output_linked_to_input_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let content = "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n";
+    let log = dir.path().join("ecs.json");
+    fs::write(&log, content).unwrap();
+    let hard_link = dir.path().join("hard.json");
+    fs::hard_link(&log, &hard_link).unwrap();
+    // A folder of logs with a symbolic link to a file outside it.
+    let folder = dir.path().join("logs");
+    fs::create_dir(&folder).unwrap();
+    let victim = dir.path().join("victim.json");
+    fs::write(&victim, content).unwrap();
+    std::os::unix::fs::symlink(&victim, folder.join("link.json")).unwrap();
+
+    let cases = [(&hard_link, &log), (&victim, &folder)];
+    for (target, input) in cases {
+        let output = run(&[
+            "scan",
+            "--intel",
+            intel.to_str().unwrap(),
+            "-o",
+            target.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ]);
+        assert_eq!(status(&output), 2, "output {}", target.display());
+        assert!(
+            stderr(&output).contains("is also an input"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(fs::read_to_string(&log).unwrap(), content);
+    assert_eq!(fs::read_to_string(&victim).unwrap(), content);
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_folder_is_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, intel, _log) = fixture("198.51.100.1\n", "{}\n");
+    let folder = dir.path().join("locked");
+    fs::create_dir(&folder).unwrap();
+    fs::write(
+        folder.join("ecs.json"),
+        "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
+    )
+    .unwrap();
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o000)).unwrap();
+    if fs::read_dir(&folder).is_ok() {
+        // The superuser reads any folder, whatever its mode.
+        eprintln!("skipped: this user can read a folder of mode 000");
+        fs::set_permissions(&folder, fs::Permissions::from_mode(0o755)).unwrap();
+        return;
+    }
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        folder.to_str().unwrap(),
+    ]);
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o755)).unwrap();
+    let messages = stderr(&output);
+    assert_eq!(status(&output), 2, "{messages}");
+    assert!(messages.contains("cannot read"), "{messages}");
+    assert!(!messages.contains("contains no files"), "{messages}");
+}
+
+#[cfg(unix)]
+#[test]
+fn dangling_link_in_folder_skipped() {
+    let (dir, intel, _log) = fixture("198.51.100.1\n", "{}\n");
+    let folder = dir.path().join("logs");
+    fs::create_dir(&folder).unwrap();
+    fs::write(
+        folder.join("ecs.json"),
+        "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone.json"), folder.join("gone.json")).unwrap();
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        folder.to_str().unwrap(),
+    ]);
+    let messages = stderr(&output);
+    assert_eq!(status(&output), 0, "{messages}");
+    assert!(
+        messages.contains("gone.json: a link to a missing file; skipped"),
+        "{messages}"
+    );
+}
+
+#[test]
+fn empty_gzip_log_is_empty() {
+    use std::io::Write as _;
+    let (dir, intel, _log) = fixture("198.51.100.1\n", "{}\n");
+    let path = dir.path().join("empty.log.gz");
+    let encoder =
+        flate2::write::GzEncoder::new(fs::File::create(&path).unwrap(), flate2::Compression::default());
+    encoder.finish().unwrap().flush().unwrap();
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), path.to_str().unwrap()]);
+    let messages = stderr(&output);
+    assert_eq!(status(&output), 1, "{messages}");
+    assert!(!messages.contains("not a supported log format"), "{messages}");
+}
+
 #[test]
 fn empty_watchlist_file_named_empty() {
     let (_dir, intel, log) = fixture("", "{}\n");

@@ -19,5 +19,5 @@ pub mod watchlists;
 pub use alert::{Alert, AlertBuilder, Severity};
 pub use allowlist::Allowlist;
 pub use homenet::{Direction, HomeNet};
-pub use scan::{Input, OutputFormat, Progress, ScanOptions, ScanSummary, scan};
+pub use scan::{Input, ListedFiles, OutputFormat, Progress, ScanOptions, ScanSummary, list_files, scan};
 pub use stats::ScanStats;

@@ -302,19 +302,24 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
             }),
             Input::Path(path) => {
                 let named = !path.is_dir();
-                let files = match expand(path, summary) {
-                    Ok(files) => files,
+                let listed = match list_files(path) {
+                    Ok(listed) => listed,
                     Err(message) => {
                         summary.errors.push(message);
                         continue;
                     }
                 };
-                if files.is_empty() {
+                if listed.files.is_empty() && listed.unreadable.is_empty() {
                     summary
                         .skipped
                         .push(format!("{}: the folder contains no files", path.display()));
                 }
-                for file in files {
+                // A folder inside the tree that cannot be read is an error,
+                // and a dangling link is skipped with a warning. Either
+                // loses only that entry.
+                summary.errors.extend(listed.unreadable);
+                summary.skipped.extend(listed.dangling);
+                for file in listed.files {
                     match plan_file(&file, &mut units) {
                         Ok(None) => {}
                         // A file named on the command line must be a log;
@@ -330,29 +335,73 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
     units
 }
 
-/// Lists the files under `path`, sorted; `path` itself when it is a file.
-fn expand(path: &Path, summary: &mut ScanSummary) -> Result<Vec<PathBuf>, String> {
+/// The files under a log path, as [`list_files`] finds them.
+#[derive(Debug, Default)]
+pub struct ListedFiles {
+    /// The files, sorted.
+    pub files: Vec<PathBuf>,
+    /// A message for each folder or file of the tree that could not be
+    /// read.
+    pub unreadable: Vec<String>,
+    /// A message for each link whose target does not exist.
+    pub dangling: Vec<String>,
+}
+
+/// Lists the files a scan reads for `path`: `path` itself when it is not
+/// a folder, else every file under it, following links.
+///
+/// # Errors
+///
+/// A message naming `path` when it does not exist or cannot be read.
+pub fn list_files(path: &Path) -> Result<ListedFiles, String> {
     let metadata = std::fs::metadata(path)
         .map_err(|err| format!("cannot read log path {}: {err}; check the path", path.display()))?;
+    let mut listed = ListedFiles::default();
     if !metadata.is_dir() {
-        return Ok(vec![path.to_owned()]);
+        listed.files.push(path.to_owned());
+        return Ok(listed);
     }
-    let mut files = Vec::new();
     let walker = ignore::WalkBuilder::new(path)
         .standard_filters(false)
         .follow_links(true)
         .build();
     for entry in walker {
         match entry {
-            Ok(entry) if entry.path().is_file() => files.push(entry.into_path()),
+            Ok(entry) if entry.path().is_file() => listed.files.push(entry.into_path()),
             Ok(_) => {}
-            // A dangling link or an unreadable folder inside a tree loses
-            // only that entry.
-            Err(err) => summary.skipped.push(err.to_string()),
+            Err(err) => {
+                let io_error = err.io_error();
+                if io_error.is_some_and(|io| io.kind() == io::ErrorKind::NotFound) {
+                    listed
+                        .dangling
+                        .push(format!("{}: a link to a missing file", walk_path(&err, path)));
+                } else {
+                    // The walk's own message repeats the path, so only
+                    // the kind of the failure is kept.
+                    let reason = io_error.map_or_else(|| err.to_string(), |io| io.kind().to_string());
+                    listed.unreadable.push(format!(
+                        "{}: cannot read: {reason}; check its permissions, the logs in it were not scanned",
+                        walk_path(&err, path)
+                    ));
+                }
+            }
         }
     }
-    files.sort();
-    Ok(files)
+    listed.files.sort();
+    Ok(listed)
+}
+
+/// Returns the path that a walk error is about, or `root` when the error
+/// names none.
+fn walk_path(err: &ignore::Error, root: &Path) -> String {
+    let mut current = err;
+    loop {
+        match current {
+            ignore::Error::WithPath { path, .. } => return path.display().to_string(),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => current = err,
+            _ => return root.display().to_string(),
+        }
+    }
 }
 
 /// Adds the units of one file. Returns why the file cannot be scanned
@@ -366,21 +415,21 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
     let read = read_up_to(&mut file, &mut head).map_err(fail)?;
     head.truncate(read);
     let gzip = head.starts_with(&[0x1f, 0x8b]);
-    let format = if gzip {
+    let (format, is_empty) = if gzip {
         let mut decompressed = vec![0; SNIFF];
         let mut decoder = flate2::read::MultiGzDecoder::new(&head[..]);
         match read_up_to(&mut decoder, &mut decompressed) {
-            Ok(read) => detect_format(&decompressed[..read]),
+            Ok(read) => (detect_format(&decompressed[..read]), read == 0),
             // The sniffed head ends mid-stream, which is expected; any
             // other error means the data is not gzip after all.
-            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => detect_format(&decompressed),
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => (detect_format(&decompressed), false),
             Err(err) => return Ok(Some(format!("{display}: not a readable gzip file: {err}"))),
         }
     } else {
-        detect_format(&head)
+        (detect_format(&head), size == 0)
     };
     let Some(format) = format else {
-        if size == 0 {
+        if is_empty {
             return Ok(None);
         }
         if matches!(head.trim_ascii_start().first(), Some(b'{' | b'[')) {
