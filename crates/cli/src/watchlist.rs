@@ -222,8 +222,21 @@ fn import(
             }
         };
         crate::intel::report(&watchlist, all_rejections);
-        // Created only once a file has loaded, so a mistyped path leaves
-        // no empty watchlist behind.
+        if watchlist.indicators.is_empty() {
+            let hint = if watchlist.report.lines == 0 {
+                "the file is empty"
+            } else {
+                "see the report above"
+            };
+            eprintln!(
+                "error: no indicators were loaded from {}; {hint}; skipped",
+                path.display()
+            );
+            failed = true;
+            continue;
+        }
+        // Created only once a file has loaded, so a mistyped path or a
+        // file without a valid indicator leaves no empty watchlist behind.
         if !exists {
             let settings = WatchlistSettings::default();
             store.create_watchlist(name, &settings, now)?;

@@ -257,6 +257,24 @@ fn import_reports_rejections_and_keeps_going() {
 }
 
 #[test]
+fn import_without_indicators_fails() {
+    let data = Data::new();
+    let rejected = data.file("rejected.txt", "not-a-value\n0.0.0.0/0\n");
+    let empty = data.file("empty.txt", "");
+    for (list, hint) in [(&rejected, "see the report above"), (&empty, "the file is empty")] {
+        let output = data.run(&["watchlist", "import", "nothing", list]);
+        let err = stderr(&output);
+        assert_eq!(status(&output), 2, "{err}");
+        assert!(err.contains("no indicators were loaded from"), "{err}");
+        assert!(err.contains(hint), "{err}");
+    }
+    assert!(
+        data.watchlists().is_empty(),
+        "no watchlist is created from a file without indicators"
+    );
+}
+
+#[test]
 fn import_lists_all_rejections() {
     let data = Data::new();
     let mut text = String::from("198.51.100.7\n");
