@@ -883,6 +883,32 @@ fn dangling_link_in_folder_skipped() {
 }
 
 #[test]
+fn log_with_cut_first_line_scanned() {
+    let (dir, intel, _log) = fixture("198.51.100.1\n", "{}\n");
+    let content = "ination\":{\"ip\":\"198.51.100.1\"}}\n{\"destination\":{\"ip\":\"198.51.100.1\"}}\n";
+    let folder = dir.path().join("logs");
+    fs::create_dir(&folder).unwrap();
+    let path = folder.join("cut.json");
+    fs::write(&path, content).unwrap();
+    for input in [&path, &folder] {
+        let output = run(&[
+            "scan",
+            "--json",
+            "--intel",
+            intel.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ]);
+        let messages = stderr(&output);
+        assert_eq!(status(&output), 0, "{messages}");
+        assert_eq!(alerts(&output).len(), 1, "{messages}");
+        assert!(
+            messages.contains("cut.json:1: malformed line skipped"),
+            "{messages}"
+        );
+    }
+}
+
+#[test]
 fn empty_gzip_log_is_empty() {
     use std::io::Write as _;
     let (dir, intel, _log) = fixture("198.51.100.1\n", "{}\n");

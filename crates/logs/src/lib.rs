@@ -137,11 +137,16 @@ pub enum Format {
 /// and a line in a [`SyslogBody`] format, with or without a syslog
 /// header, means syslog. A syslog line whose body is in no known
 /// format (a `sshd` message in a kernel log) is skipped as well, so the
-/// next line can decide. Returns `None` when no line decides, for example
-/// when the head holds only comments or starts with other text. A UTF-8
-/// byte order mark at the start is ignored.
+/// next line can decide. One line of other text may come first when the
+/// next line decides, such as the end of a line cut where a file was
+/// split or rotated. The scan then reports it as a malformed line. A JSON object after it must be whole, so that a text with a
+/// JSON document in it is not taken for a log. Returns `None` when no
+/// line decides, for example when the head holds only comments or starts
+/// with more text. A UTF-8 byte order mark at the start is ignored.
 pub fn detect_format(head: &[u8]) -> Option<Format> {
     let mut rest = Some(head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head));
+    // Whether a line of other text came first.
+    let mut after_other = false;
     while let Some(text) = rest {
         // The bytes after the line, `None` when no newline ends it.
         let line;
@@ -160,15 +165,24 @@ pub fn detect_format(head: &[u8]) -> Option<Format> {
             continue;
         }
         if line.first() == Some(&b'{') {
+            if after_other {
+                return is_json_value(line).then_some(Format::Json);
+            }
             return (!is_multiline_json(line, rest)).then_some(Format::Json);
         }
         match syslog::classify(line) {
             syslog::LineKind::Syslog => return Some(Format::Syslog),
             syslog::LineKind::Undecided => continue,
-            syslog::LineKind::Other => return None,
+            syslog::LineKind::Other if after_other => return None,
+            syslog::LineKind::Other => after_other = true,
         }
     }
     None
+}
+
+/// Returns true when `line` is one whole JSON value.
+fn is_json_value(line: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
 }
 
 /// Returns true when `line`, the first line that starts with `{`, opens a
@@ -181,7 +195,7 @@ fn is_multiline_json(line: &[u8], rest: Option<&[u8]>) -> bool {
     let Some(rest) = rest else {
         return false;
     };
-    if serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok() {
+    if is_json_value(line) {
         return false;
     }
     let next = rest
@@ -221,7 +235,7 @@ mod tests {
 
     #[test]
     fn detect_format_cases() {
-        let rows: [(&[u8], Option<Format>); 17] = [
+        let rows: [(&[u8], Option<Format>); 24] = [
             (b"#separator \\x09\n#set_separator\t,\n", Some(Format::ZeekTsv)),
             (b"#fields\tts\tuid\n", Some(Format::ZeekTsv)),
             (b"### BTest baseline\n#separator \\x09\n", Some(Format::ZeekTsv)),
@@ -242,6 +256,19 @@ mod tests {
             (b"{\n", Some(Format::Json)),
             (b"# only a comment\n", None),
             (b"", None),
+            // One line of other text before the log: the end of a line
+            // cut off, or a line of garbage.
+            (
+                b"_ip\":\"10.0.0.1\",\"dest_port\":53}\n{\"ts\":1}\n",
+                Some(Format::Json),
+            ),
+            (b"garbage first line\n\n{\"ts\":1}\n", Some(Format::Json)),
+            (b"garbage\n#fields\tts\tuid\n", Some(Format::ZeekTsv)),
+            // More text, or a JSON document after text, is no log.
+            (b"first line\nsecond line\n{\"ts\":1}\n", None),
+            (b"Example:\n{\n  \"ts\": 1\n}\n", None),
+            (b"Example:\n{\"ts\":1,\n", None),
+            (b"just one line of text\n", None),
         ];
         for (head, expected) in rows {
             assert_eq!(
