@@ -252,6 +252,14 @@ fn import(
             exists = true;
         }
         let report = store.import(name, watchlist.indicators, &import_options, now)?;
+        if let Some(line) = report.first_unreadable_expiry_line {
+            eprintln!(
+                "warning: {}: {} indicators, the first on line {line}, have an expiry that is no date or time, \
+                 so they do not expire; write it as 2030-01-01, 2030-01-01T00:00:00Z or epoch seconds",
+                path.display(),
+                report.unreadable_expiry
+            );
+        }
         let after = import_json(&report, &path.display().to_string());
         audit(store, "indicators.import", name, None, Some(after), now)?;
         total.added += report.added;
@@ -338,6 +346,7 @@ pub fn import_json(report: &ImportReport, source: &str) -> Value {
         "added": report.added,
         "updated": report.updated,
         "skipped_allowlisted": report.skipped_allowlisted,
+        "unreadable_expiry": report.unreadable_expiry,
     })
 }
 

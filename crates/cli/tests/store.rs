@@ -275,6 +275,23 @@ fn import_without_indicators_fails() {
 }
 
 #[test]
+fn import_warns_of_unreadable_expiry() {
+    let data = Data::new();
+    let list = data.file(
+        "feed.csv",
+        "ip,expires\n192.0.2.1,2030-01-01\n192.0.2.2,2020-13-45\n192.0.2.3,soon\n",
+    );
+    let output = data.run(&["watchlist", "import", "feed", &list]);
+    let err = stderr(&output);
+    assert_eq!(status(&output), 0, "{err}");
+    assert!(
+        err.contains("2 indicators, the first on line 3, have an expiry that is no date or time"),
+        "{err}"
+    );
+    assert_eq!(data.indicator_count("feed"), 3);
+}
+
+#[test]
 fn import_lists_all_rejections() {
     let data = Data::new();
     let mut text = String::from("198.51.100.7\n");

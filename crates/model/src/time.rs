@@ -1,7 +1,8 @@
 //! Event timestamps as logs write them.
 
 use time::format_description::well_known::Rfc3339;
-use time::{OffsetDateTime, UtcOffset};
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 /// Parses a log timestamp: epoch seconds with an optional fraction (Zeek),
 /// RFC 3339, or ISO 8601 with a `+0000`-style offset (Suricata). Returns
@@ -27,6 +28,25 @@ pub fn parse_timestamp(raw: &str) -> Option<OffsetDateTime> {
             .map(|t| t.to_offset(UtcOffset::UTC));
     }
     None
+}
+
+/// Parses an expiry date as feeds write it: anything [`parse_timestamp`]
+/// reads, a date alone (`2030-01-01`, the start of that day), or a date
+/// and time with a space and no offset (`2030-01-01 12:00:00`). Times
+/// without an offset are UTC.
+pub fn parse_expiry(raw: &str) -> Option<OffsetDateTime> {
+    let raw = raw.trim();
+    if let Some(parsed) = parse_timestamp(raw) {
+        return Some(parsed);
+    }
+    let date_only = format_description!("[year]-[month]-[day]");
+    if let Ok(date) = Date::parse(raw, date_only) {
+        return Some(date.midnight().assume_utc());
+    }
+    let spaced = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    PrimitiveDateTime::parse(raw, spaced)
+        .ok()
+        .map(PrimitiveDateTime::assume_utc)
 }
 
 fn parse_epoch(raw: &str) -> Option<OffsetDateTime> {

@@ -317,6 +317,48 @@ fn expiry_from_ttl_meta_and_override() {
 }
 
 #[test]
+fn import_reads_expiry_forms() {
+    let (_dir, store) = store_with_list(&WatchlistSettings::default());
+    let expiring = |raw: &str, expires: &str| {
+        let meta = Meta {
+            extra: BTreeMap::from([("expires".to_owned(), expires.to_owned())]),
+            ..Meta::default()
+        };
+        indicator_with(raw, meta)
+    };
+    let indicators = vec![
+        expiring("198.51.100.1", "2030-01-02"),
+        expiring("198.51.100.2", "2030-01-02 03:04:05"),
+        expiring("198.51.100.3", "1893456000"),
+        expiring("198.51.100.4", "2020-13-45"),
+        expiring("198.51.100.5", "next year"),
+        expiring("198.51.100.6", ""),
+    ];
+    let report = store
+        .import("c2", indicators, &ImportOptions::default(), T0)
+        .unwrap();
+    assert_eq!(report.unreadable_expiry, 2);
+    assert_eq!(report.first_unreadable_expiry_line, Some(1));
+    let expiries: Vec<Option<OffsetDateTime>> = store
+        .indicators("c2", None)
+        .unwrap()
+        .iter()
+        .map(|stored| stored.expires_at)
+        .collect();
+    assert_eq!(
+        expiries,
+        [
+            Some(datetime!(2030-01-02 00:00:00 UTC)),
+            Some(datetime!(2030-01-02 03:04:05 UTC)),
+            Some(datetime!(2030-01-01 00:00:00 UTC)),
+            None,
+            None,
+            None,
+        ]
+    );
+}
+
+#[test]
 fn active_watchlists_drop_expired_and_disabled() {
     let settings = WatchlistSettings {
         ttl: Some(HOUR),

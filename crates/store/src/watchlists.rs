@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use iocwatch_model::time::parse_timestamp;
+use iocwatch_model::time::parse_expiry;
 use iocwatch_model::{DomainMatch, Indicator, IndicatorValue, Meta, Origin};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use time::OffsetDateTime;
@@ -14,8 +14,8 @@ use crate::codec::{add, decode_value, from_secs, instant, kind_tag, micros, secs
 use crate::error::{Result, StoreError};
 use crate::{Store, bump_revision};
 
-/// Keys of [`Meta::extra`] that give an indicator's own expiry, as RFC 3339
-/// or epoch seconds. The CSV export writes the first of them.
+/// Keys of [`Meta::extra`] that give an indicator's own expiry, in a form
+/// that [`parse_expiry`] reads. The CSV export writes the first of them.
 pub const EXPIRY_META_KEYS: &[&str] = &["expires", "expires_at", "valid_until", "expiration"];
 
 pub use iocwatch_model::Severity;
@@ -126,6 +126,11 @@ pub struct ImportReport {
     pub updated: u64,
     /// Indicators not stored because the allowlist covers them.
     pub skipped_allowlisted: u64,
+    /// Indicators stored without an expiry because the expiry in their
+    /// metadata is no date or time that [`parse_expiry`] reads.
+    pub unreadable_expiry: u64,
+    /// The source line of the first of them.
+    pub first_unreadable_expiry_line: Option<u64>,
 }
 
 /// A page of a listing.
@@ -309,9 +314,19 @@ impl Store {
                     report.skipped_allowlisted += 1;
                     continue;
                 }
+                let own_expiry = match meta_expiry(&indicator.meta) {
+                    Ok(expiry) => expiry,
+                    Err(()) => {
+                        report.unreadable_expiry += 1;
+                        report
+                            .first_unreadable_expiry_line
+                            .get_or_insert(indicator.origin.line);
+                        None
+                    }
+                };
                 let expires_at = match options.ttl {
                     Some(ttl) => add(now, ttl),
-                    None => meta_expiry(&indicator.meta).or_else(|| ttl.and_then(|ttl| add(now, ttl))),
+                    None => own_expiry.or_else(|| ttl.and_then(|ttl| add(now, ttl))),
                 };
                 let kind = kind_tag(&indicator.value);
                 let value = indicator.value.to_string();
@@ -585,12 +600,13 @@ fn existing_keys(tx: &Transaction<'_>, id: i64) -> Result<HashSet<(String, Strin
     Ok(keys)
 }
 
-/// Reads an indicator's own expiry from its metadata.
-fn meta_expiry(meta: &Meta) -> Option<OffsetDateTime> {
-    EXPIRY_META_KEYS
-        .iter()
-        .find_map(|key| meta.extra.get(*key))
-        .and_then(|value| parse_timestamp(value))
+/// Reads an indicator's own expiry from its metadata: `None` when it
+/// has none or an empty one, an error when the value is no date or time.
+fn meta_expiry(meta: &Meta) -> std::result::Result<Option<OffsetDateTime>, ()> {
+    match EXPIRY_META_KEYS.iter().find_map(|key| meta.extra.get(*key)) {
+        Some(value) if !value.trim().is_empty() => parse_expiry(value).map(Some).ok_or(()),
+        _ => Ok(None),
+    }
 }
 
 fn watchlist_info(row: &Row<'_>) -> Result<WatchlistInfo> {

@@ -348,6 +348,9 @@ pub struct ImportResponse {
     pub updated: u64,
     /// Indicators not stored because the allowlist covers them.
     pub skipped_allowlisted: u64,
+    /// Indicators stored without an expiry because their `expires` value
+    /// is no date or time.
+    pub unreadable_expiry: u64,
     /// Rejected lines or values, at most 1000.
     pub rejected: Vec<RejectedLine>,
     /// Rejected lines or values in all.
@@ -360,6 +363,7 @@ fn import_json(report: &ImportReport, source: &str, rejected: u64) -> Value {
         "added": report.added,
         "updated": report.updated,
         "skipped_allowlisted": report.skipped_allowlisted,
+        "unreadable_expiry": report.unreadable_expiry,
         "rejected": rejected,
     })
 }
@@ -491,6 +495,7 @@ pub(crate) async fn upload(
         added: imported.added,
         updated: imported.updated,
         skipped_allowlisted: imported.skipped_allowlisted,
+        unreadable_expiry: imported.unreadable_expiry,
         rejected,
         rejected_total,
     }))
@@ -679,6 +684,7 @@ pub(crate) async fn add_indicators(
         added: report.added,
         updated: report.updated,
         skipped_allowlisted: report.skipped_allowlisted,
+        unreadable_expiry: report.unreadable_expiry,
         rejected,
         rejected_total,
     }))
