@@ -21,8 +21,13 @@ use crate::service::snapshot::Snapshot;
 /// Largest number of header bytes read from a file to prime a decoder.
 const MAX_HEADER_BYTES: u64 = 64 * 1024;
 
-/// Malformed lines logged one by one per stream; the rest are counted.
+/// Malformed lines logged one by one per stream in each
+/// [`MALFORMED_LOG_WINDOW`]; the rest are counted, and their number is
+/// logged when the window ends.
 const LOGGED_ERRORS_PER_STREAM: u64 = 5;
+
+/// Period over which [`LOGGED_ERRORS_PER_STREAM`] applies.
+const MALFORMED_LOG_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// One line handed to the match step.
 #[derive(Debug, Clone, Copy)]
@@ -70,7 +75,67 @@ pub enum LineOutcome {
 
 struct Stream {
     decoder: Option<Box<dyn Decoder>>,
-    malformed: u64,
+    malformed: MalformedLog,
+}
+
+/// The malformed lines of one stream, and how many were logged in the
+/// current window.
+#[derive(Debug)]
+struct MalformedLog {
+    window_start: std::time::Instant,
+    logged: u64,
+    /// Lines counted but not logged in the current window.
+    unlogged: u64,
+}
+
+impl Default for MalformedLog {
+    fn default() -> Self {
+        Self {
+            window_start: std::time::Instant::now(),
+            logged: 0,
+            unlogged: 0,
+        }
+    }
+}
+
+impl MalformedLog {
+    /// Counts a malformed line, and logs it unless this window has
+    /// logged [`LOGGED_ERRORS_PER_STREAM`] already. Returns whether it
+    /// was logged.
+    fn report(&mut self, line: LineIn<'_>, format: &str, message: &str) -> bool {
+        metrics::counter!("iocwatch_decode_errors_total", "source" => line.source.to_string()).increment(1);
+        let path = line.path.map_or("-", |path| path);
+        let now = std::time::Instant::now();
+        if now.duration_since(self.window_start) >= MALFORMED_LOG_WINDOW {
+            if self.unlogged > 0 {
+                tracing::warn!(
+                    source = %line.source,
+                    path,
+                    lines = self.unlogged,
+                    "malformed lines of this stream were counted, not logged, in the last window"
+                );
+            }
+            *self = Self {
+                window_start: now,
+                ..Self::default()
+            };
+        }
+        if self.logged >= LOGGED_ERRORS_PER_STREAM {
+            self.unlogged += 1;
+            return false;
+        }
+        self.logged += 1;
+        tracing::warn!(source = %line.source, path, offset = line.offset, format, "malformed line skipped: {message}");
+        if self.logged == LOGGED_ERRORS_PER_STREAM {
+            tracing::warn!(
+                source = %line.source,
+                path,
+                window_seconds = MALFORMED_LOG_WINDOW.as_secs(),
+                "further malformed lines of this stream are counted, not logged, until the window ends"
+            );
+        }
+        true
+    }
 }
 
 /// Decodes lines, matches them against the current snapshot and builds
@@ -126,17 +191,15 @@ impl Processor {
         }
         let stream = self.streams.entry(key).or_insert_with(|| Stream {
             decoder: open_decoder(choice, line),
-            malformed: 0,
+            malformed: MalformedLog::default(),
         });
         let decoder = match &mut stream.decoder {
             Some(decoder) => decoder,
             None => match detect_format(data).map(new_decoder) {
                 Some(decoder) => stream.decoder.insert(decoder),
                 None => {
-                    stream.malformed += 1;
-                    report_malformed(
+                    let _ = stream.malformed.report(
                         line,
-                        stream.malformed,
                         "unknown",
                         "the format of this stream is not known yet: its first line is neither a Zeek header nor JSON; set `decoder` on the source",
                     );
@@ -148,8 +211,7 @@ impl Processor {
             Ok(Some(record)) => record,
             Ok(None) => return LineOutcome::Skipped,
             Err(err) => {
-                stream.malformed += 1;
-                report_malformed(line, stream.malformed, decoder.format(), &err.message);
+                let _ = stream.malformed.report(line, decoder.format(), &err.message);
                 return LineOutcome::Malformed;
             }
         };
@@ -224,14 +286,33 @@ fn read_header(path: &str) -> Vec<Vec<u8>> {
     lines
 }
 
-fn report_malformed(line: LineIn<'_>, count: u64, format: &str, message: &str) {
-    metrics::counter!("iocwatch_decode_errors_total", "source" => line.source.to_string()).increment(1);
-    if count <= LOGGED_ERRORS_PER_STREAM {
-        let path = line.path.map_or("-", |path| path);
-        let offset = line.offset.unwrap_or(0);
-        tracing::warn!(source = %line.source, path, offset, format, "malformed line skipped: {message}");
-        if count == LOGGED_ERRORS_PER_STREAM {
-            tracing::warn!(source = %line.source, path, "further malformed lines of this stream are counted, not logged");
-        }
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::*;
+
+    #[test]
+    fn malformed_logging_resumes_after_window() {
+        let source: Arc<str> = Arc::from("syslog");
+        let line = LineIn {
+            source: &source,
+            path: None,
+            offset: None,
+            data: b"garbage",
+        };
+        let mut log = MalformedLog::default();
+        let logged: Vec<bool> = (0..8).map(|_| log.report(line, "syslog", "bad")).collect();
+        assert_eq!(logged, [true, true, true, true, true, false, false, false]);
+        assert_eq!(log.unlogged, 3);
+
+        // A window later, lines are logged again.
+        log.window_start = Instant::now()
+            .checked_sub(MALFORMED_LOG_WINDOW)
+            .expect("the clock is past one window");
+        assert!(log.report(line, "syslog", "bad"));
+        assert_eq!(log.unlogged, 0);
+        assert_eq!(log.logged, 1);
     }
 }
