@@ -180,24 +180,38 @@ async fn serve(config: Config, metrics: PrometheusHandle) -> Result<()> {
     result.context("the service stopped on an error")
 }
 
+/// Starts a graceful stop on the first SIGINT or SIGTERM, and exits at
+/// once on a second one, for an operator who does not want to wait.
 async fn stop_on_signal(shutdown: CancellationToken) {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => Some(signal),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for SIGTERM; stop the service with SIGINT");
+            None
+        }
+    };
+    let mut received = async || {
+        let sigterm = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot listen for SIGTERM; stop the service with SIGINT");
-                std::future::pending::<()>().await;
-            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            () = sigterm => "SIGTERM",
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received; stopping"),
-        () = terminate => tracing::info!("SIGTERM received; stopping"),
-        () = shutdown.cancelled() => return,
+        name = received() => tracing::info!("{name} received; stopping"),
+        () = shutdown.cancelled() => {}
     }
     shutdown.cancel();
+    let name = received().await;
+    tracing::warn!("{name} received again; exiting without waiting for the stop to finish");
+    std::process::exit(130);
 }
 
 struct Ingest(IngestHandle);
@@ -213,6 +227,10 @@ impl IngestTarget for Ingest {
             IngestError::Busy => IngestRejection::Busy,
             IngestError::Closed => IngestRejection::Closed,
         })
+    }
+
+    fn check_source(&self, source: &str) -> Result<(), Vec<String>> {
+        self.0.check_source(source)
     }
 }
 

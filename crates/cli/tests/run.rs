@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -761,4 +761,29 @@ fn second_service_on_one_folder_rejected() {
         stderr(&output)
     );
     service.stop();
+}
+
+#[test]
+fn stalled_client_does_not_block_stop() {
+    use std::io::Write as _;
+    let mut service = Service::new(FILE_SOURCE);
+    service.start();
+    // A request whose headers never end, as a stalled or hostile client
+    // sends it.
+    let mut stalled = std::net::TcpStream::connect(service.http).unwrap();
+    stalled.write_all(b"GET /healthz HTTP/1.1\r\nHost").unwrap();
+    let started = Instant::now();
+    service.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stopped after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        service
+            .log()
+            .contains("still open after the shutdown grace period"),
+        "{}",
+        service.log()
+    );
 }

@@ -49,6 +49,30 @@ pub fn parse_expiry(raw: &str) -> Option<OffsetDateTime> {
         .map(PrimitiveDateTime::assume_utc)
 }
 
+/// Maximum duration that [`parse_duration`] accepts: 100 years of 365.25
+/// days, as `humantime` counts a year. Added to the present, a longer one
+/// could pass the last time the store can hold.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(100 * 31_557_600);
+
+/// Parses a duration such as `90s`, `15m`, `1h`, `7d` or `1h 30m`.
+///
+/// # Errors
+///
+/// A message that quotes the text and shows the accepted forms, also for
+/// a zero duration and one over [`MAX_DURATION`].
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let duration = humantime::parse_duration(text.trim()).map_err(|_| {
+        format!("invalid duration {text:?}; write a number with a unit, such as 30s, 15m, 1h or 7d")
+    })?;
+    if duration.is_zero() {
+        return Err(format!("{text:?} is zero; give a positive duration such as 1h"));
+    }
+    if duration > MAX_DURATION {
+        return Err(format!("{text:?} is over 100 years; give a shorter duration"));
+    }
+    Ok(duration)
+}
+
 fn parse_epoch(raw: &str) -> Option<OffsetDateTime> {
     let (secs, frac) = raw.split_once('.').unwrap_or((raw, ""));
     if !frac.bytes().all(|b| b.is_ascii_digit()) {

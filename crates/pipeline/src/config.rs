@@ -640,20 +640,7 @@ impl RawSource {
     }
 }
 
-/// Parses a duration such as `90s`, `15m`, `1h`, `7d` or `1h 30m`.
-///
-/// # Errors
-///
-/// A message that quotes the text and shows the accepted forms.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text.trim()).map_err(|_| {
-        format!("invalid duration {text:?}; write a number with a unit, such as 30s, 15m, 1h or 7d")
-    })?;
-    if duration.is_zero() {
-        return Err(format!("{text:?} is zero; give a positive duration such as 1h"));
-    }
-    Ok(duration)
-}
+pub use iocwatch_model::time::parse_duration;
 
 #[cfg(test)]
 mod tests;

@@ -85,6 +85,14 @@ pub trait IngestTarget: Send + Sync + 'static {
         source: &str,
         lines: Vec<Vec<u8>>,
     ) -> Result<tokio::sync::mpsc::Receiver<()>, IngestRejection>;
+
+    /// Checks that an HTTP source is named `source`, before the body of a
+    /// request is read.
+    ///
+    /// # Errors
+    ///
+    /// The names of the HTTP sources when none is named `source`.
+    fn check_source(&self, source: &str) -> Result<(), Vec<String>>;
 }
 
 /// Source of the health endpoint's report.
@@ -170,12 +178,13 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(
+    let (shutdown, deadline) = with_deadline(shutdown);
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<ClientAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(shutdown);
+    finish_by(server.into_future(), deadline).await
 }
 
 /// Serves `router` over TLS, as [`serve`] does in plain text.
@@ -188,12 +197,60 @@ pub async fn serve_tls(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(
+    let (shutdown, deadline) = with_deadline(shutdown);
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<ClientAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(shutdown);
+    finish_by(server.into_future(), deadline).await
+}
+
+/// Time that open connections get to finish after the shutdown signal:
+/// a console's event stream, or a client that stalls while it sends a
+/// request, would otherwise hold the service open.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Returns `shutdown` as the signal of a graceful shutdown, and a future
+/// that completes [`SHUTDOWN_GRACE`] after it.
+fn with_deadline(
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> (
+    impl Future<Output = ()> + Send + 'static,
+    impl Future<Output = ()> + Send + 'static,
+) {
+    let (fired, fired_rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        let _ = fired.send(true);
+    };
+    let deadline = async move {
+        let mut fired_rx = fired_rx;
+        if fired_rx.wait_for(|fired| *fired).await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    (signal, deadline)
+}
+
+/// Runs `server` until it ends, or until `deadline` when connections are
+/// still open after the shutdown signal. Their tasks end with the runtime.
+async fn finish_by(
+    server: impl Future<Output = io::Result<()>>,
+    deadline: impl Future<Output = ()>,
+) -> io::Result<()> {
+    tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!(
+                grace_seconds = SHUTDOWN_GRACE.as_secs(),
+                "HTTP connections still open after the shutdown grace period; closing them"
+            );
+            Ok(())
+        }
+    }
 }
 
 /// Reports the state of sources and sinks.
@@ -220,6 +277,35 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Returns the error for an ingest request to a source that does not
+/// exist, with the names of those that do.
+fn unknown_source(source: &str, known: &[String]) -> ApiError {
+    let message = if known.is_empty() {
+        format!(
+            "no HTTP source is named {source:?}; add a [[source]] with type = \"http\" to the configuration"
+        )
+    } else {
+        format!(
+            "no HTTP source is named {source:?}; the HTTP sources are {}",
+            known.join(", ")
+        )
+    };
+    ApiError::new(StatusCode::NOT_FOUND, "unknown_source", message)
+}
+
+/// Returns whether reading a body failed because it passed the size limit,
+/// rather than because the client sent less or broken framing.
+fn is_length_limit(err: &axum::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(error) = cause {
+        if error.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
+}
+
 /// Takes JSON lines for an HTTP source. No login is needed; keep the
 /// listener on a trusted network or behind a proxy that authenticates.
 #[utoipa::path(post, path = "/api/v1/ingest/{source}", tag = "ingest", security(()), params(("source" = String, Path)),
@@ -234,6 +320,9 @@ pub(crate) async fn ingest(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    if let Err(known) = state.ingest.check_source(&source) {
+        return Err(unknown_source(&source, &known));
+    }
     let limit = state.max_body_bytes;
     let too_large = || {
         ApiError::new(
@@ -242,7 +331,20 @@ pub(crate) async fn ingest(
             format!("the request body is over {limit} bytes; send smaller batches"),
         )
     };
-    let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let raw = axum::body::to_bytes(body, limit).await.map_err(|err| {
+        if is_length_limit(&err) {
+            too_large()
+        } else {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "incomplete_body",
+                format!(
+                    "the request body could not be read: {err}; send the whole body, with a Content-Length that \
+                     matches it or with chunked encoding"
+                ),
+            )
+        }
+    })?;
     let bytes = match headers.get(header::CONTENT_ENCODING).map(HeaderValue::to_str) {
         None => raw.to_vec(),
         Some(Ok(encoding)) if encoding.eq_ignore_ascii_case("identity") => raw.to_vec(),
@@ -288,27 +390,22 @@ pub(crate) async fn ingest(
         return Err(error);
     }
     if count > 0 {
-        let mut stored = state.ingest.submit(&source, lines).map_err(|rejection| match rejection {
-            IngestRejection::UnknownSource { known } => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "unknown_source",
-                if known.is_empty() {
-                    format!("no HTTP source is named {source:?}; add a [[source]] with type = \"http\" to the configuration")
-                } else {
-                    format!("no HTTP source is named {source:?}; the HTTP sources are {}", known.join(", "))
-                },
-            ),
-            IngestRejection::Busy => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "the service is behind on its input; send the request again shortly",
-            ),
-            IngestRejection::Closed => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting_down",
-                "the service is shutting down; send the request again after it restarts",
-            ),
-        })?;
+        let mut stored = state
+            .ingest
+            .submit(&source, lines)
+            .map_err(|rejection| match rejection {
+                IngestRejection::UnknownSource { known } => unknown_source(&source, &known),
+                IngestRejection::Busy => ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "the service is behind on its input; send the request again shortly",
+                ),
+                IngestRejection::Closed => ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting_down",
+                    "the service is shutting down; send the request again after it restarts",
+                ),
+            })?;
         // Respond only once the events are stored, so that a crash after
         // the response cannot lose them.
         match tokio::time::timeout(STORE_TIMEOUT, stored.recv()).await {

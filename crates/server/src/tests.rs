@@ -16,6 +16,14 @@ struct Recorder {
 }
 
 impl IngestTarget for Recorder {
+    fn check_source(&self, source: &str) -> Result<(), Vec<String>> {
+        if source == "vector" {
+            Ok(())
+        } else {
+            Err(vec!["vector".to_owned()])
+        }
+    }
+
     fn submit(
         &self,
         source: &str,
@@ -295,4 +303,39 @@ async fn ingest_empty_body_gets_400() {
     let recorder = Arc::new(Recorder::default());
     let (status, _, value) = call(app(recorder, true), post("/api/v1/ingest/vector", "[]")).await;
     assert_eq!((status, value), (StatusCode::ACCEPTED, json!({"accepted": 0})));
+}
+
+#[tokio::test]
+async fn ingest_unknown_source_gets_404_before_body() {
+    for body in ["", "garbage", "{\"a\":1}"] {
+        let recorder = Arc::new(Recorder::default());
+        let (status, _, value) = call(app(recorder.clone(), true), post("/api/v1/ingest/other", body)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body:?}");
+        assert_eq!(value["error"]["code"], "unknown_source", "{body:?}");
+        assert!(recorder.batches.lock().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn ingest_broken_body_gets_400() {
+    // A body stream that fails part way, as a client that closes the
+    // connection before the length it announced does.
+    let chunks: Vec<Result<&'static str, std::io::Error>> = vec![
+        Ok("{\"a\":"),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "connection closed",
+        )),
+    ];
+    let body = Body::from_stream(futures_util::stream::iter(chunks));
+    let recorder = Arc::new(Recorder::default());
+    let (status, _, value) = call(app(recorder.clone(), true), post("/api/v1/ingest/vector", body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(value["error"]["code"], "incomplete_body");
+    assert!(recorder.batches.lock().unwrap().is_empty());
+
+    let large = "x".repeat(2048);
+    let (status, _, value) = call(app(recorder, true), post("/api/v1/ingest/vector", large)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(value["error"]["code"], "body_too_large");
 }

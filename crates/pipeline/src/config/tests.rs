@@ -211,6 +211,9 @@ fn durations_in_every_unit() {
     assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
     assert!(parse_duration("").is_err());
     assert!(parse_duration("-1h").is_err());
+    assert!(parse_duration("0s").is_err());
+    assert_eq!(parse_duration("100y"), Ok(iocwatch_model::time::MAX_DURATION));
+    assert!(parse_duration("101y").is_err());
 }
 
 #[test]

@@ -94,7 +94,10 @@ pub enum IngestError {
 #[derive(Debug, Clone)]
 pub struct IngestHandle {
     sources: Arc<HashMap<String, Arc<str>>>,
-    tx: mpsc::Sender<Batch>,
+    /// The one sender that all clones share, taken out when the service
+    /// stops. The match step then ends once the sources are done, even
+    /// while HTTP connections that hold a clone are still open.
+    tx: Arc<std::sync::Mutex<Option<mpsc::Sender<Batch>>>>,
 }
 
 impl IngestHandle {
@@ -109,9 +112,7 @@ impl IngestHandle {
     /// step cannot take more lines now.
     pub fn submit(&self, source: &str, lines: Vec<Vec<u8>>) -> Result<mpsc::Receiver<()>, IngestError> {
         let Some(name) = self.sources.get(source) else {
-            let mut known: Vec<String> = self.sources.keys().cloned().collect();
-            known.sort();
-            return Err(IngestError::UnknownSource(known));
+            return Err(IngestError::UnknownSource(self.source_names()));
         };
         let received = Instant::now();
         let count = lines.len() as u64;
@@ -131,7 +132,16 @@ impl IngestHandle {
             checkpoint: None,
             stored: Some(stored),
         };
-        match self.tx.try_send(batch) {
+        let sent = match self.tx.lock() {
+            Ok(tx) => match tx.as_ref() {
+                Some(tx) => tx.try_send(batch),
+                None => Err(mpsc::error::TrySendError::Closed(batch)),
+            },
+            // A thread panicked while it held the lock, so the service is
+            // failing.
+            Err(_) => Err(mpsc::error::TrySendError::Closed(batch)),
+        };
+        match sent {
             Ok(()) => {
                 metrics::counter!("iocwatch_source_lines_total", "source" => source.to_owned())
                     .increment(count);
@@ -140,6 +150,25 @@ impl IngestHandle {
             Err(mpsc::error::TrySendError::Full(_)) => Err(IngestError::Busy),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(IngestError::Closed),
         }
+    }
+
+    /// Checks that an HTTP source is named `source`.
+    ///
+    /// # Errors
+    ///
+    /// The sorted names of the HTTP sources when none is named `source`.
+    pub fn check_source(&self, source: &str) -> Result<(), Vec<String>> {
+        if self.sources.contains_key(source) {
+            Ok(())
+        } else {
+            Err(self.source_names())
+        }
+    }
+
+    fn source_names(&self) -> Vec<String> {
+        let mut known: Vec<String> = self.sources.keys().cloned().collect();
+        known.sort();
+        known
     }
 }
 
@@ -178,8 +207,11 @@ impl Running {
                 first_error.get_or_insert(error);
             }
         }
-        // Every sender is gone once the sources and the ingest handle
-        // are dropped, which ends the match step's loop.
+        // Every sender is gone once the sources are done and the ingest
+        // handle's sender is taken out, which ends the match step's loop.
+        if let Ok(mut tx) = self.ingest.tx.lock() {
+            tx.take();
+        }
         drop(self.ingest);
         let processor = self.processor;
         let joined = tokio::task::spawn_blocking(move || processor.join()).await;
@@ -297,7 +329,7 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let source_health = Arc::new(source_health);
     let ingest = IngestHandle {
         sources: Arc::new(http_sources),
-        tx,
+        tx: Arc::new(std::sync::Mutex::new(Some(tx))),
     };
 
     let routes: Vec<(String, Arc<Sink>)> = sinks

@@ -29,6 +29,10 @@ const PASSWORD: &str = "correct horse battery";
 struct NoIngest;
 
 impl IngestTarget for NoIngest {
+    fn check_source(&self, _: &str) -> Result<(), Vec<String>> {
+        Err(Vec::new())
+    }
+
     fn submit(&self, _: &str, _: Vec<Vec<u8>>) -> Result<tokio::sync::mpsc::Receiver<()>, IngestRejection> {
         Err(IngestRejection::UnknownSource { known: Vec::new() })
     }
@@ -1032,6 +1036,20 @@ async fn watchlists_created_changed_and_deleted() {
         )
         .await;
     assert_eq!(bad.body["error"]["field"], "ttl");
+    // A zero window would alert on every repeat, and a ttl of a million
+    // years would pass the last time the store holds.
+    for (field, value) in [("dedup_window", "0s"), ("ttl", "0s"), ("ttl", "999999y")] {
+        let bad = h
+            .post(
+                "/api/v1/watchlists",
+                "/api/v1/watchlists",
+                &h.admin,
+                json!({"name": "x", field: value}),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{field} {value}");
+        assert_eq!(bad.body["error"]["field"], field, "{field} {value}");
+    }
     let unknown = h
         .post(
             "/api/v1/watchlists",

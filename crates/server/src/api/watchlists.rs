@@ -83,12 +83,8 @@ fn format_duration(duration: Duration) -> String {
 }
 
 fn parse_duration(field: &str, text: &str) -> Result<Duration, ApiError> {
-    humantime::parse_duration(text.trim()).map_err(|error| {
-        ApiError::invalid(
-            field,
-            format!("{field} {text:?} is not a duration ({error}); write a number with a unit, such as 30d, 12h or 90m"),
-        )
-    })
+    iocwatch_model::time::parse_duration(text)
+        .map_err(|message| ApiError::invalid(field, format!("{field}: {message}")))
 }
 
 /// Settings of a new watchlist, or changes to one; a missing field keeps
