@@ -26,6 +26,7 @@
 
 pub mod api;
 pub mod auth;
+mod connections;
 mod console;
 mod error;
 mod openapi;
@@ -178,13 +179,8 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let (shutdown, deadline) = with_deadline(shutdown);
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<ClientAddr>(),
-    )
-    .with_graceful_shutdown(shutdown);
-    finish_by(server.into_future(), deadline).await
+    connections::serve(listener, router, shutdown, connections::Limits::default()).await;
+    Ok(())
 }
 
 /// Serves `router` over TLS, as [`serve`] does in plain text.
@@ -197,60 +193,8 @@ pub async fn serve_tls(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let (shutdown, deadline) = with_deadline(shutdown);
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<ClientAddr>(),
-    )
-    .with_graceful_shutdown(shutdown);
-    finish_by(server.into_future(), deadline).await
-}
-
-/// Time that open connections get to finish after the shutdown signal:
-/// a console's event stream, or a client that stalls while it sends a
-/// request, would otherwise hold the service open.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Returns `shutdown` as the signal of a graceful shutdown, and a future
-/// that completes [`SHUTDOWN_GRACE`] after it.
-fn with_deadline(
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> (
-    impl Future<Output = ()> + Send + 'static,
-    impl Future<Output = ()> + Send + 'static,
-) {
-    let (fired, fired_rx) = tokio::sync::watch::channel(false);
-    let signal = async move {
-        shutdown.await;
-        let _ = fired.send(true);
-    };
-    let deadline = async move {
-        let mut fired_rx = fired_rx;
-        if fired_rx.wait_for(|fired| *fired).await.is_ok() {
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    (signal, deadline)
-}
-
-/// Runs `server` until it ends, or until `deadline` when connections are
-/// still open after the shutdown signal. Their tasks end with the runtime.
-async fn finish_by(
-    server: impl Future<Output = io::Result<()>>,
-    deadline: impl Future<Output = ()>,
-) -> io::Result<()> {
-    tokio::select! {
-        result = server => result,
-        () = deadline => {
-            tracing::warn!(
-                grace_seconds = SHUTDOWN_GRACE.as_secs(),
-                "HTTP connections still open after the shutdown grace period; closing them"
-            );
-            Ok(())
-        }
-    }
+    connections::serve(listener, router, shutdown, connections::Limits::default()).await;
+    Ok(())
 }
 
 /// Reports the state of sources and sinks.
