@@ -432,6 +432,54 @@ fn json_problem(err: &serde_json::Error) -> String {
     format!("{problem} at column {}", err.column())
 }
 
+/// Nesting past which an event line is parsed in full before it is
+/// accepted. Skipping a value, as the first check does, has no depth
+/// limit, but the log decoders stop at serde_json's recursion limit of
+/// 128, so a deeper line would be accepted and then dropped.
+const DEEP_NESTING: usize = 64;
+
+/// Returns why `line` is not a JSON value that the log decoders read, or
+/// `None` when it is one.
+fn check_event_line(line: &[u8]) -> Option<String> {
+    if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+        return Some(json_problem(&err));
+    }
+    if nesting_depth(line) <= DEEP_NESTING {
+        return None;
+    }
+    serde_json::from_slice::<Value>(line)
+        .err()
+        .map(|err| json_problem(&err))
+}
+
+/// Returns the deepest nesting of objects and arrays in `json`, a valid
+/// JSON text.
+fn nesting_depth(json: &[u8]) -> usize {
+    let (mut depth, mut deepest) = (0_usize, 0_usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// Splits a body into one JSON object per event: the elements of a
 /// top-level array, or the non-blank lines. Lines and elements that are
 /// not JSON objects are left out and listed. A body that starts as an
@@ -478,9 +526,7 @@ fn split_events(bytes: &[u8]) -> Result<Split, ApiError> {
                 "line {number} is not a JSON object; send one JSON object per line"
             ))
         } else {
-            serde_json::from_slice::<serde::de::IgnoredAny>(line)
-                .err()
-                .map(|err| format!("line {number} is not valid JSON: {}", json_problem(&err)))
+            check_event_line(line).map(|problem| format!("line {number} is not valid JSON: {problem}"))
         };
         match problem {
             None => split.events.push(line.to_vec()),

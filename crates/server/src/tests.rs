@@ -339,3 +339,24 @@ async fn ingest_broken_body_gets_400() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(value["error"]["code"], "body_too_large");
 }
+
+#[tokio::test]
+async fn ingest_rejects_nesting_decoders_refuse() {
+    let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
+    // Brackets inside strings do not nest.
+    let quoted = format!(
+        "{{\"a\":\"{}\",\"b\":{}1{}}}",
+        "[".repeat(200),
+        "[".repeat(70),
+        "]".repeat(70)
+    );
+    let body = format!("{deep}\n{quoted}\n");
+    let recorder = Arc::new(Recorder::default());
+    let (status, _, value) = call(app(recorder.clone(), true), post("/api/v1/ingest/vector", body)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{value}");
+    assert_eq!(value["accepted"], 1, "{value}");
+    assert_eq!(value["rejected"][0]["line"], 1, "{value}");
+    let message = value["rejected"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("recursion limit"), "{message}");
+    assert_eq!(recorder.batches.lock().unwrap()[0].1, [quoted.into_bytes()]);
+}
