@@ -824,18 +824,25 @@ fn output_linked_to_input_rejected() {
     assert_eq!(fs::read_to_string(&victim).unwrap(), content);
 }
 
-#[cfg(unix)]
-#[test]
-fn unreadable_folder_is_error() {
-    use std::os::unix::fs::PermissionsExt;
-    let (dir, intel, _log) = fixture("198.51.100.1\n", "{}\n");
-    let folder = dir.path().join("locked");
+/// Creates the folder `name` in `dir` with one ECS log whose event
+/// matches 198.51.100.1.
+fn folder_with_alert(dir: &Path, name: &str) -> PathBuf {
+    let folder = dir.join(name);
     fs::create_dir(&folder).unwrap();
     fs::write(
         folder.join("ecs.json"),
         "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
     )
     .unwrap();
+    folder
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_folder_is_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, intel, _log) = fixture("198.51.100.1\n", "{}\n");
+    let folder = folder_with_alert(dir.path(), "locked");
     fs::set_permissions(&folder, fs::Permissions::from_mode(0o000)).unwrap();
     if fs::read_dir(&folder).is_ok() {
         // The superuser reads any folder, whatever its mode.
@@ -860,13 +867,7 @@ fn unreadable_folder_is_error() {
 #[test]
 fn dangling_link_in_folder_skipped() {
     let (dir, intel, _log) = fixture("198.51.100.1\n", "{}\n");
-    let folder = dir.path().join("logs");
-    fs::create_dir(&folder).unwrap();
-    fs::write(
-        folder.join("ecs.json"),
-        "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
-    )
-    .unwrap();
+    let folder = folder_with_alert(dir.path(), "logs");
     std::os::unix::fs::symlink(dir.path().join("gone.json"), folder.join("gone.json")).unwrap();
     let output = run(&[
         "scan",

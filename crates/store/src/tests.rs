@@ -300,12 +300,7 @@ fn expiry_from_ttl_meta_and_override() {
     store
         .import("c2", vec![indicator("198.51.100.3")], &options, T0)
         .unwrap();
-    let expiries: Vec<Option<OffsetDateTime>> = store
-        .indicators("c2", None)
-        .unwrap()
-        .iter()
-        .map(|stored| stored.expires_at)
-        .collect();
+    let expiries = expiries_of(&store, "c2");
     assert_eq!(
         expiries,
         [
@@ -314,6 +309,17 @@ fn expiry_from_ttl_meta_and_override() {
             Some(T0 + time::Duration::minutes(10)),
         ]
     );
+}
+
+/// Returns the expiry of every indicator of `watchlist`, in the store's
+/// order.
+fn expiries_of(store: &Store, watchlist: &str) -> Vec<Option<OffsetDateTime>> {
+    store
+        .indicators(watchlist, None)
+        .unwrap()
+        .iter()
+        .map(|stored| stored.expires_at)
+        .collect()
 }
 
 #[test]
@@ -339,12 +345,7 @@ fn import_reads_expiry_forms() {
         .unwrap();
     assert_eq!(report.unreadable_expiry, 2);
     assert_eq!(report.first_unreadable_expiry_line, Some(1));
-    let expiries: Vec<Option<OffsetDateTime>> = store
-        .indicators("c2", None)
-        .unwrap()
-        .iter()
-        .map(|stored| stored.expires_at)
-        .collect();
+    let expiries = expiries_of(&store, "c2");
     assert_eq!(
         expiries,
         [
