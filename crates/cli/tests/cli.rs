@@ -433,6 +433,52 @@ fn unreadable_intel_exit_two() {
 }
 
 #[test]
+fn intel_stdin_and_empty_name_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ecs.json");
+    fs::write(&log, "{}\n").unwrap();
+    let log = log.to_str().unwrap();
+
+    for spec in ["-", "feed=-"] {
+        let output = run(&["scan", "--intel", spec, log]);
+        assert_eq!(status(&output), 2, "{spec}");
+        let message = stderr(&output);
+        assert!(
+            message.contains(&format!(
+                "--intel {spec}: standard input is not accepted for watchlists"
+            )),
+            "{spec}: {message}"
+        );
+        assert!(!message.contains("No such file"), "{spec}: {message}");
+    }
+
+    let output = run(&["scan", "--intel", "=list.txt", log]);
+    assert_eq!(status(&output), 2);
+    let message = stderr(&output);
+    assert!(
+        message.contains("--intel =list.txt: NAME is empty in NAME=PATH"),
+        "{message}"
+    );
+    assert!(message.contains("such as feed=list.txt"), "{message}");
+
+    let output = run(&["lookup", "--intel", "-", "198.51.100.1"]);
+    assert_eq!(status(&output), 2);
+    assert!(stderr(&output).contains("standard input is not accepted"));
+}
+
+#[test]
+fn intel_file_named_with_equals_sign_read() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("=list.txt"), "198.51.100.1\n").unwrap();
+    let output = iocwatch()
+        .current_dir(dir.path())
+        .args(["lookup", "--intel", "=list.txt", "198.51.100.1"])
+        .output()
+        .unwrap();
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+}
+
+#[test]
 fn malformed_lines_reported_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let intel = dir.path().join("list.txt");
