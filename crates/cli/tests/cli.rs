@@ -518,6 +518,33 @@ fn malformed_lines_reported_and_skipped() {
 }
 
 #[test]
+fn too_long_line_counted_in_bytes() {
+    let mut log = b"{\"message\":\"".to_vec();
+    log.resize(17 * 1024 * 1024, b'a');
+    log.extend_from_slice(b"\"}\n{\"source\":{\"ip\":\"198.51.100.1\"}}\n");
+    let (_dir, intel, log_path) = fixture("198.51.100.1\n", "");
+    fs::write(&log_path, &log).unwrap();
+
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        log_path.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("ecs.json:1: malformed line skipped: line is longer than the maximum of 16 MiB\n"),
+        "{message}"
+    );
+    let scanned = format!("scanned 1 file, 2 lines, {:.1} MB in", log.len() as f64 / 1e6);
+    assert!(
+        message.contains(&scanned),
+        "summary lacks {scanned:?}:\n{message}"
+    );
+}
+
+#[test]
 fn truncated_gzip_keeps_earlier_alerts() {
     let dir = tempfile::tempdir().unwrap();
     let intel = dir.path().join("list.txt");

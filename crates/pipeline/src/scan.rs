@@ -641,9 +641,12 @@ fn run_unit(
         };
         let (bytes, offset) = match line {
             Line::Text { bytes, offset } => (bytes, offset),
-            Line::TooLong { .. } => {
+            Line::TooLong { length, .. } => {
                 let format = decoder.as_ref().map_or("unknown", |d| d.format());
-                let message = format!("line longer than {} MiB skipped", MAX_LINE / (1024 * 1024));
+                let message = format!(
+                    "line is longer than the maximum of {} MiB",
+                    MAX_LINE / (1024 * 1024)
+                );
                 result.stats.count_malformed(
                     format,
                     LineError {
@@ -653,6 +656,8 @@ fn run_unit(
                     },
                 );
                 result.stats.lines += 1;
+                result.stats.bytes += length;
+                unreported_bytes += length;
                 line_number += 1;
                 continue;
             }
