@@ -1079,6 +1079,23 @@ fn empty_folder_warns() {
 }
 
 #[test]
+fn two_pair_file_names_format_rules() {
+    let (_dir, intel, log) = fixture("198.51.100.1\n", "SRC=203.0.113.12 DST=10.20.0.7\n");
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(status(&output), 2);
+    let message = stderr(&output);
+    assert!(message.contains("not a supported log format"), "{message}");
+    assert!(
+        message.contains("a netfilter body with IN= and OUT="),
+        "{message}"
+    );
+    assert!(
+        message.contains("a body of at least three key=value pairs"),
+        "{message}"
+    );
+}
+
+#[test]
 fn named_unsupported_file_is_error() {
     let dir = tempfile::tempdir().unwrap();
     let intel = dir.path().join("list.txt");

@@ -439,7 +439,8 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
         }
         return Ok(Some(format!(
             "{display}: not a supported log format (Zeek TSV, Zeek JSON, Suricata EVE, ECS JSON lines, \
-             or syslog with a netfilter, pfSense filterlog, PAN-OS, CEF or key=value body)"
+             or syslog with a netfilter body with IN= and OUT=, a pfSense filterlog, PAN-OS or CEF body, \
+             or a body of at least three key=value pairs)"
         )));
     };
 
