@@ -812,6 +812,52 @@ fn lookup_json_and_no_match_exit() {
 }
 
 #[test]
+fn lookup_invalid_value_exit_two() {
+    let (_dir, intel, _log) = fixture("198.51.100.1\n", "");
+    let intel = intel.to_str().unwrap();
+
+    let output = run(&["lookup", "--json", "--intel", intel, "999.1.1.1"]);
+    assert_eq!(status(&output), 2);
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["value"], "999.1.1.1");
+    assert!(answer["problem"].as_str().unwrap().contains("octet"), "{answer}");
+    assert!(
+        stderr(&output).contains("cannot look up \"999.1.1.1\": invalid IP address"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A match does not hide the invalid value, and every value is printed.
+    let output = run(&["lookup", "--intel", intel, "999.1.1.1", "198.51.100.1", "wpad"]);
+    assert_eq!(status(&output), 2);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("MATCH list 198.51.100.1"), "{printed}");
+    let message = stderr(&output);
+    assert!(message.contains("cannot look up 2 values"), "{message}");
+    assert!(
+        message.contains("\"wpad\": not a recognised indicator"),
+        "{message}"
+    );
+
+    // A valid value that cannot be on a watchlist is no error.
+    let output = run(&["lookup", "--intel", intel, "127.0.0.1"]);
+    assert_eq!(status(&output), 1);
+}
+
+#[test]
+fn lookup_help_states_exit_status() {
+    let output = run(&["lookup", "--help"]);
+    let help = String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("2 on error, which includes a value that is not a valid indicator"),
+        "{help}"
+    );
+}
+
+#[test]
 fn thread_count_out_of_range_rejected() {
     let root = examples();
     let intel = root.join("intel/c2-servers.csv");
