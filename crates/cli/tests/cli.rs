@@ -181,6 +181,27 @@ fn table_output_and_summary() {
 }
 
 #[test]
+fn ecs_epoch_milliseconds_timestamp() {
+    let (_dir, intel, log) = fixture(
+        "198.51.100.1\n",
+        "{\"@timestamp\":1709251200123,\"source\":{\"ip\":\"198.51.100.1\"}}\n\
+         {\"@timestamp\":1709251200,\"source\":{\"ip\":\"198.51.100.1\"}}\n",
+    );
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let alerts = alerts(&output);
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts[0]["@timestamp"], "2024-03-01T00:00:00.123000Z");
+    assert_eq!(alerts[1]["@timestamp"], "2024-03-01T00:00:00.000000Z");
+}
+
+#[test]
 fn no_alerts_exit_one() {
     let (_dir, intel, log) = fixture(
         "198.51.100.99\n",
