@@ -35,7 +35,9 @@ pub enum Command {
     Scan(ScanArgs),
     /// Check values against the watchlists: "is this on any list?".
     ///
-    /// Exit status: 0 when a value matched, 1 when none did, 2 on error.
+    /// Exit status: 0 when a value matched, 1 when none did, 2 on error,
+    /// which includes a value that is not a valid indicator. Every value
+    /// is looked up before that error is reported.
     Lookup(LookupArgs),
     /// Create, fill and inspect the stored watchlists.
     Watchlist(StoreArgs<WatchlistCommand>),

@@ -35,7 +35,7 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
     let started = std::time::Instant::now();
     let mut files = Vec::new();
     for spec in &args.intel {
-        let (name, path) = split_spec(spec);
+        let (name, path) = split_spec(spec)?;
         files.extend(expand(name, &path)?);
     }
     // Files load in parallel; reports print in command-line order.
@@ -110,21 +110,43 @@ pub(crate) fn release_at_exit<T>(matcher: Matcher, holder: T) {
 
 /// Splits `NAME=PATH`; a spec that names an existing path is a path even
 /// when it contains `=`.
-pub(crate) fn split_spec(spec: &str) -> (Option<String>, PathBuf) {
+///
+/// # Errors
+///
+/// Rejects `-` and `NAME=-`, because watchlists are not read from
+/// standard input, and `=PATH` when no file of that name exists, because
+/// its NAME is empty.
+pub(crate) fn split_spec(spec: &str) -> Result<(Option<String>, PathBuf)> {
+    if spec == "-" {
+        bail!(stdin_rejected(spec));
+    }
     if Path::new(spec).exists() {
-        return (None, PathBuf::from(spec));
+        return Ok((None, PathBuf::from(spec)));
     }
     match spec.split_once('=') {
+        Some(("", path)) => bail!(
+            "--intel {spec}: NAME is empty in NAME=PATH; write a name before the `=`, \
+             such as feed={path}, or give the path alone"
+        ),
         Some((name, path))
-            if !name.is_empty()
-                && name
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
+            if name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')) =>
         {
-            (Some(name.to_owned()), PathBuf::from(path))
+            if path == "-" {
+                bail!(stdin_rejected(spec));
+            }
+            Ok((Some(name.to_owned()), PathBuf::from(path)))
         }
-        _ => (None, PathBuf::from(spec)),
+        _ => Ok((None, PathBuf::from(spec))),
     }
+}
+
+fn stdin_rejected(spec: &str) -> String {
+    format!(
+        "--intel {spec}: standard input is not accepted for watchlists; \
+         give the path of a watchlist file or directory (./- for a file named -)"
+    )
 }
 
 /// Lists the files a spec names: the file itself, or every file of a

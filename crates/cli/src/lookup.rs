@@ -2,15 +2,21 @@
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use iocwatch_matcher::Matcher;
 use iocwatch_model::refang::refang;
-use iocwatch_model::{Field, IndicatorValue, ParseOptions, parse_indicator};
+use iocwatch_model::{Field, IndicatorError, IndicatorValue, ParseOptions, parse_indicator};
 use serde_json::{Value, json};
 
 use crate::args::LookupArgs;
 
-/// Looks each value up; exit status 0 when any matched, 1 when none.
+/// Looks each value up; exit status 0 when any matched, 1 when none,
+/// and 2 (through the returned error) on the errors below.
+///
+/// # Errors
+///
+/// A watchlist that cannot be loaded, and a value that is not a valid
+/// indicator, which is reported after every value was looked up.
 pub fn run(args: LookupArgs) -> Result<ExitCode> {
     args.ignored.warn("lookup");
     // The watchlist reports go to standard error, so `--all-rejections`
@@ -18,9 +24,13 @@ pub fn run(args: LookupArgs) -> Result<ExitCode> {
     let quiet = args.json && !args.intel.all_rejections;
     let matcher = crate::intel::load(&args.intel, quiet)?;
     let mut any = false;
+    let mut invalid: Vec<(&str, String)> = Vec::new();
     for value in &args.values {
-        let answer = lookup(&matcher, value);
+        let (answer, parsed) = lookup(&matcher, value);
         any |= answer["matches"].as_array().is_some_and(|m| !m.is_empty());
+        if let Err(IndicatorError::Invalid(err)) = parsed {
+            invalid.push((value, err.to_string()));
+        }
         if args.json {
             println!("{answer}");
         } else {
@@ -28,10 +38,26 @@ pub fn run(args: LookupArgs) -> Result<ExitCode> {
         }
     }
     crate::intel::release_at_exit(matcher, ());
-    Ok(if any { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    match invalid.as_slice() {
+        [] => Ok(if any { ExitCode::SUCCESS } else { ExitCode::from(1) }),
+        [(value, problem)] => bail!("cannot look up {value:?}: {problem}; correct the value"),
+        _ => {
+            let lines: Vec<String> = invalid
+                .iter()
+                .map(|(value, problem)| format!("  {value:?}: {problem}"))
+                .collect();
+            bail!(
+                "cannot look up {} values that are not valid indicators; correct them:\n{}",
+                invalid.len(),
+                lines.join("\n")
+            )
+        }
+    }
 }
 
-fn lookup(matcher: &Matcher, raw: &str) -> Value {
+/// Looks `raw` up. Returns the JSON object printed for it and the error
+/// of parsing it as an indicator, if any.
+fn lookup(matcher: &Matcher, raw: &str) -> (Value, Result<(), IndicatorError>) {
     let live = refang(raw.trim()).trim().to_owned();
     let parsed = parse_indicator(&live, None, ParseOptions { allow_broad: true });
     let (kind, normalised, problem) = match &parsed {
@@ -78,7 +104,8 @@ fn lookup(matcher: &Matcher, raw: &str) -> Value {
             })
         })
         .collect();
-    json!({ "value": raw, "type": kind, "normalised": normalised, "problem": problem, "matches": matches })
+    let answer = json!({ "value": raw, "type": kind, "normalised": normalised, "problem": problem, "matches": matches });
+    (answer, parsed.map(|_| ()))
 }
 
 fn print_text(answer: &Value) {

@@ -124,7 +124,10 @@ fn check_output_path(output: &Path, args: &ScanArgs) -> Result<()> {
         }
     }
     for spec in &args.intel.intel {
-        let (name, path) = crate::intel::split_spec(spec);
+        // An invalid spec is reported when the watchlists load.
+        let Ok((name, path)) = crate::intel::split_spec(spec) else {
+            continue;
+        };
         if contains_output(&path) {
             return Err(output_is_input(output));
         }

@@ -181,6 +181,27 @@ fn table_output_and_summary() {
 }
 
 #[test]
+fn ecs_epoch_milliseconds_timestamp() {
+    let (_dir, intel, log) = fixture(
+        "198.51.100.1\n",
+        "{\"@timestamp\":1709251200123,\"source\":{\"ip\":\"198.51.100.1\"}}\n\
+         {\"@timestamp\":1709251200,\"source\":{\"ip\":\"198.51.100.1\"}}\n",
+    );
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let alerts = alerts(&output);
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts[0]["@timestamp"], "2024-03-01T00:00:00.123000Z");
+    assert_eq!(alerts[1]["@timestamp"], "2024-03-01T00:00:00.000000Z");
+}
+
+#[test]
 fn no_alerts_exit_one() {
     let (_dir, intel, log) = fixture(
         "198.51.100.99\n",
@@ -433,6 +454,52 @@ fn unreadable_intel_exit_two() {
 }
 
 #[test]
+fn intel_stdin_and_empty_name_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("ecs.json");
+    fs::write(&log, "{}\n").unwrap();
+    let log = log.to_str().unwrap();
+
+    for spec in ["-", "feed=-"] {
+        let output = run(&["scan", "--intel", spec, log]);
+        assert_eq!(status(&output), 2, "{spec}");
+        let message = stderr(&output);
+        assert!(
+            message.contains(&format!(
+                "--intel {spec}: standard input is not accepted for watchlists"
+            )),
+            "{spec}: {message}"
+        );
+        assert!(!message.contains("No such file"), "{spec}: {message}");
+    }
+
+    let output = run(&["scan", "--intel", "=list.txt", log]);
+    assert_eq!(status(&output), 2);
+    let message = stderr(&output);
+    assert!(
+        message.contains("--intel =list.txt: NAME is empty in NAME=PATH"),
+        "{message}"
+    );
+    assert!(message.contains("such as feed=list.txt"), "{message}");
+
+    let output = run(&["lookup", "--intel", "-", "198.51.100.1"]);
+    assert_eq!(status(&output), 2);
+    assert!(stderr(&output).contains("standard input is not accepted"));
+}
+
+#[test]
+fn intel_file_named_with_equals_sign_read() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("=list.txt"), "198.51.100.1\n").unwrap();
+    let output = iocwatch()
+        .current_dir(dir.path())
+        .args(["lookup", "--intel", "=list.txt", "198.51.100.1"])
+        .output()
+        .unwrap();
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+}
+
+#[test]
 fn malformed_lines_reported_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let intel = dir.path().join("list.txt");
@@ -468,6 +535,33 @@ fn malformed_lines_reported_and_skipped() {
     assert!(
         messages.contains("3 more malformed lines not shown"),
         "{messages}"
+    );
+}
+
+#[test]
+fn too_long_line_counted_in_bytes() {
+    let mut log = b"{\"message\":\"".to_vec();
+    log.resize(17 * 1024 * 1024, b'a');
+    log.extend_from_slice(b"\"}\n{\"source\":{\"ip\":\"198.51.100.1\"}}\n");
+    let (_dir, intel, log_path) = fixture("198.51.100.1\n", "");
+    fs::write(&log_path, &log).unwrap();
+
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        log_path.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains("ecs.json:1: malformed line skipped: line is longer than the maximum of 16 MiB\n"),
+        "{message}"
+    );
+    let scanned = format!("scanned 1 file, 2 lines, {:.1} MB in", log.len() as f64 / 1e6);
+    assert!(
+        message.contains(&scanned),
+        "summary lacks {scanned:?}:\n{message}"
     );
 }
 
@@ -739,6 +833,52 @@ fn lookup_json_and_no_match_exit() {
 }
 
 #[test]
+fn lookup_invalid_value_exit_two() {
+    let (_dir, intel, _log) = fixture("198.51.100.1\n", "");
+    let intel = intel.to_str().unwrap();
+
+    let output = run(&["lookup", "--json", "--intel", intel, "999.1.1.1"]);
+    assert_eq!(status(&output), 2);
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["value"], "999.1.1.1");
+    assert!(answer["problem"].as_str().unwrap().contains("octet"), "{answer}");
+    assert!(
+        stderr(&output).contains("cannot look up \"999.1.1.1\": invalid IP address"),
+        "{}",
+        stderr(&output)
+    );
+
+    // A match does not hide the invalid value, and every value is printed.
+    let output = run(&["lookup", "--intel", intel, "999.1.1.1", "198.51.100.1", "wpad"]);
+    assert_eq!(status(&output), 2);
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("MATCH list 198.51.100.1"), "{printed}");
+    let message = stderr(&output);
+    assert!(message.contains("cannot look up 2 values"), "{message}");
+    assert!(
+        message.contains("\"wpad\": not a recognised indicator"),
+        "{message}"
+    );
+
+    // A valid value that cannot be on a watchlist is no error.
+    let output = run(&["lookup", "--intel", intel, "127.0.0.1"]);
+    assert_eq!(status(&output), 1);
+}
+
+#[test]
+fn lookup_help_states_exit_status() {
+    let output = run(&["lookup", "--help"]);
+    let help = String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("2 on error, which includes a value that is not a valid indicator"),
+        "{help}"
+    );
+}
+
+#[test]
 fn thread_count_out_of_range_rejected() {
     let root = examples();
     let intel = root.join("intel/c2-servers.csv");
@@ -1003,6 +1143,23 @@ fn empty_folder_warns() {
         stderr(&output).contains("the folder contains no files"),
         "{}",
         stderr(&output)
+    );
+}
+
+#[test]
+fn two_pair_file_names_format_rules() {
+    let (_dir, intel, log) = fixture("198.51.100.1\n", "SRC=203.0.113.12 DST=10.20.0.7\n");
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(status(&output), 2);
+    let message = stderr(&output);
+    assert!(message.contains("not a supported log format"), "{message}");
+    assert!(
+        message.contains("a netfilter body with IN= and OUT="),
+        "{message}"
+    );
+    assert!(
+        message.contains("a body of at least three key=value pairs"),
+        "{message}"
     );
 }
 

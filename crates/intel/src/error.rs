@@ -49,6 +49,18 @@ pub enum IntelErrorKind {
         /// The I/O or decompression error.
         error: io::Error,
     },
+    /// Reading or decompressing a gzip-compressed file failed part-way
+    /// through, as it does when the file is truncated or corrupt.
+    #[error(
+        "failed to read line {line}: {error}; the gzip file looks truncated or corrupt \
+         (check it with gzip -t)"
+    )]
+    GzipRead {
+        /// The 1-based number of the line being read.
+        line: u64,
+        /// The I/O or decompression error.
+        error: io::Error,
+    },
     /// The content is not UTF-8 text: UTF-16, binary data, or an archive
     /// format other than gzip.
     #[error("not a UTF-8 text file: {0}")]

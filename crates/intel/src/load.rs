@@ -128,7 +128,12 @@ pub fn load_reader(
         .fill_buf()
         .map_err(|error| IntelError::new(source, IntelErrorKind::Read { line: 1, error }))?;
     let result = if head.starts_with(&GZIP_MAGIC) {
-        decode(name, source, BufReader::new(MultiGzDecoder::new(reader)), options)
+        decode(name, source, BufReader::new(MultiGzDecoder::new(reader)), options).map_err(
+            |kind| match kind {
+                IntelErrorKind::Read { line, error } => IntelErrorKind::GzipRead { line, error },
+                other => other,
+            },
+        )
     } else {
         decode(name, source, reader, options)
     };

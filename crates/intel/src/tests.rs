@@ -790,7 +790,13 @@ fn corrupt_gzip_fails() {
     let middle = compressed.len() / 2;
     compressed.truncate(middle);
     let error = load_reader("t", "feed.gz", compressed.as_slice(), &LoadOptions::default()).unwrap_err();
-    assert!(matches!(error.kind(), IntelErrorKind::Read { .. }), "{error}");
+    assert!(matches!(error.kind(), IntelErrorKind::GzipRead { .. }), "{error}");
+    let message = error.to_string();
+    assert!(message.starts_with("feed.gz: failed to read line "), "{message}");
+    assert!(
+        message.ends_with("the gzip file looks truncated or corrupt (check it with gzip -t)"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ use iocwatch_model::{CanonicalUrl, Field, Record};
 use serde_json::{Map, Value};
 
 use crate::json::json_error;
+use crate::syslog::epoch_timestamp;
 use crate::zeek::{observe_certificate_hash, observe_email, observe_once, observe_related_ip};
 use crate::{DecodeError, excerpt};
 
@@ -76,7 +77,7 @@ fn read_document(document: &Map<String, Value>) -> Record<'static> {
     let mut record = Record {
         format: "ecs",
         dataset: Cow::Owned(text("event.dataset").unwrap_or_else(|| "ecs".to_owned())),
-        timestamp: text("@timestamp").map(Cow::Owned),
+        timestamp: text("@timestamp").map(|raw| Cow::Owned(epoch_in_seconds(raw))),
         ..Record::default()
     };
 
@@ -215,6 +216,16 @@ fn strings(value: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// Rewrites an `@timestamp` of digits alone, such as the JSON number
+/// 1709251200123, as epoch seconds with a fraction. Up to 11 digits are
+/// seconds. From 12 digits on (100,000,000,000 and above, which as
+/// seconds would fall after the year 5000) the value is milliseconds,
+/// and from 15 and 18 digits on micro- and nanoseconds, as
+/// [`epoch_timestamp`] reads them. Other text is kept as written.
+fn epoch_in_seconds(raw: String) -> String {
+    epoch_timestamp(&raw).unwrap_or(raw)
+}
+
 fn first_string(value: &Value) -> Option<String> {
     match value {
         Value::Array(items) => items.iter().find_map(scalar_string),
@@ -296,6 +307,31 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn epoch_timestamp_units() {
+        let rows = [
+            (r#"{"@timestamp":1709251200}"#, "1709251200"),
+            (r#"{"@timestamp":"1709251200"}"#, "1709251200"),
+            (r#"{"@timestamp":1709251200.5}"#, "1709251200.5"),
+            (r#"{"@timestamp":99999999999}"#, "99999999999"),
+            (r#"{"@timestamp":100000000000}"#, "100000000.000"),
+            (r#"{"@timestamp":1709251200123}"#, "1709251200.123"),
+            (r#"{"@timestamp":"1709251200123"}"#, "1709251200.123"),
+            (r#"{"@timestamp":1709251200123456}"#, "1709251200.123456"),
+            (r#"{"@timestamp":"2024-03-01T00:00:00Z"}"#, "2024-03-01T00:00:00Z"),
+        ];
+        for (line, expected) in rows {
+            assert_eq!(decode_one(line).timestamp.as_deref(), Some(expected), "{line}");
+        }
+
+        let millis = decode_one(r#"{"@timestamp":1709251200123}"#);
+        let parsed = iocwatch_model::time::parse_timestamp(millis.timestamp.as_deref().unwrap());
+        assert_eq!(
+            parsed.map(|instant| instant.unix_timestamp_nanos()),
+            Some(1_709_251_200_123_000_000)
+        );
     }
 
     #[test]

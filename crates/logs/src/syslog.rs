@@ -89,11 +89,13 @@ impl SyslogBody {
     /// Describes the body for error messages.
     fn describe(self) -> &'static str {
         match self {
-            Self::Netfilter => "netfilter fields (IN= OUT= SRC= DST=)",
+            Self::Netfilter => "netfilter fields (with both IN= and OUT=)",
             Self::Filterlog => "pfSense filterlog CSV",
             Self::Panos => "PAN-OS CSV",
             Self::Cef => "CEF (CEF:Version|Vendor|...)",
-            Self::Kv => "key=value pairs",
+            Self::Kv => {
+                "at least three key=value pairs at the start of the body (keys of letters, digits, _, - and .)"
+            }
             Self::Json => "a JSON object",
         }
     }
@@ -247,7 +249,10 @@ impl Decoder for SyslogDecoder {
 /// Describes a line whose body is in no known format.
 fn unknown_body(has_header: bool, body: &str) -> DecodeError {
     let expected: Vec<&str> = SyslogBody::ALL.iter().map(|body| body.describe()).collect();
-    let expected = expected.join(", ");
+    let expected = match expected.split_last() {
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    };
     if has_header {
         DecodeError::new(format!(
             "syslog message body is in no known format: expected {expected}; found {}",
@@ -788,6 +793,25 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("\"Accepted password for root\""), "{message}");
+
+        // Two pairs are too few for a key=value body, and a netfilter
+        // body needs IN= and OUT=.
+        let message = decoder
+            .decode(b"<134>Mar  1 10:00:00 fw1 kernel: SRC=203.0.113.12 DST=10.20.0.7")
+            .unwrap_err()
+            .message;
+        assert!(
+            message.contains("netfilter fields (with both IN= and OUT=)"),
+            "{message}"
+        );
+        assert!(
+            message.contains(" or at least three key=value pairs at the start of the body"),
+            "{message}"
+        );
+        assert!(
+            message.ends_with("found \"SRC=203.0.113.12 DST=10.20.0.7\""),
+            "{message}"
+        );
 
         let message = decoder.decode(b"hello world").unwrap_err().message;
         assert!(

@@ -427,12 +427,15 @@ fn detect(value: &str) -> Result<IndicatorValue, IndicatorError> {
         return Ok(address);
     }
     // An address-shaped value keeps the address error (a port out of
-    // range, a bad prefix) rather than a misleading domain error.
+    // range, a bad prefix, an octet above 255) rather than a misleading
+    // URL or domain error. The head counts as an address when it parses
+    // or when it has the dotted-quad shape of one.
     if let Err(err) = address {
         let head = value.split(['/', ':']).next().unwrap_or(value);
         let tail = value.rsplit(['/', ':']).next().unwrap_or_default();
         let numeric_tail = !tail.is_empty() && tail.bytes().all(|b| b.is_ascii_digit());
-        if value.contains([':', '/']) && numeric_tail && parse_ip(head).is_ok() {
+        let address_head = parse_ip(head).is_ok() || looks_like_dotted_quad(head);
+        if value.contains([':', '/']) && numeric_tail && address_head {
             return Err(err);
         }
     }
@@ -493,7 +496,13 @@ fn looks_like_digest(value: &str) -> bool {
 /// (`192.0.2.1:8080`, `[2001:db8::1]:443`).
 fn parse_address(value: &str) -> Result<IndicatorValue, IndicatorError> {
     if let Some((addr, prefix)) = value.split_once('/') {
-        let ip = parse_ip(addr)?;
+        let ip = parse_ip(addr).map_err(|err| match err {
+            // Name the whole network in the message, not only its address.
+            ValueError::InvalidAddress(_) if looks_like_dotted_quad(addr) => {
+                ValueError::InvalidAddress(format!("{value}: an octet of the network address is above 255"))
+            }
+            other => other,
+        })?;
         let prefix: u8 = prefix
             .parse()
             .map_err(|_| ValueError::InvalidAddress(format!("{value}: the prefix length is not a number")))?;
@@ -904,6 +913,34 @@ mod tests {
             Err(IndicatorError::Invalid(ValueError::NonHexDigest { .. }))
         ));
         assert!(parse("not a value").is_err());
+    }
+
+    #[test]
+    fn network_with_bad_octet_invalid() {
+        let rows = [
+            (
+                "999.1.1.1/24",
+                ValueError::InvalidAddress(
+                    "999.1.1.1/24: an octet of the network address is above 255".into(),
+                ),
+            ),
+            (
+                "198.51.100.256/24",
+                ValueError::InvalidAddress(
+                    "198.51.100.256/24: an octet of the network address is above 255".into(),
+                ),
+            ),
+            ("010.1.1.1/24", ValueError::LeadingZeroOctet),
+            (
+                "999.1.1.1:80",
+                ValueError::InvalidAddress("999.1.1.1: an octet is above 255".into()),
+            ),
+        ];
+        for (raw, expected) in rows {
+            assert_eq!(parse(raw), Err(IndicatorError::Invalid(expected)), "{raw:?}");
+        }
+        // A path that is not a number keeps the value a URL.
+        assert_eq!(kind("198.51.100.7/ip.shtml"), IndicatorKind::Url);
     }
 
     #[test]

@@ -22,6 +22,8 @@ pub enum Line<'a> {
     TooLong {
         /// Byte offset of the line's first byte in the stream.
         offset: u64,
+        /// Number of bytes skipped, with the line's `\n` when it has one.
+        length: u64,
     },
 }
 
@@ -95,7 +97,8 @@ impl<R: Read> LineReader<R> {
                 self.short_lines = line_end - line_start < SHORT_LINE;
                 let offset = self.base + line_start as u64;
                 if let Some(offset) = skipping {
-                    return Ok(Some(Line::TooLong { offset }));
+                    let length = self.base + line_end as u64 + 1 - offset;
+                    return Ok(Some(Line::TooLong { offset, length }));
                 }
                 return Ok(Some(Line::Text {
                     bytes: &self.buffer[line_start..line_end],
@@ -103,14 +106,21 @@ impl<R: Read> LineReader<R> {
                 }));
             }
             if self.eof {
+                let stream_end = self.base + self.end as u64;
                 if self.start == self.end {
-                    return Ok(skipping.map(|offset| Line::TooLong { offset }));
+                    return Ok(skipping.map(|offset| Line::TooLong {
+                        offset,
+                        length: stream_end - offset,
+                    }));
                 }
                 let line_start = self.start;
                 self.start = self.end;
                 let offset = self.base + line_start as u64;
                 if let Some(offset) = skipping {
-                    return Ok(Some(Line::TooLong { offset }));
+                    return Ok(Some(Line::TooLong {
+                        offset,
+                        length: stream_end - offset,
+                    }));
                 }
                 return Ok(Some(Line::Text {
                     bytes: &self.buffer[line_start..self.end],
@@ -210,7 +220,7 @@ mod tests {
                 Line::Text { bytes, offset } => {
                     lines.push((String::from_utf8_lossy(bytes).into_owned(), offset))
                 }
-                Line::TooLong { offset } => lines.push(("<too long>".to_owned(), offset)),
+                Line::TooLong { offset, .. } => lines.push(("<too long>".to_owned(), offset)),
             }
         }
         lines
@@ -287,7 +297,7 @@ mod tests {
                     Line::Text { bytes, offset } => {
                         lines.push((String::from_utf8_lossy(bytes).into_owned(), offset))
                     }
-                    Line::TooLong { offset } => panic!("line at {offset} reported too long"),
+                    Line::TooLong { offset, .. } => panic!("line at {offset} reported too long"),
                 }
             }
             assert_eq!(lines.len(), expected.len(), "reads of {size}");
@@ -303,6 +313,39 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].0.len(), BUFFER * 3);
         assert_eq!(lines[1], ("next".to_owned(), (BUFFER * 3 + 1) as u64));
+    }
+
+    #[test]
+    fn too_long_lines_skipped_with_length() {
+        let long = MAX_LINE + 5;
+        let mut input = b"first\n".to_vec();
+        input.resize(input.len() + long, b'x');
+        input.extend_from_slice(b"\nnext\n");
+        let last_start = input.len();
+        input.resize(input.len() + long, b'y');
+
+        let mut reader = LineReader::new(
+            UnevenReads {
+                rest: &input,
+                size: 65_536,
+            },
+            0,
+        );
+        let mut lines = Vec::new();
+        while let Some(line) = reader.next_line().unwrap() {
+            match line {
+                Line::Text { bytes, offset } => lines.push(format!("text {offset} {}", bytes.len())),
+                Line::TooLong { offset, length } => lines.push(format!("too long {offset} {length}")),
+            }
+        }
+
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert_eq!(lines[0], "text 0 5");
+        // The newline of a skipped line counts as skipped.
+        assert_eq!(lines[1], format!("too long 6 {}", long + 1));
+        assert_eq!(lines[2], format!("text {} 4", 6 + long + 1));
+        // The last line has no newline.
+        assert_eq!(lines[3], format!("too long {last_start} {long}"));
     }
 
     #[test]

@@ -439,7 +439,8 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
         }
         return Ok(Some(format!(
             "{display}: not a supported log format (Zeek TSV, Zeek JSON, Suricata EVE, ECS JSON lines, \
-             or syslog with a netfilter, pfSense filterlog, PAN-OS, CEF or key=value body)"
+             or syslog with a netfilter body with IN= and OUT=, a pfSense filterlog, PAN-OS or CEF body, \
+             or a body of at least three key=value pairs)"
         )));
     };
 
@@ -641,9 +642,12 @@ fn run_unit(
         };
         let (bytes, offset) = match line {
             Line::Text { bytes, offset } => (bytes, offset),
-            Line::TooLong { .. } => {
+            Line::TooLong { length, .. } => {
                 let format = decoder.as_ref().map_or("unknown", |d| d.format());
-                let message = format!("line longer than {} MiB skipped", MAX_LINE / (1024 * 1024));
+                let message = format!(
+                    "line is longer than the maximum of {} MiB",
+                    MAX_LINE / (1024 * 1024)
+                );
                 result.stats.count_malformed(
                     format,
                     LineError {
@@ -653,6 +657,8 @@ fn run_unit(
                     },
                 );
                 result.stats.lines += 1;
+                result.stats.bytes += length;
+                unreported_bytes += length;
                 line_number += 1;
                 continue;
             }
