@@ -150,7 +150,10 @@ pub fn router(state: AppState) -> Router {
     routes
         .fallback(console::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
-        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.max_body_bytes,
+            error::json_errors,
+        ))
         .layer(axum::middleware::from_fn(console::security_headers))
         .with_state(state)
 }
@@ -324,13 +327,7 @@ pub(crate) async fn ingest(
         return Err(unknown_source(&source, &known));
     }
     let limit = state.max_body_bytes;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the request body is over {limit} bytes; send smaller batches"),
-        )
-    };
+    let too_large = || error::body_too_large(limit);
     let raw = axum::body::to_bytes(body, limit).await.map_err(|err| {
         if is_length_limit(&err) {
             too_large()

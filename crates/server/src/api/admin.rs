@@ -2,7 +2,7 @@
 //! `/api/v1/allowlist`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use iocwatch_model::ParseOptions;
 use iocwatch_store::{
@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{JsonBody, limit, offset, rfc3339};
+use crate::api::{ApiQuery, JsonBody, QueryParams, limit, offset, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
@@ -331,6 +331,18 @@ pub struct AuditQuery {
     pub target: Option<String>,
 }
 
+impl QueryParams for AuditQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[
+        ("limit", "an integer from 1 to 1000"),
+        ("offset", "an integer from 0 to 9223372036854775807"),
+        ("actor", "a user name"),
+        (
+            "target",
+            "an audit target such as watchlist:name, with an optional trailing *",
+        ),
+    ];
+}
+
 /// Lists the audit trail, newest first (admin).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
@@ -338,7 +350,7 @@ pub struct AuditQuery {
 pub(crate) async fn audit(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require(Role::Admin)?;
     let filter = AuditFilter {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use iocwatch_intel::{LoadOptions, load_reader};
 use iocwatch_model::{
@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::admin::{AuditItem, AuditPage};
-use crate::api::{JsonBody, limit, offset, parse_time, rfc3339};
+use crate::api::{ApiQuery, JsonBody, QueryParams, limit, offset, parse_time, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
@@ -324,6 +324,14 @@ pub struct UploadQuery {
     pub allow_broad: bool,
 }
 
+impl QueryParams for UploadQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[
+        ("filename", "a file name"),
+        ("column", "the name of a CSV column"),
+        ("allow_broad", "true or false"),
+    ];
+}
+
 /// A line of an upload that was not imported.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RejectedLine {
@@ -419,7 +427,7 @@ pub(crate) async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Query(query): Query<UploadQuery>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
     body: Bytes,
 ) -> Result<Json<ImportResponse>, ApiError> {
     caller.require(Role::Admin)?;
@@ -510,6 +518,14 @@ pub struct IndicatorQuery {
     pub q: Option<String>,
 }
 
+impl QueryParams for IndicatorQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[
+        ("limit", "an integer from 1 to 1000"),
+        ("offset", "an integer from 0 to 9223372036854775807"),
+        ("q", "text to find"),
+    ];
+}
+
 /// A stored indicator.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct IndicatorView {
@@ -551,7 +567,7 @@ pub(crate) async fn indicators(
     State(state): State<AppState>,
     _caller: Caller,
     Path(name): Path<String>,
-    Query(query): Query<IndicatorQuery>,
+    ApiQuery(query): ApiQuery<IndicatorQuery>,
 ) -> Result<Json<IndicatorPage>, ApiError> {
     let page = Page {
         offset: offset(query.offset)?,
@@ -590,6 +606,7 @@ pub struct AddIndicatorsRequest {
     pub description: Option<String>,
     /// 0 to 100.
     #[schema(maximum = 100)]
+    #[serde(default, deserialize_with = "confidence")]
     pub confidence: Option<u8>,
     /// Lifetime such as `7d`, overriding the watchlist's ttl.
     #[schema(
@@ -600,6 +617,33 @@ pub struct AddIndicatorsRequest {
     /// suffixes.
     #[serde(default)]
     pub allow_broad: bool,
+}
+
+/// Deserializes an optional confidence, an integer from 0 to 100, so that
+/// a rejection names that range rather than the range of `u8`.
+fn confidence<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u8>, D::Error> {
+    use serde::de::{Error, Unexpected};
+
+    const EXPECTED: &str = "an integer from 0 to 100";
+    let Some(value) = Option::<Value>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let unexpected = match &value {
+        Value::Number(number) => match number.as_u64() {
+            Some(whole) if whole <= 100 => return Ok(u8::try_from(whole).ok()),
+            Some(whole) => Unexpected::Unsigned(whole),
+            None => match number.as_i64() {
+                Some(negative) => Unexpected::Signed(negative),
+                None => Unexpected::Float(number.as_f64().unwrap_or(f64::NAN)),
+            },
+        },
+        Value::String(text) => Unexpected::Str(text),
+        Value::Bool(flag) => Unexpected::Bool(*flag),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+        Value::Null => Unexpected::Unit,
+    };
+    Err(D::Error::invalid_value(unexpected, &EXPECTED))
 }
 
 /// Adds indicators to a watchlist (admin). Invalid values are reported
@@ -617,9 +661,6 @@ pub(crate) async fn add_indicators(
     caller.require(Role::Admin)?;
     if request.values.is_empty() {
         return Err(ApiError::invalid("values", "give at least one value"));
-    }
-    if request.confidence.is_some_and(|confidence| confidence > 100) {
-        return Err(ApiError::invalid("confidence", "confidence is 0 to 100"));
     }
     let ttl = request
         .ttl
@@ -807,6 +848,13 @@ pub struct HistoryQuery {
     pub offset: Option<u64>,
 }
 
+impl QueryParams for HistoryQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[
+        ("limit", "an integer from 1 to 1000"),
+        ("offset", "an integer from 0 to 9223372036854775807"),
+    ];
+}
+
 /// Returns the audit entries of a watchlist, newest first.
 #[utoipa::path(get, path = "/api/v1/watchlists/{name}/history", tag = "watchlists",
     params(("name" = String, Path), HistoryQuery),
@@ -815,7 +863,7 @@ pub(crate) async fn history(
     State(state): State<AppState>,
     _caller: Caller,
     Path(name): Path<String>,
-    Query(query): Query<HistoryQuery>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let filter = AuditFilter {
         target: Some(format!("watchlist:{name}")),
