@@ -167,7 +167,44 @@ pub(crate) fn parse_statuses(text: &str) -> Result<Vec<AlertStatus>, ApiError> {
         .collect()
 }
 
+/// Parses the `host` filter as an IP address, in the form the store keeps.
+fn parse_host(text: &str) -> Result<String, ApiError> {
+    text.trim()
+        .parse::<std::net::IpAddr>()
+        .map(|address| address.to_string())
+        .map_err(|_| {
+            ApiError::invalid(
+                "host",
+                format!(
+                    "host {text:?} is not an IP address; give an address such as 10.1.0.5 or 2001:db8::5"
+                ),
+            )
+        })
+}
+
 fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
+    let since = query
+        .since
+        .as_deref()
+        .map(|text| parse_time("since", text))
+        .transpose()?;
+    let until = query
+        .until
+        .as_deref()
+        .map(|text| parse_time("until", text))
+        .transpose()?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        return Err(ApiError::invalid(
+            "until",
+            format!(
+                "until {} is before since {}; give an until at or after since",
+                rfc3339(until),
+                rfc3339(since)
+            ),
+        ));
+    }
     let min_severity = query
         .min_severity
         .as_deref()
@@ -185,18 +222,10 @@ fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
             .unwrap_or_default(),
         min_severity,
         watchlist: query.watchlist.clone(),
-        internal_host: query.host.clone(),
+        internal_host: query.host.as_deref().map(parse_host).transpose()?,
         indicator: query.indicator.clone(),
-        since: query
-            .since
-            .as_deref()
-            .map(|text| parse_time("since", text))
-            .transpose()?,
-        until: query
-            .until
-            .as_deref()
-            .map(|text| parse_time("until", text))
-            .transpose()?,
+        since,
+        until,
         text: query.q.clone(),
         limit: Some(limit(query.limit)?),
         offset: offset(query.offset)?,

@@ -19,8 +19,9 @@ pub(crate) trait QueryParams: DeserializeOwned {
     const PARAMS: &'static [(&'static str, &'static str)];
 }
 
-/// The query string of a request, parsed into `T`. A value that does not
-/// parse gets a 400 that names the parameter.
+/// The query string of a request, parsed into `T`. A parameter that `T`
+/// does not accept, or a value that does not parse, gets a 400 that names
+/// the parameter.
 #[derive(Debug)]
 pub(crate) struct ApiQuery<T>(pub T);
 
@@ -36,9 +37,15 @@ where
     }
 }
 
-/// Parses a query string into `T`.
+/// Parses a query string into `T`, rejecting unknown parameters.
 pub(crate) fn parse_query<T: QueryParams>(query: &str) -> Result<T, ApiError> {
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    if let Some((unknown, _)) = pairs
+        .iter()
+        .find(|(name, _)| !T::PARAMS.iter().any(|(accepted, _)| accepted == name))
+    {
+        return Err(unknown_parameter::<T>(unknown));
+    }
     for (index, (name, _)) in pairs.iter().enumerate() {
         if pairs[..index].iter().any(|(earlier, _)| earlier == name) {
             return Err(ApiError::invalid(
@@ -66,6 +73,19 @@ pub(crate) fn parse_query<T: QueryParams>(query: &str) -> Result<T, ApiError> {
         };
         ApiError::invalid(name, message)
     })
+}
+
+fn unknown_parameter<T: QueryParams>(name: &str) -> ApiError {
+    let message = if T::PARAMS.is_empty() {
+        format!("unknown query parameter {name:?}; this endpoint takes no query parameters")
+    } else {
+        let accepted: Vec<&str> = T::PARAMS.iter().map(|(name, _)| *name).collect();
+        format!(
+            "unknown query parameter {name:?}; the accepted parameters are {}",
+            accepted.join(", ")
+        )
+    };
+    ApiError::invalid(name, message)
 }
 
 /// A JSON request body whose errors have the API's error shape, naming the

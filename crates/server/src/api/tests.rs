@@ -1993,3 +1993,99 @@ async fn oversized_bodies_name_the_limit() {
     }
     h.check_schemas();
 }
+
+/// Query values that cannot select anything useful are rejected rather
+/// than answered with an empty page: an unknown parameter, a window whose
+/// since is after its until, and a host that is not an IP address.
+#[tokio::test]
+async fn alert_query_rejects_unusable_values() {
+    let h = harness();
+    raise(
+        &h.store,
+        "198.51.100.23",
+        "2001:db8::5",
+        OffsetDateTime::now_utc(),
+    );
+
+    let reply = h
+        .get("/api/v1/alerts?colour=red", "/api/v1/alerts", &h.viewer)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["error"]["field"], "colour");
+    let text = message(&reply);
+    assert!(text.contains("colour"), "{text}");
+    assert!(text.contains("status, min_severity"), "{text}");
+
+    let reply = h
+        .get(
+            "/api/v1/alerts?since=2024-05-02T00:00:00Z&until=2024-05-01T00:00:00Z",
+            "/api/v1/alerts",
+            &h.viewer,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["error"]["field"], "until");
+    assert!(message(&reply).contains("2024-05-02T00:00:00"), "{}", reply.body);
+
+    let reply = h
+        .get(
+            "/api/v1/alerts?since=2024-05-01T00:00:00Z&until=2024-05-01T00:00:00Z",
+            "/api/v1/alerts",
+            &h.viewer,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    let reply = h
+        .get("/api/v1/alerts?host=not-an-ip", "/api/v1/alerts", &h.viewer)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["error"]["field"], "host");
+    assert!(message(&reply).contains("not-an-ip"), "{}", reply.body);
+
+    let reply = h
+        .get("/api/v1/alerts?host=2001:DB8:0::5", "/api/v1/alerts", &h.viewer)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["total"], 1);
+
+    for (path, template) in [
+        ("/api/v1/audit?colour=red", "/api/v1/audit"),
+        ("/api/v1/dashboard?colour=red", "/api/v1/dashboard"),
+    ] {
+        let reply = h.get(path, template, &h.admin).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.body["error"]["field"], "colour", "{path}");
+    }
+    h.check_schemas();
+}
+
+/// The parameters that each query extractor accepts are the ones the
+/// OpenAPI document lists for it.
+#[test]
+fn query_params_match_openapi() {
+    use utoipa::IntoParams;
+
+    use crate::api::QueryParams;
+
+    fn names<T: IntoParams + QueryParams>() -> (Vec<String>, Vec<String>) {
+        let documented = T::into_params(|| None)
+            .into_iter()
+            .map(|param| param.name)
+            .collect();
+        let accepted = T::PARAMS.iter().map(|(name, _)| (*name).to_owned()).collect();
+        (documented, accepted)
+    }
+    let pairs = [
+        names::<crate::api::alerts::AlertQuery>(),
+        names::<crate::api::alerts::EventsQuery>(),
+        names::<crate::api::admin::AuditQuery>(),
+        names::<crate::api::status::DashboardQuery>(),
+        names::<crate::api::watchlists::UploadQuery>(),
+        names::<crate::api::watchlists::IndicatorQuery>(),
+        names::<crate::api::watchlists::HistoryQuery>(),
+    ];
+    for (documented, accepted) in pairs {
+        assert_eq!(documented, accepted);
+    }
+}
