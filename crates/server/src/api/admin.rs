@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use iocwatch_model::ParseOptions;
+use iocwatch_model::{IndicatorError, ParseOptions, parse_indicator};
 use iocwatch_store::{
     AllowlistEntry, ApiToken, AuditEntry, AuditFilter, NewAudit, Role, StoreError, User, UserChange,
     allowlist_json,
@@ -14,6 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
+use crate::api::watchlists::too_broad;
 use crate::api::{ApiQuery, JsonBody, QueryParams, limit, offset, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
@@ -432,13 +433,21 @@ pub(crate) async fn allow(
     JsonBody(request): JsonBody<AllowRequest>,
 ) -> Result<(StatusCode, Json<AllowlistView>), ApiError> {
     caller.require(Role::Admin)?;
+    let options = ParseOptions {
+        allow_broad: request.allow_broad,
+    };
+    if let Err(IndicatorError::TooBroad(detail)) = parse_indicator(&request.value, None, options) {
+        let message = format!(
+            "invalid allowlist value {:?}: {}",
+            request.value,
+            too_broad(&detail, "send \"allow_broad\": true in the request body")
+        );
+        return Err(ApiError::invalid("value", message));
+    }
     let store = state.store.clone();
     let (entry, created) = blocking(move || {
         let now = OffsetDateTime::now_utc();
         let before = store.allowlist_entry(&request.value)?;
-        let options = ParseOptions {
-            allow_broad: request.allow_broad,
-        };
         let (entry, created) =
             store.allowlist_add(&request.value, request.comment.as_deref(), options, now)?;
         let target = format!("allowlist:{}", entry.value);

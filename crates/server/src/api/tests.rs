@@ -2089,3 +2089,75 @@ fn query_params_match_openapi() {
         assert_eq!(documented, accepted);
     }
 }
+
+/// A broad indicator rejected over the API names the API's `allow_broad`
+/// field or parameter, not the command-line flag, and is accepted with it.
+#[tokio::test]
+async fn broad_rejection_names_api_field() {
+    let h = harness();
+    h.post(
+        "/api/v1/watchlists",
+        "/api/v1/watchlists",
+        &h.admin,
+        json!({"name": "feed"}),
+    )
+    .await;
+
+    let path = "/api/v1/watchlists/feed/indicators";
+    let template = "/api/v1/watchlists/{name}/indicators";
+    let reply = h
+        .post(path, template, &h.admin, json!({"values": ["10.0.0.0/4"]}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reason = reply.body["rejected"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("\"allow_broad\": true"), "{reason}");
+    assert!(!reason.contains("--allow-broad"), "{reason}");
+    let reply = h
+        .post(
+            path,
+            template,
+            &h.admin,
+            json!({"values": ["10.0.0.0/4"], "allow_broad": true}),
+        )
+        .await;
+    assert_eq!(reply.body["added"], 1, "{}", reply.body);
+
+    let reply = h
+        .post(
+            "/api/v1/allowlist",
+            "/api/v1/allowlist",
+            &h.admin,
+            json!({"value": "com"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["error"]["field"], "value");
+    let text = message(&reply);
+    assert!(text.contains("\"allow_broad\": true"), "{text}");
+    assert!(!text.contains("--allow-broad"), "{text}");
+    let reply = h
+        .post(
+            "/api/v1/allowlist",
+            "/api/v1/allowlist",
+            &h.admin,
+            json!({"value": "com", "allow_broad": true}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+
+    let As::Token(secret) = &h.admin else {
+        unreachable!()
+    };
+    let request = Request::post("/api/v1/watchlists/feed/upload?filename=feed.txt")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .body(Body::from("198.51.100.7\n0.0.0.0/1\n"))
+        .unwrap();
+    let reply = h
+        .raw(request, Method::POST, "/api/v1/watchlists/{name}/upload")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reason = reply.body["rejected"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("allow_broad=true"), "{reason}");
+    assert!(!reason.contains("--allow-broad"), "{reason}");
+    h.check_schemas();
+}

@@ -8,9 +8,9 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use iocwatch_intel::{LoadOptions, load_reader};
+use iocwatch_intel::{LineError, LoadOptions, load_reader};
 use iocwatch_model::{
-    Indicator, IndicatorValue, Meta, Origin, ParseOptions, parse_indicator, refang::refang,
+    Indicator, IndicatorError, IndicatorValue, Meta, Origin, ParseOptions, parse_indicator, refang::refang,
 };
 use iocwatch_store::{
     AuditFilter, DomainMatch, ImportOptions, ImportReport, NewAudit, Page, Role, Severity, Store, StoreError,
@@ -80,6 +80,12 @@ impl WatchlistView {
 
 fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
+}
+
+/// Describes an indicator rejected as too broad. `fix` is how the endpoint
+/// accepts it, such as a body field, in place of the command-line flag.
+pub(crate) fn too_broad(detail: &str, fix: &str) -> String {
+    format!("too broad: {detail}; {fix} if it is really meant")
 }
 
 fn parse_duration(field: &str, text: &str) -> Result<Duration, ApiError> {
@@ -475,7 +481,12 @@ pub(crate) async fn upload(
         .map(|rejection| RejectedLine {
             line: rejection.line,
             value: rejection.value.clone(),
-            reason: rejection.error.to_string(),
+            reason: match &rejection.error {
+                LineError::Indicator(IndicatorError::TooBroad(detail)) => {
+                    too_broad(detail, "add allow_broad=true to the query string")
+                }
+                other => other.to_string(),
+            },
         })
         .collect();
     let rejected_total = (report.rejected.len() + report.dropped.len()) as u64;
@@ -695,7 +706,12 @@ pub(crate) async fn add_indicators(
             Err(error) => rejected.push(RejectedLine {
                 line: index as u64 + 1,
                 value: raw.chars().take(200).collect(),
-                reason: error.to_string(),
+                reason: match &error {
+                    IndicatorError::TooBroad(detail) => {
+                        too_broad(detail, "send \"allow_broad\": true in the request body")
+                    }
+                    other => other.to_string(),
+                },
             }),
         }
     }
