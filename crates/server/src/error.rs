@@ -141,6 +141,7 @@ impl From<StoreError> for ApiError {
             StoreError::DuplicateUser(_) => {
                 Self::new(StatusCode::CONFLICT, "duplicate_user", message).with_field("name")
             }
+            StoreError::InvalidAlertId { .. } => Self::invalid("id", message),
             StoreError::AmbiguousAlert { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "ambiguous_alert_id", message)
             }

@@ -338,7 +338,8 @@ async fn resolve(state: &AppState, id: String) -> Result<Uuid, ApiError> {
 /// times and next steps.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts",
     params(("id" = String, Path, description = "Full id or a prefix of at least 4 characters")),
-    responses((status = 200, body = AlertDetailResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, body = AlertDetailResponse), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub(crate) async fn detail(
     State(state): State<AppState>,
     _caller: Caller,

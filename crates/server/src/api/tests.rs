@@ -2161,3 +2161,24 @@ async fn broad_rejection_names_api_field() {
     assert!(!reason.contains("--allow-broad"), "{reason}");
     h.check_schemas();
 }
+
+/// An alert id prefix shorter than the minimum is rejected as too short,
+/// not reported as unknown.
+#[tokio::test]
+async fn short_alert_prefix_rejected() {
+    let h = harness();
+    let id = raise(&h.store, "198.51.100.23", "10.1.0.5", OffsetDateTime::now_utc());
+    let reply = h.get("/api/v1/alerts/6", "/api/v1/alerts/{id}", &h.viewer).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.body["error"]["field"], "id");
+    assert!(
+        message(&reply).contains("at least 4 characters"),
+        "{}",
+        reply.body
+    );
+
+    let prefix = format!("/api/v1/alerts/{}", &id[..4]);
+    let reply = h.get(&prefix, "/api/v1/alerts/{id}", &h.viewer).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    h.check_schemas();
+}
