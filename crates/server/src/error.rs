@@ -171,16 +171,25 @@ const MAX_PLAIN_ERROR: usize = 4096;
 /// does not parse, a method the route does not serve (405, with an empty
 /// body) and a body over the size limit. The handlers respond in JSON, so
 /// only those pass through the rewrite. The `Allow` header of a 405 is
-/// kept, and a 413 names the body limit, `max_body_bytes`.
+/// kept, and a 413 names the body limit, `max_body_bytes`. Every 413 is
+/// logged with the path and the client address.
 pub(crate) async fn json_errors(
     axum::extract::State(max_body_bytes): axum::extract::State<usize>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    let path = request.uri().path().to_owned();
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<crate::ClientAddr>>()
+        .map(|axum::extract::ConnectInfo(crate::ClientAddr(address))| *address);
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        tracing::warn!(path = %path, client = client.map(tracing::field::display), max_body_bytes, "request rejected: the body is over the limit");
     }
     let is_json = response
         .headers()

@@ -320,9 +320,11 @@ fn is_length_limit(err: &axum::Error) -> bool {
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     Path(source): Path<String>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<ClientAddr>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let client = connect.map(|axum::Extension(axum::extract::ConnectInfo(ClientAddr(address)))| address);
     if let Err(known) = state.ingest.check_source(&source) {
         return Err(unknown_source(&source, &known));
     }
@@ -348,15 +350,19 @@ pub(crate) async fn ingest(
         Some(Ok(encoding)) if encoding.eq_ignore_ascii_case("gzip") => {
             gunzip(&raw, limit).map_err(|err| match err {
                 GunzipError::TooLarge => too_large(),
-                GunzipError::Invalid(err) => ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_gzip",
-                    format!("the body is not valid gzip: {err}"),
-                ),
+                GunzipError::Invalid(err) => {
+                    tracing::warn!(source = %source, client = client.map(tracing::field::display), error = %err, "ingest request rejected: the body is not valid gzip");
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_gzip",
+                        format!("the body is not valid gzip: {err}"),
+                    )
+                }
             })?
         }
         Some(encoding) => {
             let shown = encoding.unwrap_or("(not text)");
+            tracing::warn!(source = %source, client = client.map(tracing::field::display), encoding = ?shown, "ingest request rejected: unsupported Content-Encoding");
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_encoding",
@@ -370,6 +376,7 @@ pub(crate) async fn ingest(
     } = split_events(&bytes)?;
     let count = lines.len();
     if bytes.trim_ascii().is_empty() {
+        tracing::warn!(source = %source, client = client.map(tracing::field::display), "ingest request rejected: the body has no events");
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "empty_body",
