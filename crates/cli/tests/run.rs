@@ -852,3 +852,28 @@ fn rejected_requests_are_logged() {
     assert!(!log.contains("YW5hOnNlY3JldA"), "{log}");
     assert!(!log.contains("guess-password"), "{log}");
 }
+
+/// A line over the fixed line limit of a file source is dropped with a
+/// warning that names the limit and does not point to a setting that the
+/// configuration rejects.
+#[test]
+fn long_line_warning_names_fixed_limit() {
+    let mut service = Service::new(FILE_SOURCE);
+    std::fs::create_dir_all(service.path("logs")).unwrap();
+    let log = service.path("logs/conn.log");
+    append(&log, &format!("{}\n", "x".repeat(2 << 20)));
+    append(&log, &conn(1_733_300_000, "10.1.0.5", "192.0.2.200"));
+    service.start();
+    service.wait_for("the long-line warning", Duration::from_secs(20), || {
+        service.log().contains("dropped lines longer than")
+    });
+    service.stop();
+    let text = service.log();
+    let line = text
+        .lines()
+        .find(|line| line.contains("dropped lines longer than"))
+        .unwrap();
+    assert!(line.contains("max_line_bytes=1048576"), "{line}");
+    assert!(line.contains("cannot be set in the configuration"), "{line}");
+    assert!(!line.contains("raise max_line_bytes"), "{line}");
+}
