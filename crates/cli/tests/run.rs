@@ -877,3 +877,22 @@ fn long_line_warning_names_fixed_limit() {
     assert!(line.contains("cannot be set in the configuration"), "{line}");
     assert!(!line.contains("raise max_line_bytes"), "{line}");
 }
+
+/// The example configuration lists every decoder name that a source
+/// accepts.
+#[test]
+fn example_config_lists_every_decoder() {
+    let example = include_str!("../../../examples/iocwatch.toml");
+    let comments: String = example
+        .lines()
+        .filter(|line| line.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for format in iocwatch_logs::Format::ALL {
+        let name = format.name();
+        let listed = comments
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .any(|word| word == name);
+        assert!(listed, "examples/iocwatch.toml does not list the decoder {name}");
+    }
+}
