@@ -787,3 +787,112 @@ fn stalled_client_does_not_block_stop() {
         service.log()
     );
 }
+
+/// Rejected ingest bodies, oversized bodies, bad API tokens and login
+/// lockouts each leave one warning in the service log with the source or
+/// user and the client address, and never the token.
+#[test]
+fn rejected_requests_are_logged() {
+    let body = format!("max_body_bytes = 2048\n{FILE_SOURCE}");
+    let mut service = Service::new(&body);
+    service.start();
+    let address = service.http;
+    let ingest = "/api/v1/ingest/shippers";
+
+    let (status, _, _) = http_json(address, "POST", ingest, &[], &"x".repeat(4096));
+    assert_eq!(status, 413);
+    let (status, _, _) = http_json(
+        address,
+        "POST",
+        ingest,
+        &[("Content-Encoding", "gzip")],
+        "not gzip",
+    );
+    assert_eq!(status, 400);
+    let (status, _, _) = http_json(address, "POST", ingest, &[("Content-Encoding", "br")], "{}");
+    assert_eq!(status, 415);
+    let (status, _, _) = http_json(address, "POST", ingest, &[], "  \n");
+    assert_eq!(status, 400);
+    let bearer = [("Authorization", "Bearer iwt_not_a_token")];
+    let (status, _, _) = http_json(address, "GET", "/api/v1/alerts", &bearer, "");
+    assert_eq!(status, 401);
+    let basic = [("Authorization", "Basic YW5hOnNlY3JldA==")];
+    let (status, _, _) = http_json(address, "GET", "/api/v1/alerts", &basic, "");
+    assert_eq!(status, 401);
+    let login = r#"{"username":"mallory","password":"guess-password"}"#;
+    let statuses: Vec<u16> = (0..6)
+        .map(|_| http_json(address, "POST", "/api/v1/session", &[], login).0)
+        .collect();
+    assert_eq!(statuses, [401, 401, 401, 401, 401, 429]);
+    service.stop();
+
+    let log = service.log();
+    let warning = |text: &str| -> String {
+        log.lines()
+            .find(|line| line.contains(text))
+            .unwrap_or_else(|| panic!("no line with {text:?} in the log:\n{log}"))
+            .to_owned()
+    };
+    let client = "client=127.0.0.1";
+    for (text, id) in [
+        ("the body is over the limit", "/api/v1/ingest/shippers"),
+        ("not valid gzip", "source=shippers"),
+        ("unsupported Content-Encoding", "source=shippers"),
+        ("the body has no events", "source=shippers"),
+        ("the API token is unknown", "path=/api/v1/alerts"),
+        ("is not `Bearer <token>`", "path=/api/v1/alerts"),
+        ("too many failed logins", "user=mallory"),
+    ] {
+        let line = warning(text);
+        assert!(line.contains("WARN"), "{line}");
+        assert!(line.contains(id), "{line}");
+        assert!(line.contains(client), "{line}");
+    }
+    assert!(!log.contains("iwt_not_a_token"), "{log}");
+    assert!(!log.contains("YW5hOnNlY3JldA"), "{log}");
+    assert!(!log.contains("guess-password"), "{log}");
+}
+
+/// A line over the fixed line limit of a file source is dropped with a
+/// warning that names the limit and does not point to a setting that the
+/// configuration rejects.
+#[test]
+fn long_line_warning_names_fixed_limit() {
+    let mut service = Service::new(FILE_SOURCE);
+    std::fs::create_dir_all(service.path("logs")).unwrap();
+    let log = service.path("logs/conn.log");
+    append(&log, &format!("{}\n", "x".repeat(2 << 20)));
+    append(&log, &conn(1_733_300_000, "10.1.0.5", "192.0.2.200"));
+    service.start();
+    service.wait_for("the long-line warning", Duration::from_secs(20), || {
+        service.log().contains("dropped lines longer than")
+    });
+    service.stop();
+    let text = service.log();
+    let line = text
+        .lines()
+        .find(|line| line.contains("dropped lines longer than"))
+        .unwrap();
+    assert!(line.contains("max_line_bytes=1048576"), "{line}");
+    assert!(line.contains("cannot be set in the configuration"), "{line}");
+    assert!(!line.contains("raise max_line_bytes"), "{line}");
+}
+
+/// The example configuration lists every decoder name that a source
+/// accepts.
+#[test]
+fn example_config_lists_every_decoder() {
+    let example = include_str!("../../../examples/iocwatch.toml");
+    let comments: String = example
+        .lines()
+        .filter(|line| line.starts_with('#'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    for format in iocwatch_logs::Format::ALL {
+        let name = format.name();
+        let listed = comments
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .any(|word| word == name);
+        assert!(listed, "examples/iocwatch.toml does not list the decoder {name}");
+    }
+}

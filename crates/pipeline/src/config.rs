@@ -306,6 +306,30 @@ impl Checker<'_> {
         }
     }
 
+    /// Parses the socket address of `key`, or records why it is not one.
+    /// The message shows `example` as the expected form.
+    fn socket_address(&mut self, key: &str, text: &Spanned<String>, example: &str) -> Option<SocketAddr> {
+        let value = text.get_ref();
+        if let Ok(address) = value.parse::<SocketAddr>() {
+            return Some(address);
+        }
+        let port_problem = value
+            .rsplit_once(':')
+            .filter(|(host, _)| host.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok())
+            .map(|(_, port)| port);
+        let message = match port_problem {
+            Some(port) => format!(
+                "{key} = {value:?} has the invalid port {port:?}; give a port from 0 to 65535, such as {example}"
+            ),
+            None => format!(
+                "{key} = {value:?} is not an IP address and port; give one such as {example} \
+                 (host names such as localhost are not accepted)"
+            ),
+        };
+        self.at(text, message);
+        None
+    }
+
     /// Parses a network in CIDR notation (a bare address is its own /32
     /// or /128), or records why it is not one.
     fn network(&mut self, text: &Spanned<String>) -> Option<IpNet> {
@@ -336,7 +360,9 @@ impl Checker<'_> {
             config.home_net = Some(nets);
         }
         if let Some(http) = raw.http {
-            if let Some(listen) = http.listen {
+            if let Some(listen) = http.listen
+                && let Some(listen) = self.socket_address("listen", &listen, "127.0.0.1:8080")
+            {
                 config.http.listen = listen;
             }
             if let Some(max) = http.max_body_bytes {
@@ -498,8 +524,14 @@ impl Checker<'_> {
                     );
                 }
                 SourceKind::Syslog {
-                    udp: raw.udp.map(Spanned::into_inner),
-                    tcp: raw.tcp.map(Spanned::into_inner),
+                    udp: raw
+                        .udp
+                        .as_ref()
+                        .and_then(|udp| self.socket_address("udp", udp, "127.0.0.1:5514")),
+                    tcp: raw
+                        .tcp
+                        .as_ref()
+                        .and_then(|tcp| self.socket_address("tcp", tcp, "127.0.0.1:5514")),
                     max_message_bytes: raw.max_message_bytes.map_or(64 * 1024, Spanned::into_inner),
                 }
             }
@@ -522,7 +554,17 @@ impl Checker<'_> {
         let inner = table.get_ref();
         let name = match inner.get("name") {
             Some(toml::Value::String(name)) => name.clone(),
-            _ => {
+            Some(other) => {
+                self.at(
+                    &table,
+                    format!(
+                        "the `name` of a [[sink]] is {other}, not a string; write it in quotes, for example \
+                         name = \"siem\""
+                    ),
+                );
+                return None;
+            }
+            None => {
                 self.at(
                     &table,
                     "a [[sink]] needs a `name`, for example name = \"siem\"".to_owned(),
@@ -588,7 +630,7 @@ struct RawConfig {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHttp {
-    listen: Option<SocketAddr>,
+    listen: Option<Spanned<String>>,
     max_body_bytes: Option<Spanned<usize>>,
     tls_cert: Option<Spanned<PathBuf>>,
     tls_key: Option<Spanned<PathBuf>>,
@@ -612,8 +654,8 @@ struct RawSource {
     paths: Option<Spanned<Vec<String>>>,
     start_at: Option<Spanned<StartAt>>,
     poll_interval: Option<Spanned<String>>,
-    udp: Option<Spanned<SocketAddr>>,
-    tcp: Option<Spanned<SocketAddr>>,
+    udp: Option<Spanned<String>>,
+    tcp: Option<Spanned<String>>,
     max_message_bytes: Option<Spanned<usize>>,
 }
 

@@ -152,8 +152,14 @@ impl FromRequestParts<AppState> for Caller {
         let store = state.store.clone();
         let now = OffsetDateTime::now_utc();
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let client = parts
+                .extensions
+                .get::<ConnectInfo<crate::ClientAddr>>()
+                .map(|ConnectInfo(crate::ClientAddr(address))| *address);
+            let path = parts.uri.path();
             let text = value.to_str().unwrap_or_default();
             let Some(secret) = text.strip_prefix("Bearer ").map(str::trim) else {
+                tracing::warn!(path = %path, client = client.map(tracing::field::display), "request rejected: the Authorization header is not `Bearer <token>`");
                 return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",
@@ -163,6 +169,7 @@ impl FromRequestParts<AppState> for Caller {
             let secret = secret.to_owned();
             let found = blocking(move || store.authenticate_token(&secret, now)).await?;
             let Some((token, user)) = found else {
+                tracing::warn!(path = %path, client = client.map(tracing::field::display), "request rejected: the API token is unknown, revoked or of a disabled user");
                 return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",
@@ -283,6 +290,7 @@ pub(crate) async fn login(
             .and_then(|key| limiter.blocked(key, limits.per_address, started))
     });
     if let Some(seconds) = blocked {
+        tracing::warn!(user = %request.username, client = address.map(tracing::field::display), retry_after_seconds = seconds, "login rejected: too many failed logins");
         let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_logins",

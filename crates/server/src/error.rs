@@ -66,6 +66,18 @@ impl ApiError {
     }
 }
 
+/// Returns the 413 error for a request body over `limit` bytes.
+pub(crate) fn body_too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!(
+            "the request body is over the limit of {limit} bytes; send a smaller body, or raise max_body_bytes \
+             in the [http] section of the configuration"
+        ),
+    )
+}
+
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorResponse {
@@ -129,6 +141,7 @@ impl From<StoreError> for ApiError {
             StoreError::DuplicateUser(_) => {
                 Self::new(StatusCode::CONFLICT, "duplicate_user", message).with_field("name")
             }
+            StoreError::InvalidAlertId { .. } => Self::invalid("id", message),
             StoreError::AmbiguousAlert { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "ambiguous_alert_id", message)
             }
@@ -158,12 +171,25 @@ const MAX_PLAIN_ERROR: usize = 4096;
 /// does not parse, a method the route does not serve (405, with an empty
 /// body) and a body over the size limit. The handlers respond in JSON, so
 /// only those pass through the rewrite. The `Allow` header of a 405 is
-/// kept.
-pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+/// kept, and a 413 names the body limit, `max_body_bytes`. Every 413 is
+/// logged with the path and the client address.
+pub(crate) async fn json_errors(
+    axum::extract::State(max_body_bytes): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path().to_owned();
+    let client = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<crate::ClientAddr>>()
+        .map(|axum::extract::ConnectInfo(crate::ClientAddr(address))| *address);
     let response = next.run(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        tracing::warn!(path = %path, client = client.map(tracing::field::display), max_body_bytes, "request rejected: the body is over the limit");
     }
     let is_json = response
         .headers()
@@ -202,7 +228,11 @@ pub(crate) async fn json_errors(request: axum::extract::Request, next: axum::mid
     } else {
         text
     };
-    let mut error = ApiError::new(status, code, message);
+    let mut error = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        body_too_large(max_body_bytes)
+    } else {
+        ApiError::new(status, code, message)
+    };
     error.field = field_of_rejection(&error.message);
     let mut rewritten = error.into_response();
     for name in [header::ALLOW, header::RETRY_AFTER] {

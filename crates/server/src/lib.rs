@@ -151,7 +151,10 @@ pub fn router(state: AppState) -> Router {
     routes
         .fallback(console::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(state.max_body_bytes))
-        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.max_body_bytes,
+            error::json_errors,
+        ))
         .layer(axum::middleware::from_fn(console::security_headers))
         .with_state(state)
 }
@@ -261,20 +264,16 @@ fn is_length_limit(err: &axum::Error) -> bool {
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     Path(source): Path<String>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<ClientAddr>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let client = connect.map(|axum::Extension(axum::extract::ConnectInfo(ClientAddr(address)))| address);
     if let Err(known) = state.ingest.check_source(&source) {
         return Err(unknown_source(&source, &known));
     }
     let limit = state.max_body_bytes;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the request body is over {limit} bytes; send smaller batches"),
-        )
-    };
+    let too_large = || error::body_too_large(limit);
     let raw = axum::body::to_bytes(body, limit).await.map_err(|err| {
         if is_length_limit(&err) {
             too_large()
@@ -295,15 +294,19 @@ pub(crate) async fn ingest(
         Some(Ok(encoding)) if encoding.eq_ignore_ascii_case("gzip") => {
             gunzip(&raw, limit).map_err(|err| match err {
                 GunzipError::TooLarge => too_large(),
-                GunzipError::Invalid(err) => ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_gzip",
-                    format!("the body is not valid gzip: {err}"),
-                ),
+                GunzipError::Invalid(err) => {
+                    tracing::warn!(source = %source, client = client.map(tracing::field::display), error = %err, "ingest request rejected: the body is not valid gzip");
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_gzip",
+                        format!("the body is not valid gzip: {err}"),
+                    )
+                }
             })?
         }
         Some(encoding) => {
             let shown = encoding.unwrap_or("(not text)");
+            tracing::warn!(source = %source, client = client.map(tracing::field::display), encoding = ?shown, "ingest request rejected: unsupported Content-Encoding");
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_encoding",
@@ -317,6 +320,7 @@ pub(crate) async fn ingest(
     } = split_events(&bytes)?;
     let count = lines.len();
     if bytes.trim_ascii().is_empty() {
+        tracing::warn!(source = %source, client = client.map(tracing::field::display), "ingest request rejected: the body has no events");
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "empty_body",

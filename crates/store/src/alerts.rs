@@ -302,6 +302,10 @@ pub struct StatusChange {
     pub actor: String,
 }
 
+/// Minimum length of an alert id prefix that [`Store::find_alert`] accepts,
+/// in characters.
+pub const MIN_ALERT_PREFIX: usize = 4;
+
 const ALERT_COLUMNS: &str = "id, dedup_key, watchlist, indicator, internal_host, severity, status, resolution, \
                              first_seen, last_seen, count, document, created_at, updated_at, assignee";
 
@@ -538,18 +542,28 @@ impl Store {
         })
     }
 
-    /// Finds the alert whose id is `id` or starts with it (at least four
-    /// characters, as `alerts list` shows them).
+    /// Finds the alert whose id is `id` or starts with it (at least
+    /// [`MIN_ALERT_PREFIX`] characters, as `alerts list` shows them).
     ///
     /// # Errors
     ///
-    /// [`StoreError::UnknownAlert`] when none fits and
+    /// [`StoreError::InvalidAlertId`] for a prefix that is too short or not
+    /// hex, [`StoreError::UnknownAlert`] when no alert fits and
     /// [`StoreError::AmbiguousAlert`] when several do.
     pub fn find_alert(&self, id: &str) -> Result<Uuid> {
         let prefix = id.trim().to_ascii_lowercase();
         let unknown = || StoreError::UnknownAlert(id.to_owned());
-        if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(unknown());
+        let invalid = |reason: String| StoreError::InvalidAlertId {
+            id: id.to_owned(),
+            reason,
+        };
+        if !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(invalid("an id contains only hex digits and '-'".to_owned()));
+        }
+        if prefix.len() < MIN_ALERT_PREFIX {
+            return Err(invalid(format!(
+                "give at least {MIN_ALERT_PREFIX} characters of the id"
+            )));
         }
         self.read(|conn| {
             let mut statement = conn.prepare("SELECT id FROM alerts WHERE id >= ?1 AND id < ?2 LIMIT 2")?;

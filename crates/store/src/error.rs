@@ -73,6 +73,16 @@ pub enum StoreError {
     /// No alert has this id.
     #[error("no alert has the id {0:?}; `iocwatch alerts list` shows the ids")]
     UnknownAlert(String),
+    /// An alert id or prefix that cannot be one: shorter than
+    /// [`MIN_ALERT_PREFIX`](crate::MIN_ALERT_PREFIX) characters, or with a
+    /// character other than a hex digit or `-`.
+    #[error("invalid alert id {id:?}: {reason}; `iocwatch alerts list` shows the ids")]
+    InvalidAlertId {
+        /// The id as given.
+        id: String,
+        /// The rule it breaks.
+        reason: String,
+    },
     /// An id prefix fits several alerts.
     #[error("the id prefix {prefix:?} fits {count} alerts; give more characters")]
     AmbiguousAlert {

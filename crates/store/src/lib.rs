@@ -58,7 +58,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 pub use alerts::{
     AlertDetail, AlertFilter, AlertOutcome, AlertStatus, Checkpoint, HistoryEntry, MAX_SIGHTINGS,
-    NewSighting, Resolution, StatusChange, StoredAlert,
+    MIN_ALERT_PREFIX, NewSighting, Resolution, StatusChange, StoredAlert,
 };
 pub use allowlist::AllowlistEntry;
 pub use audit::{AuditEntry, AuditFilter, CLI_ACTOR, NewAudit, allowlist_json, settings_json};

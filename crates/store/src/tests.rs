@@ -816,7 +816,12 @@ fn alert_id_prefixes() {
         store.find_alert("ffffffff"),
         Err(StoreError::UnknownAlert(_))
     ));
-    assert!(matches!(store.find_alert("ab"), Err(StoreError::UnknownAlert(_))));
+    let short = store.find_alert("ab").unwrap_err();
+    assert!(matches!(short, StoreError::InvalidAlertId { .. }), "{short}");
+    assert!(short.to_string().contains("at least 4 characters"), "{short}");
+    let not_hex = store.find_alert("zzzzzzzz").unwrap_err();
+    assert!(matches!(not_hex, StoreError::InvalidAlertId { .. }), "{not_hex}");
+    assert!(not_hex.to_string().contains("hex digits"), "{not_hex}");
     let second = store.commit_batch(&[sighting("j", T0)], &[], T0).unwrap()[0].id();
     let shared = text
         .chars()

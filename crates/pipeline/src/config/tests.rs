@@ -143,7 +143,26 @@ fn bad_values_are_reported_at_their_place() {
         ),
         ("[alerts]\ndedup_window = \"0s\"\n", "line 2", "zero"),
         ("home_net = [\"10.0.0.0/33\"]\n", "line 1", "not a network"),
-        ("[http]\nlisten = \"localhost\"\n", "line 2", "socket address"),
+        (
+            "[http]\nlisten = \"localhost:8080\"\n",
+            "line 2",
+            "listen = \"localhost:8080\" is not an IP address and port; give one such as 127.0.0.1:8080",
+        ),
+        (
+            "[[source]]\nname = \"a\"\ntype = \"syslog\"\nudp = \"127.0.0.1:99999\"\n",
+            "line 4",
+            "udp = \"127.0.0.1:99999\" has the invalid port \"99999\"; give a port from 0 to 65535",
+        ),
+        (
+            "[[source]]\nname = \"a\"\ntype = \"syslog\"\ntcp = \"[::1]:x\"\n",
+            "line 4",
+            "tcp = \"[::1]:x\" has the invalid port",
+        ),
+        (
+            "[[sink]]\nname = 5\ntype = \"file\"\n",
+            "line 1",
+            "the `name` of a [[sink]] is 5, not a string",
+        ),
         (
             "[[source]]\nname = \"a\"\ntype = \"file\"\npaths = []\n",
             "line 4",

@@ -113,7 +113,7 @@ impl StdinSource {
                     let dropped = splitter.split(push);
                     if dropped > 0 {
                         metrics.errors(ErrorKind::TooLong, dropped);
-                        tracing::warn!(source = %name, dropped, "dropped lines longer than the maximum; raise max_line_bytes to keep them");
+                        tracing::warn!(source = %name, dropped, max_line_bytes = self.config.max_line_bytes, "dropped lines longer than max_line_bytes; this limit of the stdin source is fixed at build time and cannot be set in the configuration, so split such lines before they reach iocwatch");
                     }
                     false
                 }

@@ -2,9 +2,9 @@
 //! `/api/v1/allowlist`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use iocwatch_model::ParseOptions;
+use iocwatch_model::{IndicatorError, ParseOptions, parse_indicator};
 use iocwatch_store::{
     AllowlistEntry, ApiToken, AuditEntry, AuditFilter, NewAudit, Role, StoreError, User, UserChange,
     allowlist_json,
@@ -14,7 +14,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::{JsonBody, limit, offset, rfc3339};
+use crate::api::watchlists::too_broad;
+use crate::api::{ApiQuery, JsonBody, QueryParams, limit, offset, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
@@ -331,6 +332,18 @@ pub struct AuditQuery {
     pub target: Option<String>,
 }
 
+impl QueryParams for AuditQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[
+        ("limit", "an integer from 1 to 1000"),
+        ("offset", "an integer from 0 to 9223372036854775807"),
+        ("actor", "a user name"),
+        (
+            "target",
+            "an audit target such as watchlist:name, with an optional trailing *",
+        ),
+    ];
+}
+
 /// Lists the audit trail, newest first (admin).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPage), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
@@ -338,7 +351,7 @@ pub struct AuditQuery {
 pub(crate) async fn audit(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     caller.require(Role::Admin)?;
     let filter = AuditFilter {
@@ -420,13 +433,21 @@ pub(crate) async fn allow(
     JsonBody(request): JsonBody<AllowRequest>,
 ) -> Result<(StatusCode, Json<AllowlistView>), ApiError> {
     caller.require(Role::Admin)?;
+    let options = ParseOptions {
+        allow_broad: request.allow_broad,
+    };
+    if let Err(IndicatorError::TooBroad(detail)) = parse_indicator(&request.value, None, options) {
+        let message = format!(
+            "invalid allowlist value {:?}: {}",
+            request.value,
+            too_broad(&detail, "send \"allow_broad\": true in the request body")
+        );
+        return Err(ApiError::invalid("value", message));
+    }
     let store = state.store.clone();
     let (entry, created) = blocking(move || {
         let now = OffsetDateTime::now_utc();
         let before = store.allowlist_entry(&request.value)?;
-        let options = ParseOptions {
-            allow_broad: request.allow_broad,
-        };
         let (entry, created) =
             store.allowlist_add(&request.value, request.comment.as_deref(), options, now)?;
         let target = format!("allowlist:{}", entry.value);

@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
 use iocwatch_model::{IndicatorKind, IndicatorValue, ParseOptions, parse_indicator};
@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::api::{JsonBody, limit, offset, parse_time, rfc3339};
+use crate::api::{ApiQuery, JsonBody, QueryParams, limit, offset, parse_time, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
@@ -138,6 +138,24 @@ pub struct AlertQuery {
     pub offset: Option<u64>,
 }
 
+impl QueryParams for AlertQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[
+        (
+            "status",
+            "comma-separated statuses: new, acknowledged, investigating or closed",
+        ),
+        ("min_severity", "low, medium, high or critical"),
+        ("watchlist", "a watchlist name"),
+        ("host", "an IP address such as 10.1.0.5"),
+        ("indicator", "a normalised indicator value"),
+        ("since", "an RFC 3339 time such as 2024-05-01T10:00:00Z"),
+        ("until", "an RFC 3339 time such as 2024-05-01T10:00:00Z"),
+        ("q", "text to find"),
+        ("limit", "an integer from 1 to 1000"),
+        ("offset", "an integer from 0 to 9223372036854775807"),
+    ];
+}
+
 pub(crate) fn parse_statuses(text: &str) -> Result<Vec<AlertStatus>, ApiError> {
     text.split(',')
         .map(str::trim)
@@ -149,7 +167,44 @@ pub(crate) fn parse_statuses(text: &str) -> Result<Vec<AlertStatus>, ApiError> {
         .collect()
 }
 
+/// Parses the `host` filter as an IP address, in the form the store keeps.
+fn parse_host(text: &str) -> Result<String, ApiError> {
+    text.trim()
+        .parse::<std::net::IpAddr>()
+        .map(|address| address.to_string())
+        .map_err(|_| {
+            ApiError::invalid(
+                "host",
+                format!(
+                    "host {text:?} is not an IP address; give an address such as 10.1.0.5 or 2001:db8::5"
+                ),
+            )
+        })
+}
+
 fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
+    let since = query
+        .since
+        .as_deref()
+        .map(|text| parse_time("since", text))
+        .transpose()?;
+    let until = query
+        .until
+        .as_deref()
+        .map(|text| parse_time("until", text))
+        .transpose()?;
+    if let (Some(since), Some(until)) = (since, until)
+        && since > until
+    {
+        return Err(ApiError::invalid(
+            "until",
+            format!(
+                "until {} is before since {}; give an until at or after since",
+                rfc3339(until),
+                rfc3339(since)
+            ),
+        ));
+    }
     let min_severity = query
         .min_severity
         .as_deref()
@@ -167,18 +222,10 @@ fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
             .unwrap_or_default(),
         min_severity,
         watchlist: query.watchlist.clone(),
-        internal_host: query.host.clone(),
+        internal_host: query.host.as_deref().map(parse_host).transpose()?,
         indicator: query.indicator.clone(),
-        since: query
-            .since
-            .as_deref()
-            .map(|text| parse_time("since", text))
-            .transpose()?,
-        until: query
-            .until
-            .as_deref()
-            .map(|text| parse_time("until", text))
-            .transpose()?,
+        since,
+        until,
         text: query.q.clone(),
         limit: Some(limit(query.limit)?),
         offset: offset(query.offset)?,
@@ -192,7 +239,7 @@ fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
 pub(crate) async fn list(
     State(state): State<AppState>,
     _caller: Caller,
-    Query(query): Query<AlertQuery>,
+    ApiQuery(query): ApiQuery<AlertQuery>,
 ) -> Result<Json<AlertPage>, ApiError> {
     let filter = filter(&query)?;
     let store = state.store.clone();
@@ -291,7 +338,8 @@ async fn resolve(state: &AppState, id: String) -> Result<Uuid, ApiError> {
 /// times and next steps.
 #[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts",
     params(("id" = String, Path, description = "Full id or a prefix of at least 4 characters")),
-    responses((status = 200, body = AlertDetailResponse), (status = 401, body = ErrorResponse), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, body = AlertDetailResponse), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse)))]
 pub(crate) async fn detail(
     State(state): State<AppState>,
     _caller: Caller,
@@ -757,6 +805,11 @@ pub struct EventsQuery {
     pub after: Option<String>,
 }
 
+impl QueryParams for EventsQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] =
+        &[("after", "an RFC 3339 time such as 2024-05-01T10:00:00Z")];
+}
+
 /// One Server-Sent Event of the alert stream, as the document describes
 /// it: the fields of the event, not its wire text.
 #[derive(Debug, Serialize, ToSchema)]
@@ -777,7 +830,7 @@ pub struct AlertEvent {
 pub(crate) async fn events(
     State(state): State<AppState>,
     _caller: Caller,
-    Query(query): Query<EventsQuery>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let after = match query.after.as_deref() {
         Some(text) => parse_time("after", text)?,

@@ -1,74 +1,25 @@
 //! The handlers of `/api/v1`, one module per resource, and what they share:
-//! the JSON body extractor, paging and time formatting.
+//! the request extractors, paging and time formatting.
 
 pub(crate) mod admin;
 pub(crate) mod alerts;
+mod extract;
 pub(crate) mod search;
 pub(crate) mod status;
 pub(crate) mod watchlists;
 
-use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
-use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 
 use crate::error::ApiError;
+
+pub use extract::JsonBody;
+pub(crate) use extract::{ApiQuery, QueryParams};
 
 /// Largest page of any listing.
 pub const MAX_LIMIT: u64 = 1000;
 
 /// Page size when a request gives none.
 pub const DEFAULT_LIMIT: u64 = 50;
-
-/// A JSON request body whose errors have the API's error shape, naming the
-/// field at fault when serde names it.
-#[derive(Debug)]
-pub struct JsonBody<T>(pub T);
-
-impl<S, T> FromRequest<S> for JsonBody<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                let status = rejection.status();
-                let mut error = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(status, "body_too_large", text.clone())
-                } else if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-                    ApiError::new(
-                        status,
-                        "unsupported_media_type",
-                        "send the body as JSON with Content-Type: application/json",
-                    )
-                } else {
-                    ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", text.clone())
-                };
-                if let Some(field) = field_of(&text) {
-                    error = error.with_field(&field);
-                }
-                Err(error)
-            }
-        }
-    }
-}
-
-/// Finds the field that a serde error message names: "missing field `x`",
-/// "unknown field `x`" or a path before ": ".
-fn field_of(message: &str) -> Option<String> {
-    if let Some(start) = message.find("field `") {
-        let rest = &message[start + 7..];
-        return rest.find('`').map(|end| rest[..end].to_owned());
-    }
-    let detail = message.split_once("target type: ")?.1;
-    let (path, _) = detail.split_once(": ")?;
-    (!path.contains(' ')).then(|| path.to_owned())
-}
 
 /// Formats an instant as RFC 3339 UTC.
 pub(crate) fn rfc3339(instant: OffsetDateTime) -> String {

@@ -6,14 +6,14 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use iocwatch_store::{AlertFilter, AlertStatus, Severity};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::api::rfc3339;
+use crate::api::{ApiQuery, QueryParams, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
@@ -172,6 +172,10 @@ pub struct DashboardQuery {
     pub hours: Option<u32>,
 }
 
+impl QueryParams for DashboardQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[("hours", "an integer from 1 to 720")];
+}
+
 /// New alerts in one hour.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Bucket {
@@ -237,7 +241,7 @@ pub struct Dashboard {
 pub(crate) async fn dashboard(
     State(state): State<AppState>,
     _caller: Caller,
-    Query(query): Query<DashboardQuery>,
+    ApiQuery(query): ApiQuery<DashboardQuery>,
 ) -> Result<Json<Dashboard>, ApiError> {
     let hours = query.hours.unwrap_or(24);
     if !(1..=720).contains(&hours) {

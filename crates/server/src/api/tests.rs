@@ -1673,7 +1673,7 @@ async fn framework_rejections_are_json() {
         .await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.headers[header::CONTENT_TYPE], "application/json");
-    assert_eq!(reply.body["error"]["code"], "invalid_request");
+    assert_eq!(reply.body["error"]["code"], "invalid_field");
     assert_eq!(reply.body["error"]["field"], "hours");
     assert!(
         reply.body["error"]["message"].as_str().unwrap().contains("hours"),
@@ -1826,4 +1826,359 @@ async fn bearer_header_overrides_cookie() {
     let reply = h.raw(bad_token, Method::GET, "/api/v1/session").await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.body["error"]["code"], "invalid_token");
+}
+
+/// Returns the message of an error reply, failing when it has none.
+fn message(reply: &Reply) -> String {
+    reply.body["error"]["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message in {}", reply.body))
+        .to_owned()
+}
+
+/// A query value that does not parse is rejected with the parameter, the
+/// value given and the accepted range.
+#[tokio::test]
+async fn query_rejection_names_value_and_range() {
+    let h = harness();
+    let cases = [
+        (
+            "/api/v1/alerts?limit=-1",
+            "/api/v1/alerts",
+            "limit",
+            "\"-1\"",
+            "1 to 1000",
+        ),
+        (
+            "/api/v1/alerts?offset=x",
+            "/api/v1/alerts",
+            "offset",
+            "\"x\"",
+            "0 to 9223372036854775807",
+        ),
+        (
+            "/api/v1/dashboard?hours=-1",
+            "/api/v1/dashboard",
+            "hours",
+            "\"-1\"",
+            "1 to 720",
+        ),
+        (
+            "/api/v1/audit?limit=1.5",
+            "/api/v1/audit",
+            "limit",
+            "\"1.5\"",
+            "1 to 1000",
+        ),
+    ];
+    for (path, template, field, value, range) in cases {
+        let reply = h.get(path, template, &h.admin).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.body["error"]["field"], field, "{path}");
+        let text = message(&reply);
+        assert!(text.contains(value), "{path}: {text}");
+        assert!(text.contains(range), "{path}: {text}");
+        assert!(!text.contains("deserialize"), "{path}: {text}");
+    }
+    let twice = h
+        .get("/api/v1/alerts?limit=5&limit=6", "/api/v1/alerts", &h.viewer)
+        .await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+    assert_eq!(twice.body["error"]["field"], "limit");
+    h.check_schemas();
+}
+
+/// A JSON field of the wrong type or out of range is rejected with the
+/// field, the value given and the accepted form.
+#[tokio::test]
+async fn json_rejection_names_value_and_form() {
+    let h = harness();
+    h.post(
+        "/api/v1/watchlists",
+        "/api/v1/watchlists",
+        &h.admin,
+        json!({"name": "feed"}),
+    )
+    .await;
+    let path = "/api/v1/watchlists/feed/indicators";
+    let template = "/api/v1/watchlists/{name}/indicators";
+    for confidence in [json!(-1), json!(101), json!("high")] {
+        let body = json!({"values": ["198.51.100.7"], "confidence": confidence});
+        let reply = h.post(path, template, &h.admin, body).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{confidence}");
+        assert_eq!(reply.body["error"]["field"], "confidence", "{confidence}");
+        let text = message(&reply);
+        assert!(text.contains("0 to 100"), "{confidence}: {text}");
+        assert!(!text.contains("u8"), "{confidence}: {text}");
+    }
+    let reply = h
+        .post(
+            path,
+            template,
+            &h.admin,
+            json!({"values": ["198.51.100.7"], "confidence": -1}),
+        )
+        .await;
+    assert!(message(&reply).contains("-1"), "{}", reply.body);
+
+    let reply = h
+        .post(path, template, &h.admin, json!({"values": "198.51.100.7"}))
+        .await;
+    assert_eq!(reply.body["error"]["field"], "values");
+    assert!(message(&reply).contains("a JSON array"), "{}", reply.body);
+
+    let reply = h
+        .post(
+            path,
+            template,
+            &h.admin,
+            json!({"values": ["198.51.100.7"], "colour": "red"}),
+        )
+        .await;
+    assert_eq!(reply.body["error"]["field"], "colour");
+    assert!(message(&reply).contains("allow_broad"), "{}", reply.body);
+
+    let reply = h.post(path, template, &h.admin, json!({})).await;
+    assert_eq!(reply.body["error"]["field"], "values");
+    assert!(message(&reply).contains("missing"), "{}", reply.body);
+
+    let reply = h
+        .post(
+            "/api/v1/allowlist",
+            "/api/v1/allowlist",
+            &h.admin,
+            json!({"value": "example.org", "allow_broad": "yes"}),
+        )
+        .await;
+    assert_eq!(reply.body["error"]["field"], "allow_broad");
+    assert!(message(&reply).contains("true or false"), "{}", reply.body);
+    h.check_schemas();
+}
+
+/// Bodies over the limit get a 413 that names the limit, for uploads and
+/// JSON bodies alike.
+#[tokio::test]
+async fn oversized_bodies_name_the_limit() {
+    let h = harness();
+    h.post(
+        "/api/v1/watchlists",
+        "/api/v1/watchlists",
+        &h.admin,
+        json!({"name": "feed"}),
+    )
+    .await;
+    let As::Token(secret) = &h.admin else {
+        unreachable!()
+    };
+    let limit = 1 << 20;
+    let upload = Request::post("/api/v1/watchlists/feed/upload")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .body(Body::from(vec![b'a'; limit + 1]))
+        .unwrap();
+    let search = Request::post("/api/v1/search")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(format!("{{\"values\": [\"{}\"]}}", "a".repeat(limit))))
+        .unwrap();
+    for (request, template) in [
+        (upload, "/api/v1/watchlists/{name}/upload"),
+        (search, "/api/v1/search"),
+    ] {
+        let reply = h.raw(request, Method::POST, template).await;
+        assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE, "{template}");
+        assert_eq!(reply.body["error"]["code"], "body_too_large", "{template}");
+        let text = message(&reply);
+        assert!(text.contains(&limit.to_string()), "{template}: {text}");
+        assert!(text.contains("max_body_bytes"), "{template}: {text}");
+    }
+    h.check_schemas();
+}
+
+/// Query values that cannot select anything useful are rejected rather
+/// than answered with an empty page: an unknown parameter, a window whose
+/// since is after its until, and a host that is not an IP address.
+#[tokio::test]
+async fn alert_query_rejects_unusable_values() {
+    let h = harness();
+    raise(
+        &h.store,
+        "198.51.100.23",
+        "2001:db8::5",
+        OffsetDateTime::now_utc(),
+    );
+
+    let reply = h
+        .get("/api/v1/alerts?colour=red", "/api/v1/alerts", &h.viewer)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["error"]["field"], "colour");
+    let text = message(&reply);
+    assert!(text.contains("colour"), "{text}");
+    assert!(text.contains("status, min_severity"), "{text}");
+
+    let reply = h
+        .get(
+            "/api/v1/alerts?since=2024-05-02T00:00:00Z&until=2024-05-01T00:00:00Z",
+            "/api/v1/alerts",
+            &h.viewer,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["error"]["field"], "until");
+    assert!(message(&reply).contains("2024-05-02T00:00:00"), "{}", reply.body);
+
+    let reply = h
+        .get(
+            "/api/v1/alerts?since=2024-05-01T00:00:00Z&until=2024-05-01T00:00:00Z",
+            "/api/v1/alerts",
+            &h.viewer,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+
+    let reply = h
+        .get("/api/v1/alerts?host=not-an-ip", "/api/v1/alerts", &h.viewer)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["error"]["field"], "host");
+    assert!(message(&reply).contains("not-an-ip"), "{}", reply.body);
+
+    let reply = h
+        .get("/api/v1/alerts?host=2001:DB8:0::5", "/api/v1/alerts", &h.viewer)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.body["total"], 1);
+
+    for (path, template) in [
+        ("/api/v1/audit?colour=red", "/api/v1/audit"),
+        ("/api/v1/dashboard?colour=red", "/api/v1/dashboard"),
+    ] {
+        let reply = h.get(path, template, &h.admin).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(reply.body["error"]["field"], "colour", "{path}");
+    }
+    h.check_schemas();
+}
+
+/// The parameters that each query extractor accepts are the ones the
+/// OpenAPI document lists for it.
+#[test]
+fn query_params_match_openapi() {
+    use utoipa::IntoParams;
+
+    use crate::api::QueryParams;
+
+    fn names<T: IntoParams + QueryParams>() -> (Vec<String>, Vec<String>) {
+        let documented = T::into_params(|| None)
+            .into_iter()
+            .map(|param| param.name)
+            .collect();
+        let accepted = T::PARAMS.iter().map(|(name, _)| (*name).to_owned()).collect();
+        (documented, accepted)
+    }
+    let pairs = [
+        names::<crate::api::alerts::AlertQuery>(),
+        names::<crate::api::alerts::EventsQuery>(),
+        names::<crate::api::admin::AuditQuery>(),
+        names::<crate::api::status::DashboardQuery>(),
+        names::<crate::api::watchlists::UploadQuery>(),
+        names::<crate::api::watchlists::IndicatorQuery>(),
+        names::<crate::api::watchlists::HistoryQuery>(),
+    ];
+    for (documented, accepted) in pairs {
+        assert_eq!(documented, accepted);
+    }
+}
+
+/// A broad indicator rejected over the API names the API's `allow_broad`
+/// field or parameter, not the command-line flag, and is accepted with it.
+#[tokio::test]
+async fn broad_rejection_names_api_field() {
+    let h = harness();
+    h.post(
+        "/api/v1/watchlists",
+        "/api/v1/watchlists",
+        &h.admin,
+        json!({"name": "feed"}),
+    )
+    .await;
+
+    let path = "/api/v1/watchlists/feed/indicators";
+    let template = "/api/v1/watchlists/{name}/indicators";
+    let reply = h
+        .post(path, template, &h.admin, json!({"values": ["10.0.0.0/4"]}))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reason = reply.body["rejected"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("\"allow_broad\": true"), "{reason}");
+    assert!(!reason.contains("--allow-broad"), "{reason}");
+    let reply = h
+        .post(
+            path,
+            template,
+            &h.admin,
+            json!({"values": ["10.0.0.0/4"], "allow_broad": true}),
+        )
+        .await;
+    assert_eq!(reply.body["added"], 1, "{}", reply.body);
+
+    let reply = h
+        .post(
+            "/api/v1/allowlist",
+            "/api/v1/allowlist",
+            &h.admin,
+            json!({"value": "com"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reply.body["error"]["field"], "value");
+    let text = message(&reply);
+    assert!(text.contains("\"allow_broad\": true"), "{text}");
+    assert!(!text.contains("--allow-broad"), "{text}");
+    let reply = h
+        .post(
+            "/api/v1/allowlist",
+            "/api/v1/allowlist",
+            &h.admin,
+            json!({"value": "com", "allow_broad": true}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+
+    let As::Token(secret) = &h.admin else {
+        unreachable!()
+    };
+    let request = Request::post("/api/v1/watchlists/feed/upload?filename=feed.txt")
+        .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+        .body(Body::from("198.51.100.7\n0.0.0.0/1\n"))
+        .unwrap();
+    let reply = h
+        .raw(request, Method::POST, "/api/v1/watchlists/{name}/upload")
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reason = reply.body["rejected"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("allow_broad=true"), "{reason}");
+    assert!(!reason.contains("--allow-broad"), "{reason}");
+    h.check_schemas();
+}
+
+/// An alert id prefix shorter than the minimum is rejected as too short,
+/// not reported as unknown.
+#[tokio::test]
+async fn short_alert_prefix_rejected() {
+    let h = harness();
+    let id = raise(&h.store, "198.51.100.23", "10.1.0.5", OffsetDateTime::now_utc());
+    let reply = h.get("/api/v1/alerts/6", "/api/v1/alerts/{id}", &h.viewer).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(reply.body["error"]["field"], "id");
+    assert!(
+        message(&reply).contains("at least 4 characters"),
+        "{}",
+        reply.body
+    );
+
+    let prefix = format!("/api/v1/alerts/{}", &id[..4]);
+    let reply = h.get(&prefix, "/api/v1/alerts/{id}", &h.viewer).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    h.check_schemas();
 }

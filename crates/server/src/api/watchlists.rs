@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use iocwatch_intel::{LoadOptions, load_reader};
+use iocwatch_intel::{LineError, LoadOptions, load_reader};
 use iocwatch_model::{
-    Indicator, IndicatorValue, Meta, Origin, ParseOptions, parse_indicator, refang::refang,
+    Indicator, IndicatorError, IndicatorValue, Meta, Origin, ParseOptions, parse_indicator, refang::refang,
 };
 use iocwatch_store::{
     AuditFilter, DomainMatch, ImportOptions, ImportReport, NewAudit, Page, Role, Severity, Store, StoreError,
@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::admin::{AuditItem, AuditPage};
-use crate::api::{JsonBody, limit, offset, parse_time, rfc3339};
+use crate::api::{ApiQuery, JsonBody, QueryParams, limit, offset, parse_time, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorResponse};
 use crate::{AppState, blocking};
@@ -80,6 +80,12 @@ impl WatchlistView {
 
 fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
+}
+
+/// Describes an indicator rejected as too broad. `fix` is how the endpoint
+/// accepts it, such as a body field, in place of the command-line flag.
+pub(crate) fn too_broad(detail: &str, fix: &str) -> String {
+    format!("too broad: {detail}; {fix} if it is really meant")
 }
 
 fn parse_duration(field: &str, text: &str) -> Result<Duration, ApiError> {
@@ -324,6 +330,14 @@ pub struct UploadQuery {
     pub allow_broad: bool,
 }
 
+impl QueryParams for UploadQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[
+        ("filename", "a file name"),
+        ("column", "the name of a CSV column"),
+        ("allow_broad", "true or false"),
+    ];
+}
+
 /// A line of an upload that was not imported.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RejectedLine {
@@ -419,7 +433,7 @@ pub(crate) async fn upload(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    Query(query): Query<UploadQuery>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
     body: Bytes,
 ) -> Result<Json<ImportResponse>, ApiError> {
     caller.require(Role::Admin)?;
@@ -467,7 +481,12 @@ pub(crate) async fn upload(
         .map(|rejection| RejectedLine {
             line: rejection.line,
             value: rejection.value.clone(),
-            reason: rejection.error.to_string(),
+            reason: match &rejection.error {
+                LineError::Indicator(IndicatorError::TooBroad(detail)) => {
+                    too_broad(detail, "add allow_broad=true to the query string")
+                }
+                other => other.to_string(),
+            },
         })
         .collect();
     let rejected_total = (report.rejected.len() + report.dropped.len()) as u64;
@@ -508,6 +527,14 @@ pub struct IndicatorQuery {
     pub offset: Option<u64>,
     /// Text to find in the value.
     pub q: Option<String>,
+}
+
+impl QueryParams for IndicatorQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[
+        ("limit", "an integer from 1 to 1000"),
+        ("offset", "an integer from 0 to 9223372036854775807"),
+        ("q", "text to find"),
+    ];
 }
 
 /// A stored indicator.
@@ -551,7 +578,7 @@ pub(crate) async fn indicators(
     State(state): State<AppState>,
     _caller: Caller,
     Path(name): Path<String>,
-    Query(query): Query<IndicatorQuery>,
+    ApiQuery(query): ApiQuery<IndicatorQuery>,
 ) -> Result<Json<IndicatorPage>, ApiError> {
     let page = Page {
         offset: offset(query.offset)?,
@@ -590,6 +617,7 @@ pub struct AddIndicatorsRequest {
     pub description: Option<String>,
     /// 0 to 100.
     #[schema(maximum = 100)]
+    #[serde(default, deserialize_with = "confidence")]
     pub confidence: Option<u8>,
     /// Lifetime such as `7d`, overriding the watchlist's ttl.
     #[schema(
@@ -600,6 +628,33 @@ pub struct AddIndicatorsRequest {
     /// suffixes.
     #[serde(default)]
     pub allow_broad: bool,
+}
+
+/// Deserializes an optional confidence, an integer from 0 to 100, so that
+/// a rejection names that range rather than the range of `u8`.
+fn confidence<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u8>, D::Error> {
+    use serde::de::{Error, Unexpected};
+
+    const EXPECTED: &str = "an integer from 0 to 100";
+    let Some(value) = Option::<Value>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let unexpected = match &value {
+        Value::Number(number) => match number.as_u64() {
+            Some(whole) if whole <= 100 => return Ok(u8::try_from(whole).ok()),
+            Some(whole) => Unexpected::Unsigned(whole),
+            None => match number.as_i64() {
+                Some(negative) => Unexpected::Signed(negative),
+                None => Unexpected::Float(number.as_f64().unwrap_or(f64::NAN)),
+            },
+        },
+        Value::String(text) => Unexpected::Str(text),
+        Value::Bool(flag) => Unexpected::Bool(*flag),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
+        Value::Null => Unexpected::Unit,
+    };
+    Err(D::Error::invalid_value(unexpected, &EXPECTED))
 }
 
 /// Adds indicators to a watchlist (admin). Invalid values are reported
@@ -617,9 +672,6 @@ pub(crate) async fn add_indicators(
     caller.require(Role::Admin)?;
     if request.values.is_empty() {
         return Err(ApiError::invalid("values", "give at least one value"));
-    }
-    if request.confidence.is_some_and(|confidence| confidence > 100) {
-        return Err(ApiError::invalid("confidence", "confidence is 0 to 100"));
     }
     let ttl = request
         .ttl
@@ -654,7 +706,12 @@ pub(crate) async fn add_indicators(
             Err(error) => rejected.push(RejectedLine {
                 line: index as u64 + 1,
                 value: raw.chars().take(200).collect(),
-                reason: error.to_string(),
+                reason: match &error {
+                    IndicatorError::TooBroad(detail) => {
+                        too_broad(detail, "send \"allow_broad\": true in the request body")
+                    }
+                    other => other.to_string(),
+                },
             }),
         }
     }
@@ -807,6 +864,13 @@ pub struct HistoryQuery {
     pub offset: Option<u64>,
 }
 
+impl QueryParams for HistoryQuery {
+    const PARAMS: &'static [(&'static str, &'static str)] = &[
+        ("limit", "an integer from 1 to 1000"),
+        ("offset", "an integer from 0 to 9223372036854775807"),
+    ];
+}
+
 /// Returns the audit entries of a watchlist, newest first.
 #[utoipa::path(get, path = "/api/v1/watchlists/{name}/history", tag = "watchlists",
     params(("name" = String, Path), HistoryQuery),
@@ -815,7 +879,7 @@ pub(crate) async fn history(
     State(state): State<AppState>,
     _caller: Caller,
     Path(name): Path<String>,
-    Query(query): Query<HistoryQuery>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let filter = AuditFilter {
         target: Some(format!("watchlist:{name}")),

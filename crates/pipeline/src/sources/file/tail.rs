@@ -180,7 +180,7 @@ pub(super) fn read_tail(out: &mut Output, tail: &mut Tail, retired: &mut [Tail])
         });
         if dropped > 0 {
             out.metrics.errors(ErrorKind::TooLong, dropped);
-            tracing::warn!(source = %out.name, path = %tail.key, dropped, max_line_bytes = tail.splitter.max_line(), "dropped lines longer than the maximum; raise max_line_bytes to keep them");
+            tracing::warn!(source = %out.name, path = %tail.key, dropped, max_line_bytes = tail.splitter.max_line(), "dropped lines longer than max_line_bytes; this limit of a file source is fixed at build time and cannot be set in the configuration, so split such lines before they reach iocwatch");
         }
         if out.flush(tail, false)? {
             supersede(retired, &tail.key);
