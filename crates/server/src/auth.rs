@@ -290,7 +290,7 @@ pub(crate) async fn login(
             .and_then(|key| limiter.blocked(key, limits.per_address, started))
     });
     if let Some(seconds) = blocked {
-        tracing::warn!(user = %request.username, client = address.map(tracing::field::display), retry_after_seconds = seconds, "login rejected: too many failed logins");
+        tracing::warn!(user = ?request.username, client = address.map(tracing::field::display), retry_after_seconds = seconds, "login rejected: too many failed logins");
         let mut error = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_logins",
@@ -307,7 +307,7 @@ pub(crate) async fn login(
         if let Some(key) = address_key {
             limiter.record_failure(key, started);
         }
-        tracing::info!(user = %request.username, client = ?address, "failed login");
+        tracing::info!(user = ?request.username, client = ?address, "failed login");
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_credentials",
