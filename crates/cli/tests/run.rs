@@ -841,7 +841,7 @@ fn rejected_requests_are_logged() {
         ("the body has no events", "source=shippers"),
         ("the API token is unknown", "path=/api/v1/alerts"),
         ("is not `Bearer <token>`", "path=/api/v1/alerts"),
-        ("too many failed logins", "user=mallory"),
+        ("too many failed logins", "user=\"mallory\""),
     ] {
         let line = warning(text);
         assert!(line.contains("WARN"), "{line}");
