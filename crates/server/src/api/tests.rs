@@ -1994,9 +1994,9 @@ async fn oversized_bodies_name_the_limit() {
     h.check_schemas();
 }
 
-/// Query values that cannot select anything useful are rejected rather
-/// than answered with an empty page: an unknown parameter, a window whose
-/// since is after its until, and a host that is not an IP address.
+/// Query values that cannot select anything useful get 400 instead of an
+/// empty page: an unknown parameter, a window whose since is after its
+/// until, and a host that is not an IP address.
 #[tokio::test]
 async fn alert_query_rejects_unusable_values() {
     let h = harness();
