@@ -222,7 +222,13 @@ fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
             .unwrap_or_default(),
         min_severity,
         watchlist: query.watchlist.clone(),
-        internal_host: query.host.as_deref().map(parse_host).transpose()?,
+        // An empty filter, as a form with a blank field sends it, is no filter.
+        internal_host: query
+            .host
+            .as_deref()
+            .filter(|host| !host.trim().is_empty())
+            .map(parse_host)
+            .transpose()?,
         indicator: query.indicator.clone(),
         since,
         until,

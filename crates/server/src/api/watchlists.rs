@@ -108,12 +108,13 @@ pub struct WatchlistRequest {
     /// `subdomains` or `exact`.
     #[schema(pattern = r"^(subdomains|exact)$")]
     pub domain_match: Option<String>,
-    /// Default indicator lifetime such as `30d`, or `never`.
+    /// Default indicator lifetime such as `30d`, more than zero and at
+    /// most 100 years, or `never`.
     #[schema(
         pattern = r"^((\d{1,6} ?(nsec|ns|usec|us|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|w|months|month|M|years|year|y) ?)+|never|none)$"
     )]
     pub ttl: Option<String>,
-    /// Dedup window such as `1h`.
+    /// Dedup window such as `1h`, more than zero and at most 100 years.
     #[schema(
         pattern = r"^(\d{1,6} ?(nsec|ns|usec|us|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|w|months|month|M|years|year|y) ?)+$"
     )]
@@ -619,7 +620,8 @@ pub struct AddIndicatorsRequest {
     #[schema(maximum = 100)]
     #[serde(default, deserialize_with = "confidence")]
     pub confidence: Option<u8>,
-    /// Lifetime such as `7d`, overriding the watchlist's ttl.
+    /// Lifetime such as `7d`, more than zero and at most 100 years,
+    /// overriding the watchlist's ttl.
     #[schema(
         pattern = r"^(\d{1,6} ?(nsec|ns|usec|us|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|w|months|month|M|years|year|y) ?)+$"
     )]
