@@ -259,7 +259,7 @@ fn is_length_limit(err: &axum::Error) -> bool {
     request_body(description = "One JSON object per line, or a JSON array of objects",
         content((String = "application/x-ndjson"), (Vec<Object> = "application/json"))),
     responses((status = 202, description = "Accepted", body = Object), (status = 400, body = ErrorResponse),
-        (status = 404, body = ErrorResponse), (status = 413, body = ErrorResponse), (status = 415, body = ErrorResponse),
+        (status = 404, body = ErrorResponse), (status = 408, body = ErrorResponse), (status = 413, body = ErrorResponse), (status = 415, body = ErrorResponse),
         (status = 503, body = ErrorResponse)))]
 pub(crate) async fn ingest(
     State(state): State<AppState>,
@@ -277,6 +277,12 @@ pub(crate) async fn ingest(
     let raw = axum::body::to_bytes(body, limit).await.map_err(|err| {
         if is_length_limit(&err) {
             too_large()
+        } else if connections::is_timed_out(&err) {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!("the request body stalled: {err}; send the whole body without pauses"),
+            )
         } else {
             ApiError::new(
                 StatusCode::BAD_REQUEST,

@@ -334,6 +334,20 @@ async fn ingest_broken_body_gets_400() {
     assert_eq!(value["error"]["code"], "incomplete_body");
     assert!(recorder.batches.lock().unwrap().is_empty());
 
+    // A body that stalls ends with a time-out error, as the listener's
+    // idle limit gives it.
+    let chunks: Vec<Result<&'static str, std::io::Error>> = vec![
+        Ok("{\"a\":"),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no bytes arrived",
+        )),
+    ];
+    let body = Body::from_stream(futures_util::stream::iter(chunks));
+    let (status, _, value) = call(app(recorder.clone(), true), post("/api/v1/ingest/vector", body)).await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(value["error"]["code"], "body_timeout");
+
     let large = "x".repeat(2048);
     let (status, _, value) = call(app(recorder, true), post("/api/v1/ingest/vector", large)).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
