@@ -40,9 +40,15 @@ fn load_config(path: Option<&Path>) -> Result<Config, ConfigError> {
             .map(|_| ())
             .map_err(|err| err.to_string())
     };
+    let tls = |cert: &Path, key: &Path| {
+        iocwatch_server::load_tls_config(cert, key)
+            .map(|_| ())
+            .map_err(|err| err.to_string())
+    };
     let checks = Checks {
         decoder: &decoder,
         sink: &service::check_sink,
+        tls: &tls,
     };
     Config::parse(&shown, &text, &checks)
 }

@@ -579,6 +579,24 @@ fn config_check_lists_problems_with_lines() {
     assert!(text.contains("bad.toml: line 2"), "{text}");
     assert!(text.contains("line 6"), "{text}");
     assert!(text.contains("line 8"), "{text}");
+
+    // Settings that `run` would reject at startup or that could not work.
+    let unusable = dir.path().join("unusable.toml");
+    let missing = dir.path().join("missing-cert.pem");
+    std::fs::write(
+        &unusable,
+        format!(
+            "[http]\ntls_cert = {missing:?}\ntls_key = {missing:?}\n\n[[source]]\nname = \"a\"\ntype = \"syslog\"\nudp = \"127.0.0.1:5514\"\nmax_message_bytes = 0\n"
+        ),
+    )
+    .unwrap();
+    let output = run(&["config", "check", unusable.to_str().unwrap()]);
+    assert_eq!(status(&output), 2);
+    let text = stderr(&output);
+    assert!(text.contains("line 2"), "{text}");
+    assert!(text.contains("cannot read the TLS certificate"), "{text}");
+    assert!(text.contains("line 9"), "{text}");
+    assert!(text.contains("max_message_bytes must be at least 1"), "{text}");
 }
 
 /// Sends one HTTP/1.1 request with `headers` and a JSON body; returns the

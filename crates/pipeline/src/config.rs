@@ -12,13 +12,16 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
 use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
+
+/// Default of a syslog source's `max_message_bytes`.
+const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// Default data folder, relative to the working directory.
 pub const DEFAULT_DATA_DIR: &str = "./iocwatch-data";
@@ -200,6 +203,9 @@ pub struct Checks<'a> {
     pub decoder: &'a dyn Fn(&str) -> Result<(), String>,
     /// Decides whether a `[[sink]]` table is valid.
     pub sink: &'a dyn Fn(&SinkTable) -> Result<(), String>,
+    /// Decides whether `tls_cert` and `tls_key` name a certificate chain
+    /// and its private key that the listener can load.
+    pub tls: &'a dyn Fn(&Path, &Path) -> Result<(), String>,
 }
 
 impl Default for Config {
@@ -373,6 +379,9 @@ impl Checker<'_> {
             }
             match (http.tls_cert, http.tls_key) {
                 (Some(cert), Some(key)) => {
+                    if let Err(message) = (checks.tls)(cert.get_ref(), key.get_ref()) {
+                        self.at(&cert, format!("tls_cert and tls_key: {message}"));
+                    }
                     config.http.tls_cert = Some(cert.into_inner());
                     config.http.tls_key = Some(key.into_inner());
                 }
@@ -532,7 +541,14 @@ impl Checker<'_> {
                         .tcp
                         .as_ref()
                         .and_then(|tcp| self.socket_address("tcp", tcp, "127.0.0.1:5514")),
-                    max_message_bytes: raw.max_message_bytes.map_or(64 * 1024, Spanned::into_inner),
+                    max_message_bytes: match raw.max_message_bytes {
+                        Some(max) if *max.get_ref() == 0 => {
+                            self.at(&max, "max_message_bytes must be at least 1".to_owned());
+                            0
+                        }
+                        Some(max) => max.into_inner(),
+                        None => DEFAULT_MAX_MESSAGE_BYTES,
+                    },
                 }
             }
             "http" => SourceKind::Http,

@@ -16,6 +16,19 @@ fn sinks(table: &SinkTable) -> Result<(), String> {
     }
 }
 
+/// Rejects a certificate file whose name contains `missing`, as the
+/// service's loader rejects a file that does not exist.
+fn tls(cert: &std::path::Path, _key: &std::path::Path) -> Result<(), String> {
+    if cert.to_string_lossy().contains("missing") {
+        Err(format!(
+            "cannot read {}: No such file or directory",
+            cert.display()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 fn parse(text: &str) -> Result<Config, ConfigError> {
     Config::parse(
         "test.toml",
@@ -23,6 +36,7 @@ fn parse(text: &str) -> Result<Config, ConfigError> {
         &Checks {
             decoder: &decoders,
             sink: &sinks,
+            tls: &tls,
         },
     )
 }
@@ -162,6 +176,16 @@ fn bad_values_are_reported_at_their_place() {
             "[[sink]]\nname = 5\ntype = \"file\"\n",
             "line 1",
             "the `name` of a [[sink]] is 5, not a string",
+        ),
+        (
+            "[[source]]\nname = \"a\"\ntype = \"syslog\"\nudp = \"127.0.0.1:5514\"\nmax_message_bytes = 0\n",
+            "line 5",
+            "max_message_bytes must be at least 1",
+        ),
+        (
+            "[http]\ntls_cert = \"missing.pem\"\ntls_key = \"key.pem\"\n",
+            "line 2",
+            "tls_cert and tls_key: cannot read missing.pem",
         ),
         (
             "[[source]]\nname = \"a\"\ntype = \"file\"\npaths = []\n",
