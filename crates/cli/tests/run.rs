@@ -914,3 +914,18 @@ fn example_config_lists_every_decoder() {
         assert!(listed, "examples/iocwatch.toml does not list the decoder {name}");
     }
 }
+
+#[test]
+fn unwritable_file_sink_warned_at_start() {
+    // The sink's folder would have to be created where a file is, which
+    // fails for every user.
+    let body = FILE_SOURCE.replace("{dir}/alerts.jsonl", "{dir}/blocker/alerts.jsonl");
+    let mut service = Service::new(&body);
+    std::fs::write(service.path("blocker"), "a file, not a folder").unwrap();
+    service.start();
+    let log = service.log();
+    assert!(log.contains("the sink cannot write"), "{log}");
+    assert!(log.contains("sink=\"archive\""), "{log}");
+    assert!(log.contains("blocker"), "{log}");
+    service.stop();
+}

@@ -67,6 +67,19 @@ impl FileSink {
         })
     }
 
+    /// Creates the folder and opens the active file, as the first write
+    /// would. Returns what failed, for a warning when the service starts.
+    pub fn prepare(&self) -> Result<(), String> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| "an earlier write panicked; the file state is lost".to_owned())?;
+        state
+            .open()
+            .map(|_| ())
+            .map_err(|(context, error)| format!("{context}: {error}"))
+    }
+
     pub async fn deliver_batch(&self, alerts: &[Value]) -> Result<(), DeliveryError> {
         let mut lines = Vec::with_capacity(alerts.len());
         for alert in alerts {

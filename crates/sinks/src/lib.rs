@@ -113,6 +113,21 @@ impl Sink {
         &self.name
     }
 
+    /// Prepares the first delivery where that needs no peer: a file sink
+    /// creates its folder and opens its file. Other sinks connect only when
+    /// they deliver.
+    ///
+    /// # Errors
+    ///
+    /// A message saying what failed, for example a folder that cannot be
+    /// created.
+    pub fn prepare(&self) -> Result<(), String> {
+        match &self.target {
+            Target::File(sink) => sink.prepare(),
+            Target::Webhook(_) | Target::Syslog(_) | Target::Email(_) => Ok(()),
+        }
+    }
+
     /// Returns the value of the sink's `type` key.
     pub fn type_name(&self) -> &'static str {
         match &self.target {

@@ -281,6 +281,15 @@ pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Runnin
     let snapshot = Arc::new(ArcSwap::from_pointee(first.snapshot));
 
     let sinks = open_sinks(&config.sinks)?;
+    for sink in &sinks {
+        if let Err(message) = sink.prepare() {
+            tracing::warn!(
+                sink = sink.name(),
+                error = %message,
+                "the sink cannot write; its deliveries are retried with backoff until it can"
+            );
+        }
+    }
     let mut tasks = tokio::task::JoinSet::new();
     let mut wakes = HashMap::new();
     let mut sink_health = Vec::new();
