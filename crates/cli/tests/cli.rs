@@ -1005,10 +1005,11 @@ fn unreadable_folder_is_error() {
 
 #[cfg(unix)]
 #[test]
-fn dangling_link_in_folder_skipped() {
+fn broken_links_in_folder_skipped() {
     let (dir, intel, _log) = fixture("198.51.100.1\n", "{}\n");
     let folder = folder_with_alert(dir.path(), "logs");
     std::os::unix::fs::symlink(dir.path().join("gone.json"), folder.join("gone.json")).unwrap();
+    std::os::unix::fs::symlink(&folder, folder.join("again")).unwrap();
     let output = run(&[
         "scan",
         "--intel",
@@ -1021,6 +1022,11 @@ fn dangling_link_in_folder_skipped() {
         messages.contains("gone.json: a link to a missing file; skipped"),
         "{messages}"
     );
+    assert!(
+        messages.contains("again: a link back to the folder"),
+        "{messages}"
+    );
+    assert!(!messages.contains("error:"), "{messages}");
 }
 
 #[test]

@@ -315,10 +315,10 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
                         .push(format!("{}: the folder contains no files", path.display()));
                 }
                 // A folder inside the tree that cannot be read is an error,
-                // and a dangling link is skipped with a warning. Either
-                // loses only that entry.
+                // and a dangling or looping link is skipped with a warning.
+                // Either loses only that entry.
                 summary.errors.extend(listed.unreadable);
-                summary.skipped.extend(listed.dangling);
+                summary.skipped.extend(listed.skipped_links);
                 for file in listed.files {
                     match plan_file(&file, &mut units) {
                         Ok(None) => {}
@@ -343,8 +343,9 @@ pub struct ListedFiles {
     /// A message for each folder or file of the tree that could not be
     /// read.
     pub unreadable: Vec<String>,
-    /// A message for each link whose target does not exist.
-    pub dangling: Vec<String>,
+    /// A message for each link that leads to a missing file, or back to
+    /// a folder above it.
+    pub skipped_links: Vec<String>,
 }
 
 /// Lists the files a scan reads for `path`: `path` itself when it is not
@@ -371,9 +372,15 @@ pub fn list_files(path: &Path) -> Result<ListedFiles, String> {
             Ok(_) => {}
             Err(err) => {
                 let io_error = err.io_error();
-                if io_error.is_some_and(|io| io.kind() == io::ErrorKind::NotFound) {
+                if let ignore::Error::Loop { ancestor, child } = innermost(&err) {
+                    listed.skipped_links.push(format!(
+                        "{}: a link back to the folder {} above it",
+                        child.display(),
+                        ancestor.display()
+                    ));
+                } else if io_error.is_some_and(|io| io.kind() == io::ErrorKind::NotFound) {
                     listed
-                        .dangling
+                        .skipped_links
                         .push(format!("{}: a link to a missing file", walk_path(&err, path)));
                 } else {
                     // The walk's own message repeats the path, so only
@@ -401,6 +408,16 @@ fn walk_path(err: &ignore::Error, root: &Path) -> String {
             ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => current = err,
             _ => return root.display().to_string(),
         }
+    }
+}
+
+/// Returns the error that a walk error wraps with its path, depth or line.
+fn innermost(err: &ignore::Error) -> &ignore::Error {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => innermost(err),
+        other => other,
     }
 }
 

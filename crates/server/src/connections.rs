@@ -82,12 +82,21 @@ fn with_idle_timeout(body: Body, idle: Duration) -> Body {
 /// Returns whether `error`, or an error it wraps, is a time-out of
 /// [`with_idle_timeout`].
 pub(crate) fn is_timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(error) = cause {
-        if error
+    has_cause(error, |cause| {
+        cause
             .downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
-        {
+    })
+}
+
+/// Returns whether `error` or one of the errors it wraps passes `test`.
+pub(crate) fn has_cause(
+    error: &(dyn std::error::Error + 'static),
+    test: impl Fn(&(dyn std::error::Error + 'static)) -> bool,
+) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if test(error) {
             return true;
         }
         cause = error.source();

@@ -243,14 +243,7 @@ fn unknown_source(source: &str, known: &[String]) -> ApiError {
 /// Returns whether reading a body failed because it passed the size limit,
 /// rather than because the client sent less or broken framing.
 fn is_length_limit(err: &axum::Error) -> bool {
-    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(error) = cause {
-        if error.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        cause = error.source();
-    }
-    false
+    connections::has_cause(err, |cause| cause.is::<http_body_util::LengthLimitError>())
 }
 
 /// Takes JSON lines for an HTTP source. No login is needed; keep the
@@ -454,7 +447,9 @@ fn check_event_line(line: &[u8]) -> Option<String> {
     if let Err(err) = serde_json::from_slice::<serde::de::IgnoredAny>(line) {
         return Some(json_problem(&err));
     }
-    if nesting_depth(line) <= DEEP_NESTING {
+    // Each level takes an opening and a closing byte, so a short line
+    // needs no count.
+    if line.len() <= 2 * DEEP_NESTING || nesting_depth(line) <= DEEP_NESTING {
         return None;
     }
     serde_json::from_slice::<Value>(line)
