@@ -60,9 +60,10 @@ enum Current {
 
 /// Splits a reader into numbered text lines.
 ///
-/// A line of valid UTF-8 without NUL bytes, the usual case, is read into
-/// one reused buffer, checked as UTF-8 once and borrowed from it, so that
-/// reading a line neither allocates nor copies it again.
+/// After the first line, the complete lines in the reader's buffer are
+/// read as one block when they are valid UTF-8 without NUL bytes, the
+/// usual case. The block is checked and copied once into a reused buffer,
+/// and each line is borrowed from it. Other lines are read one at a time.
 pub(crate) struct LineReader<R> {
     reader: R,
     number: u64,
@@ -70,8 +71,13 @@ pub(crate) struct LineReader<R> {
     /// The bytes of the line being read. Its allocation moves to `text`
     /// when the line is valid UTF-8, and back for the next line.
     buffer: Vec<u8>,
-    /// The current line with its terminator, when it is valid UTF-8.
+    /// The current line with its terminator, when it is valid UTF-8, or
+    /// a block of lines, each with its terminator.
     text: String,
+    /// Start of the next line of the block in `text`.
+    cursor: usize,
+    /// End of the block in `text`, or 0 without a block.
+    block_end: usize,
     /// The current line when it needed repair or was cut.
     repaired: String,
     current: Current,
@@ -85,6 +91,8 @@ impl<R: BufRead> LineReader<R> {
             total: 0,
             buffer: Vec::new(),
             text: String::new(),
+            cursor: 0,
+            block_end: 0,
             repaired: String::new(),
             current: Current::Text(0, 0),
         }
@@ -133,6 +141,10 @@ impl<R: BufRead> LineReader<R> {
     /// a NUL byte on the first line, another archive format) and input over
     /// [`MAX_INPUT_BYTES`].
     pub(crate) fn advance(&mut self) -> Result<Option<u64>, IntelErrorKind> {
+        if self.next_in_block() || (self.number > 0 && self.read_block()? && self.next_in_block()) {
+            return Ok(Some(self.number));
+        }
+        self.block_end = 0;
         let number = self.number + 1;
         let read_error = |error| IntelErrorKind::Read { line: number, error };
         if self.buffer.capacity() == 0 {
@@ -215,6 +227,59 @@ impl<R: BufRead> LineReader<R> {
             self.current = Current::Repaired;
         }
         Ok(Some(number))
+    }
+
+    /// Makes the next line of the block the current line. Returns false
+    /// when the block has no line left.
+    fn next_in_block(&mut self) -> bool {
+        let Some(rest) = self.text.as_bytes().get(self.cursor..self.block_end) else {
+            return false;
+        };
+        // Every line of a block ends with a newline.
+        let Some(length) = memchr::memchr(b'\n', rest) else {
+            return false;
+        };
+        let start = self.cursor;
+        let end = if rest[..length].ends_with(b"\r") {
+            start + length - 1
+        } else {
+            start + length
+        };
+        self.cursor = start + length + 1;
+        self.number += 1;
+        self.current = Current::Text(start, end);
+        true
+    }
+
+    /// Copies the complete lines in the reader's buffer into `text` as a
+    /// block when they are valid UTF-8 without NUL bytes. Returns false,
+    /// with nothing read, when there are none or they are not.
+    fn read_block(&mut self) -> Result<bool, IntelErrorKind> {
+        let number = self.number + 1;
+        let available = self
+            .reader
+            .fill_buf()
+            .map_err(|error| IntelErrorKind::Read { line: number, error })?;
+        // Lines within the first MAX_LINE_BYTES are within the line limit.
+        let window = &available[..available.len().min(MAX_LINE_BYTES)];
+        let Some(last) = memchr::memrchr(b'\n', window) else {
+            return Ok(false);
+        };
+        let lines = &available[..=last];
+        if memchr::memchr(0, lines).is_some() {
+            return Ok(false);
+        }
+        let Ok(lines) = std::str::from_utf8(lines) else {
+            return Ok(false);
+        };
+        self.text.clear();
+        self.text.push_str(lines);
+        let length = lines.len();
+        self.reader.consume(length);
+        self.cursor = 0;
+        self.block_end = length;
+        self.add_to_total(length as u64)?;
+        Ok(true)
     }
 
     fn add_to_total(&mut self, bytes: u64) -> Result<(), IntelErrorKind> {
@@ -314,6 +379,63 @@ mod tests {
         ];
         let expected: Vec<(u64, String)> = expected.iter().map(|(n, t)| (*n, (*t).to_owned())).collect();
         assert_eq!(lines, expected);
+    }
+
+    /// The lines of `input` as a plain split gives them, to compare the
+    /// reader against.
+    fn split_lines(input: &[u8]) -> Vec<String> {
+        let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+        let input = input.strip_suffix(b"\n").unwrap_or(input);
+        if input.is_empty() {
+            return Vec::new();
+        }
+        input
+            .split(|&byte| byte == b'\n')
+            .map(|line| {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                String::from_utf8_lossy(line).replace('\0', "\u{fffd}")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn block_lines_match_plain_split() {
+        let pieces: [&[u8]; 9] = [
+            b"evil.example",
+            b"198.51.100.7\r",
+            b"",
+            b"caf\xE9",
+            b"nul\x00byte",
+            b"h\xC3\xA9llo",
+            b"44d88612fea8a8f36de82e1278abb02f",
+            b"# comment",
+            b"\r",
+        ];
+        let mut seed = 7_u64;
+        for round in 0..200 {
+            let mut input = b"first\n".to_vec();
+            for _ in 0..(round % 40) {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                input.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
+                input.push(b'\n');
+            }
+            if round % 3 == 0 {
+                input.extend_from_slice(b"last");
+            }
+            let expected = split_lines(&input);
+            for capacity in [8, 13, 64, 4096] {
+                let mut reader = LineReader::new(std::io::BufReader::with_capacity(capacity, &input[..]));
+                let mut lines = Vec::new();
+                while let Some(number) = reader.advance().unwrap() {
+                    let Line::Text(text) = reader.line() else {
+                        panic!("line {number} is not text");
+                    };
+                    assert_eq!(number, lines.len() as u64 + 1);
+                    lines.push(text.to_owned());
+                }
+                assert_eq!(lines, expected, "round {round}, capacity {capacity}");
+            }
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::hash::BuildHasher;
+use std::ops::Range;
 use std::sync::Arc;
 
 use hashbrown::HashTable;
@@ -109,9 +110,13 @@ impl fmt::Display for NoteEntry {
 }
 
 /// Number of values and rejections that [`Collector`] queues before they
-/// go to the [`Parser`] as a batch, which bounds the memory the queue
-/// takes.
+/// go to the [`Parser`] as a batch.
 const BATCH: usize = 8192;
+
+/// Bytes of value text that [`Collector`] queues before they go to the
+/// [`Parser`] as a batch. With [`BATCH`], it bounds the memory the queue
+/// takes.
+const BATCH_TEXT: usize = 1 << 20;
 
 /// Minimum number of queued entries that are parsed on several threads.
 /// Below it, handing the work to other threads costs more than it saves.
@@ -121,18 +126,31 @@ const PARALLEL_MIN: usize = 1024;
 /// them, for a [`Parser`].
 #[derive(Default)]
 pub(crate) struct Collector {
-    queue: Vec<Entry>,
+    batch: Batch,
 }
 
 /// Values and rejections in input order, taken from a [`Collector`].
-pub(crate) struct Batch(Vec<Entry>);
+#[derive(Default)]
+pub(crate) struct Batch {
+    entries: Vec<Entry>,
+    /// The text of every value, one after the other, so that queuing a
+    /// value needs no allocation of its own.
+    text: String,
+}
+
+/// Returns the value at `range` of the text of a [`Batch`].
+fn value_at<'t>(text: &'t str, range: &Range<usize>) -> &'t str {
+    // Every range was taken when a whole `&str` was appended.
+    text.get(range.clone()).unwrap_or_default()
+}
 
 /// A value to parse or a rejection, in input order.
 enum Entry {
     Value {
         line: u64,
-        /// The value without surrounding white space.
-        raw: String,
+        /// Where the value, without surrounding white space, is in the
+        /// text of its batch.
+        raw: Range<usize>,
         hint: Option<KindHint>,
         meta: Arc<Meta>,
     },
@@ -153,9 +171,13 @@ impl Collector {
         } else {
             raw.trim()
         };
-        self.queue.push(Entry::Value {
+        let text = &mut self.batch.text;
+        let start = text.len();
+        text.push_str(raw);
+        let raw = start..text.len();
+        self.batch.entries.push(Entry::Value {
             line,
-            raw: raw.to_owned(),
+            raw,
             hint,
             meta: Arc::clone(meta),
         });
@@ -163,7 +185,7 @@ impl Collector {
 
     /// Records a value or line that is not loaded, as rejected or dropped.
     pub(crate) fn reject(&mut self, line: u64, value: &str, error: LineError) {
-        self.queue.push(Entry::Rejected(Box::new(Rejection {
+        self.batch.entries.push(Entry::Rejected(Box::new(Rejection {
             line,
             value: excerpt(value),
             error,
@@ -172,12 +194,12 @@ impl Collector {
 
     /// Returns true once the queue contains a whole batch.
     pub(crate) fn is_full(&self) -> bool {
-        self.queue.len() >= BATCH
+        self.batch.entries.len() >= BATCH || self.batch.text.len() >= BATCH_TEXT
     }
 
     /// Takes the queued entries.
     pub(crate) fn take(&mut self) -> Batch {
-        Batch(std::mem::take(&mut self.queue))
+        std::mem::take(&mut self.batch)
     }
 }
 
@@ -206,22 +228,16 @@ impl Parser {
     /// Parses `batch` and meanwhile adds the batch pushed before. Adding
     /// keeps input order, so it runs on one thread, beside the parse.
     pub(crate) fn push(&mut self, batch: Batch) {
-        let Batch(entries) = batch;
         let options = self.parse;
         let hasher = self.added.hasher.clone();
         let parse = move || {
-            let results = if entries.len() >= PARALLEL_MIN {
-                entries
-                    .par_iter()
-                    .map(|entry| parse_entry(entry, options, &hasher))
-                    .collect()
+            let parse_one = |entry| parse_entry(entry, &batch, options, &hasher);
+            let results = if batch.entries.len() >= PARALLEL_MIN {
+                batch.entries.par_iter().map(parse_one).collect()
             } else {
-                entries
-                    .iter()
-                    .map(|entry| parse_entry(entry, options, &hasher))
-                    .collect()
+                batch.entries.iter().map(parse_one).collect()
             };
-            ParsedBatch { entries, results }
+            ParsedBatch { batch, results }
         };
         let parsed = match self.parsed.take() {
             Some(earlier) => rayon::join(parse, || self.added.add_batch(earlier)).0,
@@ -243,20 +259,29 @@ impl Parser {
 }
 
 /// The result of parsing one entry: the indicator with the hash of its
-/// value, `None` for a rejection.
-type ParseResult = Option<Result<(u64, Parsed), IndicatorError>>;
+/// value and the value as written, `None` for a rejection.
+type ParseResult = Option<Result<(u64, Parsed, String), IndicatorError>>;
 
 /// Entries with the results of parsing them.
 struct ParsedBatch {
-    entries: Vec<Entry>,
+    batch: Batch,
     results: Vec<ParseResult>,
 }
 
-/// Parses one entry and hashes its value with `hasher`.
-fn parse_entry(entry: &Entry, options: ParseOptions, hasher: &foldhash::fast::RandomState) -> ParseResult {
+/// Parses one entry of `batch` and hashes its value with `hasher`.
+fn parse_entry(
+    entry: &Entry,
+    batch: &Batch,
+    options: ParseOptions,
+    hasher: &foldhash::fast::RandomState,
+) -> ParseResult {
     match entry {
         Entry::Value { raw, hint, .. } => {
-            Some(parse_indicator(raw, *hint, options).map(|parsed| (hasher.hash_one(&parsed.value), parsed)))
+            let raw = value_at(&batch.text, raw);
+            Some(
+                parse_indicator(raw, *hint, options)
+                    .map(|parsed| (hasher.hash_one(&parsed.value), parsed, raw.to_owned())),
+            )
         }
         Entry::Rejected(_) => None,
     }
@@ -286,16 +311,20 @@ impl Added {
     }
 
     /// Adds a parsed batch, in order.
-    fn add_batch(&mut self, batch: ParsedBatch) {
-        for (entry, result) in batch.entries.into_iter().zip(batch.results) {
+    fn add_batch(&mut self, parsed: ParsedBatch) {
+        let ParsedBatch {
+            batch: Batch { entries, text },
+            results,
+        } = parsed;
+        for (entry, result) in entries.into_iter().zip(results) {
             match (entry, result) {
-                (Entry::Value { line, raw, meta, .. }, Some(Ok((hash, Parsed { value, notes })))) => {
+                (Entry::Value { line, meta, .. }, Some(Ok((hash, Parsed { value, notes }, raw)))) => {
                     self.insert(line, raw, hash, value, notes, meta);
                 }
                 (Entry::Value { line, raw, .. }, Some(Err(error))) => {
                     self.report.push(Rejection {
                         line,
-                        value: excerpt(&raw),
+                        value: excerpt(value_at(&text, &raw)),
                         error: error.into(),
                     });
                 }

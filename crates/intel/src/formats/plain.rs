@@ -51,6 +51,19 @@ const RECORD_TYPES: &[&str] = &[
     "SOA", "NS", "CNAME", "A", "AAAA", "TXT", "MX", "PTR", "SRV", "DNAME", "CAA",
 ];
 
+/// Maximum length of the [`RECORD_TYPES`].
+const MAX_RECORD_TYPE_LEN: usize = {
+    let mut longest = 0;
+    let mut index = 0;
+    while index < RECORD_TYPES.len() {
+        if RECORD_TYPES[index].len() > longest {
+            longest = RECORD_TYPES[index].len();
+        }
+        index += 1;
+    }
+    longest
+};
+
 /// Reads plain-list lines into indicators.
 pub(crate) struct PlainDecoder {
     provider: Option<String>,
@@ -236,10 +249,16 @@ fn split_inline_comment(line: &str) -> (&str, Option<&str>) {
 fn single_value(body: &str) -> Option<&str> {
     let bytes = body.as_bytes();
     let starts_alphanumeric = bytes.first().is_some_and(u8::is_ascii_alphanumeric);
+    // Without an early exit, so that the check runs on many bytes at once.
+    let graphic = bytes.iter().fold(true, |graphic, &byte| {
+        graphic & (byte.wrapping_sub(b'!') <= b'~' - b'!')
+    });
     let plain = starts_alphanumeric
-        && bytes.iter().all(u8::is_ascii_graphic)
-        && !DNSMASQ_PREFIXES.iter().any(|prefix| body.starts_with(prefix))
-        && !RECORD_TYPES.contains(&body);
+        && graphic
+        && !DNSMASQ_PREFIXES
+            .iter()
+            .any(|prefix| prefix.as_bytes().first() == bytes.first() && body.starts_with(prefix))
+        && !(bytes.len() <= MAX_RECORD_TYPE_LEN && RECORD_TYPES.contains(&body));
     plain.then_some(body)
 }
 
