@@ -599,6 +599,69 @@ fn config_check_lists_problems_with_lines() {
     assert!(text.contains("max_message_bytes must be at least 1"), "{text}");
 }
 
+/// Unknown keys, wrong types and invalid values are all listed in one run
+/// of `config check`, and `run` rejects the file with the same list.
+#[test]
+fn config_check_lists_every_problem_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        r#"data_dir = 5
+colour = "blue"
+
+[http]
+listen_adress = "127.0.0.1:8080"
+max_body_bytes = "16MB"
+
+[alerts]
+dedup_window = "soon"
+
+[[source]]
+name = "zeek"
+type = "file"
+paths = ["logs/*.log"]
+poll_intervall = "1s"
+
+[[source]]
+name = "firewall"
+type = "syslog"
+udp = 5514
+tcp = "127.0.0.1:99999"
+
+[[sink]]
+name = "archive"
+type = "file"
+pathh = "alerts.jsonl"
+"#,
+    )
+    .unwrap();
+    let expected = [
+        "line 1, column 12: `data_dir` at the top level must be a string, found an integer: 5",
+        "line 2, column 1: unknown key `colour` at the top level; valid keys: `data_dir`, `home_net`, `http`, `alerts`, `source` and `sink`",
+        "line 5, column 1: unknown key `listen_adress` in [http]; did you mean `listen`?",
+        "line 6, column 18: `max_body_bytes` in [http] must be an integer, found a string: \"16MB\"",
+        "line 9, column 16: invalid duration",
+        "line 15, column 1: unknown key `poll_intervall` in [[source]] \"zeek\"; did you mean `poll_interval`?",
+        "line 20, column 7: `udp` in [[source]] \"firewall\" must be a string, found an integer: 5514",
+        "line 21, column 7: tcp = \"127.0.0.1:99999\" has the invalid port",
+        "line 23: sink \"archive\": unknown field `pathh`",
+    ];
+    let bad = bad.to_str().unwrap();
+    for command in [&["config", "check", bad][..], &["run", "--config", bad]] {
+        let output = run(command);
+        assert_eq!(status(&output), 2, "{command:?}");
+        let text = stderr(&output);
+        assert!(text.contains("bad.toml: 9 problems"), "{command:?}: {text}");
+        for words in expected {
+            assert!(
+                text.contains(&format!("bad.toml: {words}")),
+                "{command:?}: {words:?} missing in\n{text}"
+            );
+        }
+    }
+}
+
 /// Sends one HTTP/1.1 request with `headers` and a JSON body; returns the
 /// status, the raw head and the body.
 fn http_json(

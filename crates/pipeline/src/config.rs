@@ -7,7 +7,9 @@
 //!
 //! [`Config::parse`] reports every problem it finds with the line and
 //! column of the value at fault, so that `iocwatch config check` can list
-//! them all at once.
+//! them all at once: unknown keys, values of the wrong TOML type and
+//! invalid values. A TOML syntax error stops the check and is the only
+//! problem reported.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,8 +19,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use ipnet::IpNet;
-use serde::Deserialize;
 use toml::Spanned;
+use toml::de::DeTable;
 
 /// Default of a syslog source's `max_message_bytes`.
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -99,8 +101,7 @@ pub struct SourceConfig {
 }
 
 /// Starting point of a file source in a file without a checkpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartAt {
     /// Read the whole file.
     Beginning,
@@ -243,14 +244,15 @@ impl Config {
             path: path.to_owned(),
             issues,
         };
-        let raw: RawConfig = match toml::from_str(text) {
-            Ok(raw) => raw,
+        let root = match DeTable::parse(text) {
+            Ok(root) => root,
             Err(err) => return Err(fail(vec![issue_from_toml(text, &err)])),
         };
         let mut checker = Checker {
             text,
             issues: Vec::new(),
         };
+        let raw = checker.read_config(root);
         let config = checker.check(raw, checks);
         if checker.issues.is_empty() {
             Ok(config)
@@ -261,7 +263,8 @@ impl Config {
     }
 }
 
-/// Turns a TOML syntax or type error into an issue at its place.
+/// Turns a TOML syntax error, or an error of converting a table, into an
+/// issue at its place.
 fn issue_from_toml(text: &str, err: &toml::de::Error) -> ConfigIssue {
     let (line, column) = match err.span() {
         Some(span) => {
@@ -293,7 +296,11 @@ struct Checker<'t> {
 
 impl Checker<'_> {
     fn at<T>(&mut self, spanned: &Spanned<T>, message: String) {
-        let (line, column) = line_column(self.text, spanned.span().start);
+        self.at_span(spanned.span(), message);
+    }
+
+    fn at_span(&mut self, span: std::ops::Range<usize>, message: String) {
+        let (line, column) = line_column(self.text, span.start);
         self.issues.push(ConfigIssue {
             line: Some(line),
             column: Some(column),
@@ -336,6 +343,45 @@ impl Checker<'_> {
         None
     }
 
+    /// Converts the byte limit of `key` to `usize`, or records why it is
+    /// not a valid limit.
+    fn byte_limit(&mut self, key: &str, limit: &Spanned<i64>) -> Option<usize> {
+        let value = *limit.get_ref();
+        if value < 1 {
+            self.at(limit, format!("{key} must be at least 1"));
+            return None;
+        }
+        match usize::try_from(value) {
+            Ok(value) => Some(value),
+            Err(_) => {
+                self.at(
+                    limit,
+                    format!(
+                        "{key} = {value} is too large; the maximum on this machine is {}",
+                        usize::MAX
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// Parses the `start_at` of a file source, or records why it is not
+    /// valid.
+    fn start_at(&mut self, text: &Spanned<String>) -> Option<StartAt> {
+        match text.get_ref().as_str() {
+            "beginning" => Some(StartAt::Beginning),
+            "end" => Some(StartAt::End),
+            other => {
+                self.at(
+                    text,
+                    format!("start_at = {other:?} is not valid; use \"beginning\" or \"end\""),
+                );
+                None
+            }
+        }
+    }
+
     /// Parses a network in CIDR notation (a bare address is its own /32
     /// or /128), or records why it is not one.
     fn network(&mut self, text: &Spanned<String>) -> Option<IpNet> {
@@ -362,7 +408,11 @@ impl Checker<'_> {
             config.data_dir = dir.into_inner();
         }
         if let Some(home_net) = raw.home_net {
-            let nets = home_net.iter().filter_map(|net| self.network(net)).collect();
+            let nets = home_net
+                .get_ref()
+                .iter()
+                .filter_map(|net| self.network(net))
+                .collect();
             config.home_net = Some(nets);
         }
         if let Some(http) = raw.http {
@@ -371,11 +421,10 @@ impl Checker<'_> {
             {
                 config.http.listen = listen;
             }
-            if let Some(max) = http.max_body_bytes {
-                if *max.get_ref() == 0 {
-                    self.at(&max, "max_body_bytes must be at least 1".to_owned());
-                }
-                config.http.max_body_bytes = max.into_inner();
+            if let Some(max) = http.max_body_bytes
+                && let Some(max) = self.byte_limit("max_body_bytes", &max)
+            {
+                config.http.max_body_bytes = max;
             }
             match (http.tls_cert, http.tls_key) {
                 (Some(cert), Some(key)) => {
@@ -482,50 +531,57 @@ impl Checker<'_> {
         };
         for (key, span) in raw.type_keys() {
             if !allowed.contains(&key) {
-                let (line, column) = line_column(self.text, span.start);
-                self.issues.push(ConfigIssue {
-                    line: Some(line),
-                    column: Some(column),
-                    message: format!("key `{key}` does not apply to a {kind_name} source; remove it"),
-                });
+                self.at_span(
+                    span,
+                    format!("key `{key}` does not apply to a {kind_name} source; remove it"),
+                );
             }
         }
         let kind = match kind_name {
             "file" => {
-                let paths = match raw.paths {
-                    Some(paths) => paths,
-                    None => {
-                        self.at(
-                            &raw.kind,
-                            "a file source needs `paths`, for example paths = [\"/var/log/zeek/*.log\"]"
-                                .to_owned(),
-                        );
-                        return None;
-                    }
-                };
-                if paths.get_ref().is_empty() {
-                    self.at(
-                        &paths,
+                let paths_wrong_type = raw.wrong_type.contains(&"paths");
+                match &raw.paths {
+                    None if !paths_wrong_type => self.at(
+                        &raw.kind,
+                        "a file source needs `paths`, for example paths = [\"/var/log/zeek/*.log\"]"
+                            .to_owned(),
+                    ),
+                    Some(paths) if paths.get_ref().is_empty() && !paths_wrong_type => self.at(
+                        paths,
                         "a file source needs at least one path or glob pattern in `paths`".to_owned(),
-                    );
+                    ),
+                    _ => {}
                 }
-                for path in paths.get_ref() {
-                    if let Err(err) = glob_check(path) {
-                        self.at(&paths, format!("path pattern {path:?} is not valid: {err}"));
+                for path in raw.paths.iter().flat_map(Spanned::get_ref) {
+                    if let Err(err) = glob_check(path.get_ref()) {
+                        let message = format!("path pattern {:?} is not valid: {err}", path.get_ref());
+                        self.at(path, message);
                     }
                 }
+                let start_at = raw
+                    .start_at
+                    .as_ref()
+                    .and_then(|start_at| self.start_at(start_at))
+                    .unwrap_or(StartAt::Beginning);
+                let poll_interval = raw
+                    .poll_interval
+                    .as_ref()
+                    .and_then(|interval| self.duration(interval))
+                    .unwrap_or(Duration::from_secs(1));
                 SourceKind::File {
-                    paths: paths.into_inner(),
-                    start_at: raw.start_at.map_or(StartAt::Beginning, Spanned::into_inner),
-                    poll_interval: raw
-                        .poll_interval
-                        .as_ref()
-                        .and_then(|interval| self.duration(interval))
-                        .unwrap_or(Duration::from_secs(1)),
+                    paths: raw
+                        .paths?
+                        .into_inner()
+                        .into_iter()
+                        .map(Spanned::into_inner)
+                        .collect(),
+                    start_at,
+                    poll_interval,
                 }
             }
             "syslog" => {
-                if raw.udp.is_none() && raw.tcp.is_none() {
+                let address_wrong_type = raw.wrong_type.iter().any(|key| matches!(*key, "udp" | "tcp"));
+                if raw.udp.is_none() && raw.tcp.is_none() && !address_wrong_type {
                     self.at(
                         &raw.kind,
                         "a syslog source needs `udp`, `tcp` or both, for example udp = \"127.0.0.1:5514\""
@@ -541,14 +597,11 @@ impl Checker<'_> {
                         .tcp
                         .as_ref()
                         .and_then(|tcp| self.socket_address("tcp", tcp, "127.0.0.1:5514")),
-                    max_message_bytes: match raw.max_message_bytes {
-                        Some(max) if *max.get_ref() == 0 => {
-                            self.at(&max, "max_message_bytes must be at least 1".to_owned());
-                            0
-                        }
-                        Some(max) => max.into_inner(),
-                        None => DEFAULT_MAX_MESSAGE_BYTES,
-                    },
+                    max_message_bytes: raw
+                        .max_message_bytes
+                        .as_ref()
+                        .and_then(|max| self.byte_limit("max_message_bytes", max))
+                        .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES),
                 }
             }
             "http" => SourceKind::Http,
@@ -630,49 +683,48 @@ fn glob_check(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The document as read by [`Checker::read_config`]: every key of the
+/// right TOML type, before the value checks.
+#[derive(Debug)]
 struct RawConfig {
     data_dir: Option<Spanned<PathBuf>>,
-    home_net: Option<Vec<Spanned<String>>>,
+    home_net: Option<Spanned<Vec<Spanned<String>>>>,
     http: Option<RawHttp>,
     alerts: Option<RawAlerts>,
-    #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
-    #[serde(default, rename = "sink")]
     sinks: Vec<Spanned<toml::Table>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 struct RawHttp {
     listen: Option<Spanned<String>>,
-    max_body_bytes: Option<Spanned<usize>>,
+    max_body_bytes: Option<Spanned<i64>>,
     tls_cert: Option<Spanned<PathBuf>>,
     tls_key: Option<Spanned<PathBuf>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 struct RawAlerts {
     dedup_window: Option<Spanned<String>>,
 }
 
-/// A `[[source]]` table. Flat rather than an enum tagged by `type`,
-/// because values inside a tagged enum lose their place in the file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A `[[source]]` table, flat rather than split by `type`, so that the
+/// keys of another type can be reported.
+#[derive(Debug)]
 struct RawSource {
     name: Spanned<String>,
-    #[serde(rename = "type")]
     kind: Spanned<String>,
     decoder: Option<Spanned<String>>,
-    paths: Option<Spanned<Vec<String>>>,
-    start_at: Option<Spanned<StartAt>>,
+    paths: Option<Spanned<Vec<Spanned<String>>>>,
+    start_at: Option<Spanned<String>>,
     poll_interval: Option<Spanned<String>>,
     udp: Option<Spanned<String>>,
     tcp: Option<Spanned<String>>,
-    max_message_bytes: Option<Spanned<usize>>,
+    max_message_bytes: Option<Spanned<i64>>,
+    /// Keys given with a value of the wrong TOML type, or with an array
+    /// entry of the wrong type. The reader has reported them already, so
+    /// the value checks do not report them as missing or empty.
+    wrong_type: Vec<&'static str>,
 }
 
 impl RawSource {
@@ -700,5 +752,6 @@ impl RawSource {
 
 pub use iocwatch_model::time::parse_duration;
 
+mod read;
 #[cfg(test)]
 mod tests;

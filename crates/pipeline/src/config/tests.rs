@@ -48,6 +48,13 @@ fn issues(text: &str) -> Vec<String> {
     }
 }
 
+/// Returns the one issue of `text`, and fails when there are more or none.
+fn only_issue(text: &str) -> String {
+    let mut found = issues(text);
+    assert_eq!(found.len(), 1, "{text:?}: {found:?}");
+    found.remove(0)
+}
+
 #[test]
 fn empty_file_gives_the_defaults() {
     let config = parse("").unwrap();
@@ -279,4 +286,201 @@ fn tls_files_come_in_pairs() {
     let found = issues("[http]\n\ntls_key = \"/etc/tls/key.pem\"\n");
     assert!(found[0].starts_with("line 3"), "{found:?}");
     assert!(found[0].contains("tls_key needs tls_cert"), "{found:?}");
+}
+
+/// A file with unknown keys in every kind of table, wrong types and
+/// invalid values: every problem is listed, in file order.
+#[test]
+fn every_problem_kind_listed_at_once() {
+    let text = r#"data_dir = 5
+colour = "blue"
+
+[http]
+listen_adress = "127.0.0.1:8080"
+max_body_bytes = "16MB"
+listen = "localhost:8080"
+
+[alerts]
+dedup_window = 3600
+dedupe_window = "1h"
+
+[[source]]
+name = "zeek"
+type = "file"
+paths = ["/var/log/zeek/*.log", 7]
+start_at = "middle"
+poll_intervall = "1s"
+
+[[source]]
+name = "firewall"
+type = "syslog"
+udp = 5514
+max_message_bytes = 0
+decoder = "csv"
+
+[[sink]]
+name = "archive"
+type = "pager"
+"#;
+    let expected = [
+        (
+            "line 1, column 12",
+            "`data_dir` at the top level must be a string, found an integer: 5",
+        ),
+        (
+            "line 2, column 1",
+            "unknown key `colour` at the top level; valid keys: `data_dir`, `home_net`, `http`, `alerts`, `source` and `sink`",
+        ),
+        (
+            "line 5, column 1",
+            "unknown key `listen_adress` in [http]; did you mean `listen`?",
+        ),
+        (
+            "line 6, column 18",
+            "`max_body_bytes` in [http] must be an integer, found a string: \"16MB\"",
+        ),
+        (
+            "line 7, column 10",
+            "listen = \"localhost:8080\" is not an IP address",
+        ),
+        (
+            "line 10, column 16",
+            "`dedup_window` in [alerts] must be a string, found an integer: 3600",
+        ),
+        (
+            "line 11, column 1",
+            "unknown key `dedupe_window` in [alerts]; did you mean `dedup_window`?",
+        ),
+        (
+            "line 16, column 33",
+            "`paths` in [[source]] \"zeek\" must be an array of strings, found an integer in it: 7",
+        ),
+        ("line 17, column 12", "start_at = \"middle\" is not valid"),
+        (
+            "line 18, column 1",
+            "unknown key `poll_intervall` in [[source]] \"zeek\"; did you mean `poll_interval`?",
+        ),
+        (
+            "line 23, column 7",
+            "`udp` in [[source]] \"firewall\" must be a string, found an integer: 5514",
+        ),
+        ("line 24, column 21", "max_message_bytes must be at least 1"),
+        ("line 25, column 11", "unknown decoder \"csv\""),
+        ("line 27: ", "sink \"archive\": sink type \"pager\" is not known"),
+    ];
+    let found = issues(text);
+    for (at, (place, words)) in expected.iter().enumerate() {
+        let issue = found.get(at).map_or("", String::as_str);
+        assert!(issue.starts_with(place), "issue {at}: {issue:?}\nall: {found:#?}");
+        assert!(issue.contains(words), "issue {at}: {issue:?}\nall: {found:#?}");
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+}
+
+#[test]
+fn unknown_key_names_nearest_or_valid_keys() {
+    let rows = [
+        ("[http]\nlisen = \"127.0.0.1:80\"\n", "did you mean `listen`?"),
+        (
+            "[http]\nlisten_address = \"127.0.0.1:80\"\n",
+            "did you mean `listen`?",
+        ),
+        (
+            "[http]\ntls = \"cert.pem\"\n",
+            "did you mean `tls_cert` or `tls_key`?",
+        ),
+        (
+            "[http]\nport = 80\n",
+            "valid keys: `listen`, `max_body_bytes`, `tls_cert` and `tls_key`",
+        ),
+        ("[[sources]]\nname = \"a\"\n", "did you mean `source`?"),
+        ("[alerts.window]\nsize = 1\n", "unknown key `window` in [alerts]"),
+        (
+            "[[source]]\nname = \"a\"\ntype = \"stdin\"\nformat = \"json\"\n",
+            "unknown key `format` in [[source]] \"a\"; valid keys: `name`, `type`, `decoder`",
+        ),
+    ];
+    for (text, words) in rows {
+        let issue = only_issue(text);
+        assert!(issue.contains(words), "{text:?}: {issue:?}");
+    }
+}
+
+#[test]
+fn wrong_types_name_expected_and_found() {
+    let rows = [
+        (
+            "home_net = \"10.0.0.0/8\"\n",
+            "line 1, column 12: `home_net` at the top level must be an array of strings, found a string: \"10.0.0.0/8\"",
+        ),
+        (
+            "http = 8080\n",
+            "line 1, column 8: `http` at the top level must be a table, found an integer: 8080",
+        ),
+        (
+            "[http.listen]\nport = 80\n",
+            "line 1, column 1: `listen` in [http] must be a string, found a table",
+        ),
+        (
+            "[http]\nmax_body_bytes = 1.5\n",
+            "line 2, column 18: `max_body_bytes` in [http] must be an integer, found a float: 1.5",
+        ),
+        (
+            "[source]\nname = \"a\"\n",
+            "line 1, column 1: `source` at the top level must be an array of tables ([[source]]), found a table",
+        ),
+        (
+            "sink = [\"archive\"]\n",
+            "line 1, column 9: `sink` at the top level must be an array of tables ([[sink]]), found a string in it: \"archive\"",
+        ),
+        (
+            "[[source]]\nname = true\ntype = \"stdin\"\n",
+            "line 2, column 8: `name` in [[source]] must be a string, found a boolean: true",
+        ),
+        (
+            "[http]\nmax_body_bytes = 99999999999999999999\n",
+            "line 2, column 18: `max_body_bytes` in [http] is 99999999999999999999, out of the range of a TOML integer",
+        ),
+    ];
+    for (text, words) in rows {
+        let issue = only_issue(text);
+        assert!(issue.starts_with(words), "{text:?}: {issue:?}");
+    }
+}
+
+/// A key whose value has the wrong type is reported once, not again as
+/// missing or empty.
+#[test]
+fn wrong_type_not_reported_as_missing() {
+    let rows = [
+        "[[source]]\nname = \"a\"\ntype = \"file\"\npaths = \"/var/log/*.log\"\n",
+        "[[source]]\nname = \"a\"\ntype = \"file\"\npaths = [7]\n",
+        "[[source]]\nname = \"a\"\ntype = \"syslog\"\nudp = 5514\n",
+        "[[source]]\nname = \"a\"\ntype = 5\n",
+    ];
+    for text in rows {
+        let issue = only_issue(text);
+        assert!(issue.contains("must be"), "{text:?}: {issue:?}");
+    }
+}
+
+#[test]
+fn source_without_name_still_checked() {
+    let found = issues("[[source]]\ntype = \"stdin\"\ndecoder = [\"json\"]\nextra = 1\n");
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found[0].starts_with("line 1"), "{found:?}");
+    assert!(found[0].contains("a [[source]] needs a `name`"), "{found:?}");
+    assert!(found[1].starts_with("line 3"), "{found:?}");
+    assert!(
+        found[1].contains("`decoder` in [[source]] must be a string"),
+        "{found:?}"
+    );
+    assert!(found[2].starts_with("line 4"), "{found:?}");
+    assert!(
+        found[2].contains("unknown key `extra` in [[source]]"),
+        "{found:?}"
+    );
+
+    let issue = only_issue("[[source]]\nname = \"a\"\n");
+    assert!(issue.contains("a [[source]] needs a `type`"), "{issue:?}");
 }
