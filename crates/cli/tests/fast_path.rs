@@ -68,8 +68,7 @@ fn real_logs_same_alerts_both_paths() {
     let Some(data) = shared("data") else {
         return;
     };
-    // Watchlists without IPv6 or JA4 indicators, so the line filter is in
-    // use; addresses, networks, sockets, domains, URLs, digests, JA3 and
+    // Addresses, networks, sockets, domains, URLs, digests, JA3 and
     // e-mail addresses.
     let lists = [
         "intel/maltrail",
@@ -91,6 +90,43 @@ fn real_logs_same_alerts_both_paths() {
     assert_same(&both);
 }
 
+#[test]
+fn real_logs_same_alerts_with_ipv6_lists() {
+    let Some(data) = shared("data") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // IPv6 addresses that the logs contain, a network around one of them,
+    // and a JA4 fingerprint, beside the IPv6 feeds.
+    let own = write(
+        dir.path(),
+        "v6.txt",
+        b"fd77:48a1:c0bb::1\nfe80::981:b1fd:8de1:811e\n2a01:111:2003::50\n2001:718:1::/48\n\
+          ja4 t13d1516h2_8daaf6152771_b186095e22b6\n",
+    );
+    let feeds = [
+        data.join("intel/spamhaus_drop").display().to_string(),
+        data.join("intel/tor_exits").display().to_string(),
+    ];
+    let logs = data.display().to_string();
+    let both = scan_both(&[&own, &feeds[0], &feeds[1]], &[&logs]);
+    let ipv6_alerts = both[0]
+        .0
+        .iter()
+        .filter(|alert| {
+            alert["threat"]["enrichments"].as_array().is_some_and(|found| {
+                found.iter().any(|one| {
+                    one["matched"]["atomic"]
+                        .as_str()
+                        .is_some_and(|atomic| atomic.contains(':'))
+                })
+            })
+        })
+        .count();
+    assert!(ipv6_alerts > 100, "{ipv6_alerts} alerts on IPv6 addresses");
+    assert_same(&both);
+}
+
 /// Writes `content` to `name` in `dir` and returns its path.
 fn write(dir: &Path, name: &str, content: &[u8]) -> String {
     let path = dir.join(name);
@@ -105,7 +141,8 @@ fn generated_lines_same_alerts_both_paths() {
         dir.path(),
         "intel.txt",
         b"198.51.100.7\n203.0.113.0/24\nevil.example\nhttp://files.bad.example/payload\n\
-          e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\nmallory@mail.example\n",
+          e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\nmallory@mail.example\n\
+          2001:db8:1::/48\n2001:db8::77\nja4 t13d1516h2_8daaf6152771_b186095e22b6\n",
     );
     let eve = [
         // Plain hits in every EVE field kind.
@@ -114,6 +151,8 @@ fn generated_lines_same_alerts_both_paths() {
         r#"{"event_type":"http","http":{"hostname":"files.bad.example","url":"/payload","http_user_agent":"x"}}"#,
         r#"{"event_type":"fileinfo","fileinfo":{"sha256":"E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"}}"#,
         r#"{"event_type":"smtp","smtp":{"mail_from":"<Mallory@Mail.Example>"}}"#,
+        r#"{"event_type":"flow","src_ip":"fd00::1","dest_ip":"2001:DB8:1:0:0:0:0:9","proto":"TCP"}"#,
+        r#"{"event_type":"tls","src_ip":"10.0.0.1","tls":{"sni":"quiet.test","ja4":"T13D1516H2_8DAAF6152771_B186095E22B6"}}"#,
         // Unusual key order and nesting.
         r#"{"dns":{"answer":{"rrname":"x.evil.example"}},"event_type":"dns","src_ip":"10.0.0.2"}"#,
         r#"{"http":{"url":"/payload","hostname":"files.bad.example"},"dest_ip":"10.0.0.3","event_type":"http"}"#,
@@ -125,6 +164,8 @@ fn generated_lines_same_alerts_both_paths() {
         r#"{"event_type":"flow","src_ip":"10.0.0.5","dest_ip":"198.51.100.70"}"#,
         r#"{"event_type":"dns","dns":{"rrname":"notevil.example"}}"#,
         r#"{"event_type":"dns","dns":{"rrname":"evil.example.lan"}}"#,
+        r#"{"event_type":"flow","src_ip":"fd00::1","dest_ip":"2001:db8:2::9","proto":"TCP"}"#,
+        r#"{"event_type":"tls","src_ip":"10.0.0.1","tls":{"ja4":"t13d1516h2_8daaf6152771_b186095e22b7"}}"#,
         // Malformed lines, counted the same on both paths.
         r#"{"event_type":"flow","src_ip":"10.0.0.6","dest_ip":"198.51.100.7""#,
         r#"{"event_type":"flow","src_ip":"10.0.0.7","src_ip":"198.51.100.7"}"#,
@@ -143,6 +184,8 @@ fn generated_lines_same_alerts_both_paths() {
         r#"{"id.resp_h":"10.0.0.2","uid":"C2","ts":"2024-01-01T00:00:00Z","query":"a.evil.example","_path":"dns"}"#,
         r#"{"_path":"http","ts":1,"uid":"C3","host":"files.bad.example:80","uri":"/payload"}"#,
         r#"{"_path":"conn","ts":1,"uid":"C4","id.orig_h":"10.0.0.3","id.resp_h":"198.51.100.8"}"#,
+        r#"{"_path":"conn","ts":1,"uid":"C5","id.orig_h":"fd00::3","id.resp_h":"2001:db8::77"}"#,
+        r#"{"_path":"conn","ts":1,"uid":"C6","id.orig_h":"fd00::3","id.resp_h":"2001:db8::78"}"#,
         r#"{"@timestamp":"2024-01-01T00:00:00Z","source":{"ip":"198.51.100.7"},"related":{"hosts":["evil.example"]}}"#,
     ]
     .join("\n");
@@ -160,11 +203,13 @@ fn generated_lines_same_alerts_both_paths() {
         "1.0\tC3\t10.0.0.1\t53\t10.0.0.53\t53\tesc\\x2eevil.example\t-",
         "1.0\tC4\t10.0.0.1\t53\t10.0.0.53\t53\tshort",
         "1.0\tC5\t10.0.0.1\t53\t10.0.0.53\t53\tquiet.test\t-",
+        "1.0\tC6\tfd00::1\t53\tfd00::53\t53\tquiet.test\t2001:db8:1::5",
+        "1.0\tC7\tfd00::1\t53\tfd00::53\t53\tquiet.test\t2001:db8:3::5",
     ]
     .join("\n");
     let zeek_tsv = write(dir.path(), "dns.log", zeek_tsv.as_bytes());
 
     let both = scan_both(&[&intel], &[&eve, &zeek_json, &zeek_tsv]);
     assert_same(&both);
-    assert_eq!(both[0].0.len(), 18, "{:#?}", both[0].0);
+    assert_eq!(both[0].0.len(), 22, "{:#?}", both[0].0);
 }

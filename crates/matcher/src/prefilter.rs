@@ -5,10 +5,11 @@
 //! line that can carry observables, before decoding the line. The test
 //! splits the bytes into tokens and looks each token up the way the
 //! matcher would look up a value that consists of it: a dotted quad in the
-//! IPv4 /16 bitmap, a name and its parent domains in the domain table, a
-//! hex string in the digest table. It never says no to a value that
-//! matches. It may say yes to one that does not, which costs only a full
-//! decode of the line.
+//! IPv4 /16 bitmap, an IPv6 address in the address tables, a name and its
+//! parent domains in the domain table, a hex string in the digest table, a
+//! JA4 fingerprint in the JA4 table. It never rejects a value that
+//! matches. It may pass one that does not, which costs only a full decode
+//! of the line.
 //!
 //! The test holds for decoders whose observables are literal substrings of
 //! the line: a whole value, a URL's host, a `host:port` host, an e-mail
@@ -29,6 +30,10 @@ const DIGEST_LENGTHS: [usize; 4] = [32, 40, 64, 128];
 
 /// Maximum length of the text of an IPv6 address, in bytes.
 const MAX_IPV6_TEXT: usize = 45;
+
+/// Length of a JA4 fingerprint: a 10-character prefix and two 12-digit
+/// hashes, joined by underscores.
+const JA4_LENGTH: usize = 36;
 
 /// Maximum length of a token that is looked up. A longer token counts as
 /// a possible match.
@@ -84,18 +89,18 @@ pub struct LineFilter {
     /// indicator, so that most digests are ruled out without a copy and a
     /// table lookup. The length is a power of two.
     digests: Box<[u64]>,
+    /// The IPv6 addresses of socket indicators and the IPv6 hosts of URL
+    /// and e-mail indicators. Address and network indicators are looked
+    /// up in the matcher's tables.
+    v6_hosts: Map<u128, ()>,
 }
 
 impl LineFilter {
     /// Builds the filter of `matcher`. Returns `None` when the matcher
-    /// contains an indicator kind that the filter cannot judge from tokens
-    /// (IPv6 addresses and networks, JA4 fingerprints, a host name
-    /// without a dot), so that every line must be decoded.
+    /// contains an indicator that the filter cannot judge from tokens (a
+    /// host name without a dot), so that every line must be decoded.
     pub fn new(matcher: &Matcher) -> Option<Self> {
         let strategies = &matcher.inner.strategies;
-        if strategies.addresses.has_v6 || !strategies.names.ja4.is_empty() {
-            return None;
-        }
         let words = name_words(
             strategies.names.domains.len() + strategies.names.urls.len() + strategies.names.emails.len(),
         );
@@ -116,6 +121,11 @@ impl LineFilter {
                 };
                 let mut names = vec![0; words].into_boxed_slice();
                 let mut hosts: Map<Box<str>, ()> = Map::default();
+                let mut v6_hosts: Map<u128, ()> = strategies
+                    .addresses
+                    .v6_socket_addresses()
+                    .map(|address| (u128::from(address), ()))
+                    .collect();
                 // The table keys contain every URL and e-mail indicator
                 // value once.
                 let url_hosts = strategies.names.urls.keys().map(|key| key_host(key));
@@ -128,18 +138,20 @@ impl LineFilter {
                     let host = host.trim_start_matches('[').trim_end_matches(']');
                     match observed_ip(host) {
                         Some(IpAddr::V4(address)) => set_bit(&mut v4, u32::from(address) >> 16),
-                        Some(IpAddr::V6(_)) => return None,
+                        Some(IpAddr::V6(address)) => {
+                            v6_hosts.insert(u128::from(address), ());
+                        }
                         None => {
                             set_name_bit(&mut names, tokenizable_name_hash(host)?);
                             insert_new(&mut hosts, host);
                         }
                     }
                 }
-                Some((v4, names, hosts))
+                Some((v4, names, hosts, v6_hosts))
             },
         );
         let mut names = domain_names?;
-        let (v4, more_names, hosts) = host_names?;
+        let (v4, more_names, hosts, v6_hosts) = host_names?;
         for (word, more) in names.iter_mut().zip(more_names.iter()) {
             *word |= more;
         }
@@ -155,6 +167,7 @@ impl LineFilter {
             names,
             hosts,
             digests,
+            v6_hosts,
         })
     }
 
@@ -255,18 +268,23 @@ impl LineFilter {
             return true;
         }
 
-        // An IPv6 address that folds to IPv4 (`::ffff:102:304`). Its text
-        // has at most eight colons (`::2:3:4:5:6:7:8`) and 45 bytes, and
-        // the parser is costly on longer runs of hex pairs.
+        // An IPv6 address, which the matcher folds to IPv4 when it is
+        // IPv4-mapped (`::ffff:102:304`). Its text has at most eight colons
+        // (`::2:3:4:5:6:7:8`) and 45 bytes, and the parser is costly on
+        // longer runs of hex pairs.
         if (2..=8).contains(&colons)
             && token.len() <= MAX_IPV6_TEXT
-            && let Some(address) = std::str::from_utf8(token)
+            && let Some(v6) = std::str::from_utf8(token)
                 .ok()
                 .and_then(|text| text.parse::<Ipv6Addr>().ok())
-                .and_then(|v6| v6.to_ipv4_mapped())
-            && self.may_contain_v4(u32::from(address))
         {
-            return true;
+            let listed = match v6.to_ipv4_mapped() {
+                Some(v4) => self.may_contain_v4(u32::from(v4)),
+                None => self.may_contain_v6(v6),
+            };
+            if listed {
+                return true;
+            }
         }
 
         // `host:port`, an IPv4-mapped address in dotted form, a URL's
@@ -306,7 +324,7 @@ impl LineFilter {
             return true;
         }
         if !has_dot {
-            return false;
+            return part.len() == JA4_LENGTH && self.is_ja4(part);
         }
         if !has_name_byte {
             return self.dotted_may_match(part);
@@ -397,6 +415,25 @@ impl LineFilter {
         }
         std::str::from_utf8(&lower[..length])
             .is_ok_and(|hex| self.matcher.inner.strategies.names.digests.contains_key(hex))
+    }
+
+    /// Tests a run of name characters without a dot against the JA4
+    /// indicators, which the matcher compares in lower case.
+    fn is_ja4(&self, part: &[u8]) -> bool {
+        let ja4 = &self.matcher.inner.strategies.names.ja4;
+        if ja4.is_empty() {
+            return false;
+        }
+        let mut lower = [0_u8; JA4_LENGTH];
+        for (slot, byte) in lower.iter_mut().zip(part) {
+            *slot = byte.to_ascii_lowercase();
+        }
+        std::str::from_utf8(&lower).is_ok_and(|text| ja4.contains_key(text))
+    }
+
+    fn may_contain_v6(&self, address: Ipv6Addr) -> bool {
+        self.matcher.inner.strategies.addresses.contains_v6(address)
+            || self.v6_hosts.contains_key(&u128::from(address))
     }
 
     #[inline]

@@ -1,7 +1,7 @@
 //! The lookup structures, one per indicator kind.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use hashbrown::HashMap;
 use iocwatch_model::value::{observed_digest, observed_domain, observed_email, observed_ip};
@@ -355,6 +355,22 @@ impl Addresses {
         {
             ids.iter().for_each(|id| hit(*id, on_hit));
         }
+    }
+
+    /// Returns true when an IPv6 address or network indicator contains
+    /// `v6`. Socket indicators are left out.
+    pub(crate) fn contains_v6(&self, v6: Ipv6Addr) -> bool {
+        self.has_v6
+            && (self.v6.contains_key(&u128::from(v6))
+                || Ipv6Net::new(v6, 128).is_ok_and(|host| self.v6_nets.cover(&host).next().is_some()))
+    }
+
+    /// Returns the addresses of the IPv6 socket indicators.
+    pub(crate) fn v6_socket_addresses(&self) -> impl Iterator<Item = Ipv6Addr> + '_ {
+        self.sockets.keys().filter_map(|(ip, _)| match ip {
+            IpAddr::V6(v6) => Some(*v6),
+            IpAddr::V4(_) => None,
+        })
     }
 
     /// Marks the IPv4 /16 blocks from the one of `first` to the one of
