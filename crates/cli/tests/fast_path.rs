@@ -68,14 +68,16 @@ fn real_logs_same_alerts_both_paths() {
     let Some(data) = shared("data") else {
         return;
     };
-    // Addresses, networks, sockets, domains, URLs, digests, JA3 and
-    // e-mail addresses.
+    // Addresses, networks, sockets, domains, URLs (some on hosts without
+    // a dot), digests, JA3 and e-mail addresses.
     let lists = [
         "intel/maltrail",
         "intel/zeek_intel_cps",
         "intel/abusech_feodo",
         "intel/malwarebazaar",
         "intel/openphish",
+        "intel/phishtank",
+        "intel/urlhaus_filter/urlhaus-filter-online.txt",
         "intel/threatfox_ips",
         "intel/abusech_sslbl/ja3_fingerprints.csv.2020-04-09",
     ];

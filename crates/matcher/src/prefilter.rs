@@ -93,12 +93,17 @@ pub struct LineFilter {
     /// and e-mail indicators. Address and network indicators are looked
     /// up in the matcher's tables.
     v6_hosts: Map<u128, ()>,
+    /// The names without a dot that domain indicators and the hosts of
+    /// URL and e-mail indicators end in, such as `intranet`, so that
+    /// tokens without a dot are looked up only when there are any.
+    dotless: Map<Box<str>, ()>,
 }
 
 impl LineFilter {
     /// Builds the filter of `matcher`. Returns `None` when the matcher
     /// contains an indicator that the filter cannot judge from tokens (a
-    /// host name without a dot), so that every line must be decoded.
+    /// URL or e-mail host that ends in a byte other than a letter, digit,
+    /// `-`, `_` or dot), so that every line must be decoded.
     pub fn new(matcher: &Matcher) -> Option<Self> {
         let strategies = &matcher.inner.strategies;
         let words = name_words(
@@ -109,10 +114,15 @@ impl LineFilter {
         let (domain_names, host_names) = rayon::join(
             || {
                 let mut names = vec![0; words].into_boxed_slice();
+                let mut dotless: Map<Box<str>, ()> = Map::default();
                 for domain in strategies.names.domains.keys() {
-                    set_name_bit(&mut names, tokenizable_name_hash(domain)?);
+                    let (hash, token) = last_name_token(domain)?;
+                    set_name_bit(&mut names, hash);
+                    if !token.contains('.') {
+                        insert_new(&mut dotless, token);
+                    }
                 }
-                Some(names)
+                Some((names, dotless))
             },
             || {
                 let mut v4 = match &strategies.addresses.v4_filter {
@@ -121,6 +131,7 @@ impl LineFilter {
                 };
                 let mut names = vec![0; words].into_boxed_slice();
                 let mut hosts: Map<Box<str>, ()> = Map::default();
+                let mut dotless: Map<Box<str>, ()> = Map::default();
                 let mut v6_hosts: Map<u128, ()> = strategies
                     .addresses
                     .v6_socket_addresses()
@@ -141,20 +152,28 @@ impl LineFilter {
                         Some(IpAddr::V6(address)) => {
                             v6_hosts.insert(u128::from(address), ());
                         }
+                        // For a host with other bytes, the filter looks up
+                        // the name it ends in, because the tokenizer splits
+                        // the rest off.
                         None => {
-                            set_name_bit(&mut names, tokenizable_name_hash(host)?);
-                            insert_new(&mut hosts, host);
+                            let (hash, token) = last_name_token(host)?;
+                            set_name_bit(&mut names, hash);
+                            insert_new(&mut hosts, token);
+                            if !token.contains('.') {
+                                insert_new(&mut dotless, token);
+                            }
                         }
                     }
                 }
-                Some((v4, names, hosts, v6_hosts))
+                Some((v4, names, hosts, dotless, v6_hosts))
             },
         );
-        let mut names = domain_names?;
-        let (v4, more_names, hosts, v6_hosts) = host_names?;
+        let (mut names, mut dotless) = domain_names?;
+        let (v4, more_names, hosts, more_dotless, v6_hosts) = host_names?;
         for (word, more) in names.iter_mut().zip(more_names.iter()) {
             *word |= more;
         }
+        dotless.extend(more_dotless);
         let mut digests = vec![0; name_words(strategies.names.digests.len())].into_boxed_slice();
         for digest in strategies.names.digests.keys() {
             if let Some(prefix) = digest_prefix(digest.as_bytes()) {
@@ -168,6 +187,7 @@ impl LineFilter {
             hosts,
             digests,
             v6_hosts,
+            dotless,
         })
     }
 
@@ -198,14 +218,19 @@ impl LineFilter {
         if flags & (HAS_DOT | NOT_LOWER_NAME) == HAS_DOT {
             return self.name_may_match::<true>(bytes);
         }
-        // A value of hex digits alone can only be a digest.
+        // A value of hex digits alone can only be a digest, or a name
+        // without a dot.
         if flags & NOT_HEX == 0 && bytes.len() <= MAX_TOKEN {
-            return self.is_hex_digest(bytes);
+            return self.is_hex_digest(bytes) || self.is_dotless_name(bytes);
         }
-        // Only a value with a dot (an address or a name), a colon (an
-        // IPv4-mapped IPv6 address, a colon-separated digest) or at least
-        // 32 bytes (a digest) can match, and most values have neither.
-        if bytes.len() < DIGEST_LENGTHS[0] && flags & (HAS_DOT | COLON_OR_OPAQUE) == 0 {
+        // Only a value with a dot (an address or a name), a colon (an IPv6
+        // address, a colon-separated digest) or at least 32 bytes (a
+        // digest, a JA4 fingerprint) can match. Most values have neither.
+        // Listed names without a dot are the exception.
+        if bytes.len() < DIGEST_LENGTHS[0]
+            && flags & (HAS_DOT | COLON_OR_OPAQUE) == 0
+            && self.dotless.is_empty()
+        {
             return false;
         }
 
@@ -290,12 +315,13 @@ impl LineFilter {
         // `host:port`, an IPv4-mapped address in dotted form, a URL's
         // `scheme:` or a time of day. A part without a dot matches only as
         // a digest, so the two-digit parts of a fingerprint are skipped.
-        if !has_dot && longest_part < DIGEST_LENGTHS[0] {
+        let dotless_listed = !self.dotless.is_empty();
+        if !has_dot && longest_part < DIGEST_LENGTHS[0] && !dotless_listed {
             return false;
         }
-        token
-            .split(|&b| b == b':')
-            .any(|part| (has_dot || DIGEST_LENGTHS.contains(&part.len())) && self.part_may_match(part))
+        token.split(|&b| b == b':').any(|part| {
+            (has_dot || dotless_listed || DIGEST_LENGTHS.contains(&part.len())) && self.part_may_match(part)
+        })
     }
 
     /// Tests a run of name characters and dots.
@@ -324,7 +350,7 @@ impl LineFilter {
             return true;
         }
         if !has_dot {
-            return part.len() == JA4_LENGTH && self.is_ja4(part);
+            return (part.len() == JA4_LENGTH && self.is_ja4(part)) || self.is_dotless_name(part);
         }
         if !has_name_byte {
             return self.dotted_may_match(part);
@@ -431,6 +457,16 @@ impl LineFilter {
         std::str::from_utf8(&lower).is_ok_and(|text| ja4.contains_key(text))
     }
 
+    /// Looks a run of name characters without a dot up among the listed
+    /// names without a dot, in lower case.
+    fn is_dotless_name(&self, part: &[u8]) -> bool {
+        if self.dotless.is_empty() {
+            return false;
+        }
+        std::str::from_utf8(part)
+            .is_ok_and(|name| self.dotless.contains_key(name.to_ascii_lowercase().as_str()))
+    }
+
     fn may_contain_v6(&self, address: Ipv6Addr) -> bool {
         self.matcher.inner.strategies.addresses.contains_v6(address)
             || self.v6_hosts.contains_key(&u128::from(address))
@@ -515,20 +551,19 @@ fn digest_prefix(hex: &[u8]) -> Option<u64> {
 /// The byte classes of host names, one bit per class.
 const NAME_CLASSES: u8 = 1 << DIGIT | 1 << HEX_LETTER | 1 << LETTER | 1 << DOT | 1 << NAME_PUNCTUATION;
 
-/// Returns the name hash of a host name that the tokenizer keeps in
-/// one token and looks up, or `None` for another name. Such a name has a
-/// dot and is made of letters, digits, `-`, `_` and dots.
-fn tokenizable_name_hash(name: &str) -> Option<u64> {
-    let mut has_dot = false;
-    let mut only_name_bytes = true;
-    let mut hash = NAME_HASH_SEED;
-    for &byte in name.as_bytes().iter().rev() {
-        let class = CLASSES[usize::from(byte)];
-        has_dot |= class == DOT;
-        only_name_bytes &= NAME_CLASSES >> class & 1 == 1;
-        hash = name_hash_step(hash, byte);
-    }
-    (has_dot && only_name_bytes).then_some(hash)
+/// Returns the last token of a host name, the part after its last byte
+/// other than a letter, digit, `-`, `_` or dot, with its name hash. This
+/// is the whole name for a valid host name. Returns `None` when the name
+/// ends in such a byte.
+fn last_name_token(name: &str) -> Option<(u64, &str)> {
+    let bytes = name.as_bytes();
+    let start = bytes
+        .iter()
+        .rposition(|&byte| NAME_CLASSES >> CLASSES[usize::from(byte)] & 1 == 0)
+        .map_or(0, |index| index + 1);
+    let token = name.get(start..).filter(|token| !token.is_empty())?;
+    let hash = token.bytes().rev().fold(NAME_HASH_SEED, name_hash_step);
+    Some((hash, token))
 }
 
 /// Flag of [`VALUE_FLAGS`]: the byte is a dot.
@@ -651,6 +686,25 @@ mod tests {
                 "byte {byte:#x}"
             );
         }
+    }
+
+    #[test]
+    fn last_name_token_after_other_bytes() {
+        let hash_of = |name: &str| name.bytes().rev().fold(NAME_HASH_SEED, name_hash_step);
+        assert_eq!(
+            last_name_token("www.evil.example"),
+            Some((hash_of("www.evil.example"), "www.evil.example"))
+        );
+        assert_eq!(
+            last_name_token("a+b.example"),
+            Some((hash_of("b.example"), "b.example"))
+        );
+        assert_eq!(
+            last_name_token("us_battle_net"),
+            Some((hash_of("us_battle_net"), "us_battle_net"))
+        );
+        assert_eq!(last_name_token("example%"), None);
+        assert_eq!(last_name_token(""), None);
     }
 
     #[test]

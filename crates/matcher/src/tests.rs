@@ -1009,12 +1009,37 @@ fn line_filter_ipv6_agrees_with_matcher() {
 
 #[test]
 fn line_filter_reads_url_and_email_hosts() {
-    assert!(LineFilter::new(&build(&[("a", &["evil.example", "http://intranet/a"])])).is_none());
-
     let lists: &[(&str, &[&str])] = &[("a", &["evil.example", "http://45.12.3.4/a", "user@mail.example"])];
     let filter = LineFilter::new(&build(lists)).unwrap();
     assert!(filter.may_match(b"45.12.3.4"));
     assert!(filter.may_match(b"mail.example"));
     assert!(filter.may_match(b"www.evil.example"));
     assert!(!filter.may_match(b"other.example"));
+}
+
+#[test]
+fn line_filter_judges_hosts_without_a_dot() {
+    let lists: &[(&str, &[&str])] = &[(
+        "a",
+        &["evil.example", "http://intranet/a", "http://us_battle_net/login"],
+    )];
+    let matcher = build(lists);
+    let filter = LineFilter::new(&matcher).unwrap();
+    let hits = [
+        "intranet",
+        "INTRANET",
+        "http://intranet/a",
+        "intranet:8080",
+        "us_battle_net",
+        "{\"event_type\":\"http\",\"http\":{\"hostname\":\"intranet\",\"url\":\"/a\"}}",
+        "www.evil.example",
+    ];
+    for hit in hits {
+        assert!(filter.may_match(hit.as_bytes()), "{hit}");
+    }
+    assert!(!matches(&matcher, Field::UrlFull, "http://intranet/a", None).is_empty());
+    let misses = ["intranet2", "other", "c.example", "TCP", "http://other/a", "cafe"];
+    for miss in misses {
+        assert!(!filter.may_match(miss.as_bytes()), "{miss}");
+    }
 }
