@@ -605,9 +605,11 @@ fn config_check_lists_problems_with_lines() {
 fn config_check_lists_every_problem_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
+    let missing = dir.path().join("missing-secret");
     std::fs::write(
         &bad,
-        r#"data_dir = 5
+        format!(
+            r#"data_dir = 5
 colour = "blue"
 
 [http]
@@ -633,7 +635,46 @@ tcp = "127.0.0.1:99999"
 name = "archive"
 type = "file"
 pathh = "alerts.jsonl"
-"#,
+rotate = "daily"
+max_bytes = -1
+keep = 2.5
+
+[[sink]]
+name = "chat"
+type = "webhook"
+uri = "http://127.0.0.1:9/hook"
+retry = 3
+format = "markdown"
+headers = {{ "X Team" = "soc", X-Id = 7 }}
+timeout = "soon"
+
+[[sink]]
+name = "siem"
+type = "syslog"
+adress = "127.0.0.1:6514"
+transport = "quic"
+facility = 16
+app_name = "ioc watch"
+tls = true
+
+[[sink]]
+name = "on-call"
+type = "email"
+server = "127.0.0.1"
+security = "ssl"
+to = ["soc@example.net", "duty"]
+batch = 0
+reply_to = "soc@example.net"
+from_adress = "iocwatch@example.net"
+password_env = 5
+
+[[sink]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+secret_file = {missing:?}
+"#
+        ),
     )
     .unwrap();
     let expected = [
@@ -645,20 +686,53 @@ pathh = "alerts.jsonl"
         "line 15, column 1: unknown key `poll_intervall` in [[source]] \"zeek\"; did you mean `poll_interval`?",
         "line 20, column 7: `udp` in [[source]] \"firewall\" must be a string, found an integer: 5514",
         "line 21, column 7: tcp = \"127.0.0.1:99999\" has the invalid port",
-        "line 23: sink \"archive\": unknown field `pathh`",
+        "line 23, column 1: a file sink needs `path`, for example path = \"/var/lib/iocwatch/alerts.jsonl\"",
+        "line 26, column 1: unknown key `pathh` in [[sink]] \"archive\"; did you mean `path`?",
+        "line 27, column 1: unknown key `rotate` in [[sink]] \"archive\"; did you mean `route`?",
+        "line 28, column 13: max_bytes must be at least 1",
+        "line 29, column 8: `keep` in [[sink]] \"archive\" must be an integer, found a float: 2.5",
+        "line 31, column 1: a webhook sink needs `url`, for example url = \"https://hooks.example.net/iocwatch\"",
+        "line 34, column 1: unknown key `uri` in [[sink]] \"chat\"; did you mean `url`?",
+        "line 35, column 1: unknown key `retry` in [[sink]] \"chat\"; valid keys: `name`, `type`, `route`, `url`, `format`, `secret`, `secret_file`, `secret_env`, `headers`, `ca_file` and `timeout`",
+        "line 36, column 10: format = \"markdown\" is not valid; use \"generic\", \"slack\" or \"teams\"",
+        "line 37, column 13: invalid `headers` \"X Team\": not a valid header name",
+        "line 37, column 38: `headers` in [[sink]] \"chat\" must be a table of strings, found an integer in it: 7",
+        "line 38, column 11: invalid duration \"soon\"",
+        "line 40, column 1: a syslog sink needs `address`, for example address = \"127.0.0.1:6514\"",
+        "line 43, column 1: unknown key `adress` in [[sink]] \"siem\"; did you mean `address`?",
+        "line 44, column 13: transport = \"quic\" is not valid; use \"udp\", \"tcp\" or \"tls\"",
+        "line 45, column 12: `facility` in [[sink]] \"siem\" must be a string, found an integer: 16",
+        "line 46, column 12: invalid `app_name` \"ioc watch\": must be 1 to 48 printable ASCII characters without spaces",
+        "line 47, column 1: unknown key `tls` in [[sink]] \"siem\"; valid keys: `name`, `type`, `route`, `address`, `transport`, `ca_file`, `app_name`, `hostname`, `facility` and `timeout`",
+        "line 49, column 1: an email sink needs `from`, for example from = \"iocwatch <iocwatch@example.net>\"",
+        "line 53, column 12: security = \"ssl\" is not valid; use \"starttls\", \"tls\" or \"none\"",
+        "line 54, column 26: invalid `to` \"duty\": not a mailbox",
+        "line 55, column 9: batch must be at least 1",
+        "line 56, column 1: unknown key `reply_to` in [[sink]] \"on-call\"; valid keys: `name`, `type`, `route`, `server`, `port`, `security`, `ca_file`, `username`, `password_file`, `password_env`, `from`, `to`, `batch` and `timeout`",
+        "line 57, column 1: unknown key `from_adress` in [[sink]] \"on-call\"; did you mean `from`?",
+        "line 58, column 16: `password_env` in [[sink]] \"on-call\" must be a string, found an integer: 5",
+        "line 58, column 16: missing `username`: a password is set, so the user name is needed",
+        "line 64, column 15: failed to read `secret_file` file",
     ];
     let bad = bad.to_str().unwrap();
     for command in [&["config", "check", bad][..], &["run", "--config", bad]] {
         let output = run(command);
         assert_eq!(status(&output), 2, "{command:?}");
         let text = stderr(&output);
-        assert!(text.contains("bad.toml: 9 problems"), "{command:?}: {text}");
-        for words in expected {
+        let listed: Vec<&str> = text
+            .lines()
+            .filter(|line| line.starts_with("  "))
+            .filter_map(|line| line.trim_start().strip_prefix(&format!("{bad}: ")))
+            .collect();
+        for (at, words) in expected.iter().enumerate() {
+            let issue = listed.get(at).copied().unwrap_or_default();
             assert!(
-                text.contains(&format!("bad.toml: {words}")),
-                "{command:?}: {words:?} missing in\n{text}"
+                issue.starts_with(words),
+                "{command:?}: issue {at} is {issue:?}, expected {words:?}, in\n{text}"
             );
         }
+        assert_eq!(listed.len(), expected.len(), "{command:?}: {text}");
+        assert!(text.contains("bad.toml: 35 problems"), "{command:?}: {text}");
     }
 }
 
@@ -779,6 +853,8 @@ fn console_api_logs_in_and_reads_alerts() {
 #[test]
 fn config_check_builds_every_sink_type() {
     let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("webhook-key");
+    std::fs::write(&secret, "key\n").unwrap();
     let config = dir.path().join("sinks.toml");
     std::fs::write(
         &config,
@@ -788,6 +864,9 @@ fn config_check_builds_every_sink_type() {
 name = "archive"
 type = "file"
 path = "{dir}/alerts.jsonl"
+max_bytes = 1048576
+keep = 3
+route = {{ watchlists = ["c2"], min_severity = "medium" }}
 
 [[sink]]
 name = "hook"
@@ -795,12 +874,24 @@ type = "webhook"
 url = "http://127.0.0.1:9/alerts"
 format = "teams"
 secret = "key"
+headers = {{ X-Team = "soc" }}
+timeout = "5s"
+
+[[sink]]
+name = "signed"
+type = "webhook"
+url = "http://127.0.0.1:9/signed"
+secret_file = {secret:?}
 
 [[sink]]
 name = "siem"
 type = "syslog"
 address = "127.0.0.1:6514"
 transport = "tcp"
+app_name = "iocwatch"
+hostname = "sensor-1"
+facility = "local4"
+timeout = "10s"
 
 [[sink]]
 name = "mail"
@@ -811,6 +902,7 @@ security = "none"
 from = "iocwatch <iocwatch@example.net>"
 to = ["soc@example.net"]
 batch = 10
+timeout = "30s"
 route = {{ min_severity = "high" }}
 "#,
             dir = dir.path().display()
@@ -819,7 +911,7 @@ route = {{ min_severity = "high" }}
     .unwrap();
     let output = run(&["config", "check", config.to_str().unwrap()]);
     assert_eq!(status(&output), 0, "{}", stderr(&output));
-    assert!(String::from_utf8_lossy(&output.stdout).contains("4 sinks"));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("5 sinks"));
 }
 
 #[test]

@@ -12,15 +12,16 @@
 //! problem reported.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+pub use iocwatch_config::{ConfigError, ConfigIssue};
+use iocwatch_config::{Report, Spanned, read_text};
+use iocwatch_sinks::SinkConfig;
 use ipnet::IpNet;
-use toml::Spanned;
-use toml::de::DeTable;
 
 /// Default of a syslog source's `max_message_bytes`.
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -136,74 +137,25 @@ pub enum SourceKind {
     Stdin,
 }
 
-/// One `[[sink]]` table: its name and type, with the whole table kept for
-/// the sink layer, and the line where it starts for error messages.
+/// One `[[sink]]` table: the sink's configuration, and the line where the
+/// table starts for error messages.
 #[derive(Debug, Clone)]
 pub struct SinkTable {
-    /// Unique name of the sink.
-    pub name: String,
-    /// The `type` key.
-    pub kind: String,
-    /// The whole table.
-    pub table: toml::Table,
+    /// The sink's configuration, checked by the sink layer's reader.
+    pub config: SinkConfig,
     /// Line of the table's `[[sink]]` header in the file, 1-based.
     pub line: usize,
 }
 
-/// A problem in a configuration file, with its place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigIssue {
-    /// 1-based line, when the problem has a place.
-    pub line: Option<usize>,
-    /// 1-based column, when the problem has a place.
-    pub column: Option<usize>,
-    /// Description of the problem and of the fix.
-    pub message: String,
-}
-
-impl fmt::Display for ConfigIssue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.line, self.column) {
-            (Some(line), Some(column)) => write!(f, "line {line}, column {column}: {}", self.message),
-            (Some(line), None) => write!(f, "line {line}: {}", self.message),
-            _ => f.write_str(&self.message),
-        }
-    }
-}
-
-/// Every problem found in a configuration file.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub struct ConfigError {
-    /// The file, as given.
-    pub path: String,
-    /// The problems, in file order.
-    pub issues: Vec<ConfigIssue>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self.issues.len();
-        write!(
-            f,
-            "{}: {count} problem{}",
-            self.path,
-            if count == 1 { "" } else { "s" }
-        )?;
-        for issue in &self.issues {
-            write!(f, "\n  {}: {issue}", self.path)?;
-        }
-        Ok(())
-    }
-}
-
 /// Checks of the values the configuration layer cannot judge alone: a
-/// decoder name, and a sink table as the sink layer reads it. Each returns
-/// a message that names the problem and the valid values.
+/// decoder name, a sink as the service builds it, and the TLS files of the
+/// listener. Each returns what is wrong.
 pub struct Checks<'a> {
     /// Decides whether a decoder name exists.
     pub decoder: &'a dyn Fn(&str) -> Result<(), String>,
-    /// Decides whether a `[[sink]]` table is valid.
-    pub sink: &'a dyn Fn(&SinkTable) -> Result<(), String>,
+    /// Builds a sink whose table has no problem, as the service does at
+    /// startup: this reads the secret, password and CA files it names.
+    pub sink: &'a dyn Fn(&SinkConfig) -> Result<(), iocwatch_sinks::ConfigError>,
     /// Decides whether `tls_cert` and `tls_key` name a certificate chain
     /// and its private key that the listener can load.
     pub tls: &'a dyn Fn(&Path, &Path) -> Result<(), String>,
@@ -240,83 +192,32 @@ impl Config {
     ///
     /// A [`ConfigError`] listing every problem with its line and column.
     pub fn parse(path: &str, text: &str, checks: &Checks<'_>) -> Result<Self, ConfigError> {
-        let fail = |issues| ConfigError {
-            path: path.to_owned(),
-            issues,
-        };
-        let root = match DeTable::parse(text) {
-            Ok(root) => root,
-            Err(err) => return Err(fail(vec![issue_from_toml(text, &err)])),
-        };
-        let mut checker = Checker {
-            text,
-            issues: Vec::new(),
-        };
-        let raw = checker.read_config(root);
-        let config = checker.check(raw, checks);
-        if checker.issues.is_empty() {
-            Ok(config)
-        } else {
-            checker.issues.sort_by_key(|issue| (issue.line, issue.column));
-            Err(fail(checker.issues))
-        }
+        read_text(path, text, |top, report| {
+            let mut checker = Checker { report };
+            let raw = checker.read_config(top);
+            checker.check(raw, checks)
+        })
     }
 }
 
-/// Turns a TOML syntax error, or an error of converting a table, into an
-/// issue at its place.
-fn issue_from_toml(text: &str, err: &toml::de::Error) -> ConfigIssue {
-    let (line, column) = match err.span() {
-        Some(span) => {
-            let (line, column) = line_column(text, span.start);
-            (Some(line), Some(column))
-        }
-        None => (None, None),
-    };
-    ConfigIssue {
-        line,
-        column,
-        message: err.message().trim_end().to_owned(),
-    }
+/// The value checks of the configuration, each recording its problems in
+/// the report.
+struct Checker<'r, 't> {
+    report: &'r mut Report<'t>,
 }
 
-/// Returns the 1-based line and column (in characters) of byte `offset`.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-    let column = before.get(line_start..).map_or(0, |rest| rest.chars().count()) + 1;
-    (line, column)
-}
-
-struct Checker<'t> {
-    text: &'t str,
-    issues: Vec<ConfigIssue>,
-}
-
-impl Checker<'_> {
+impl Checker<'_, '_> {
     fn at<T>(&mut self, spanned: &Spanned<T>, message: String) {
-        self.at_span(spanned.span(), message);
+        self.report.at(spanned, message);
     }
 
-    fn at_span(&mut self, span: std::ops::Range<usize>, message: String) {
-        let (line, column) = line_column(self.text, span.start);
-        self.issues.push(ConfigIssue {
-            line: Some(line),
-            column: Some(column),
-            message,
-        });
+    fn at_span(&mut self, span: Range<usize>, message: String) {
+        self.report.at_span(span, message);
     }
 
     /// Parses a duration value, or records why it is not one.
     fn duration(&mut self, text: &Spanned<String>) -> Option<Duration> {
-        match parse_duration(text.get_ref()) {
-            Ok(duration) => Some(duration),
-            Err(message) => {
-                self.at(text, message);
-                None
-            }
-        }
+        self.report.result(text, parse_duration(text.get_ref()))
     }
 
     /// Parses the socket address of `key`, or records why it is not one.
@@ -346,40 +247,14 @@ impl Checker<'_> {
     /// Converts the byte limit of `key` to `usize`, or records why it is
     /// not a valid limit.
     fn byte_limit(&mut self, key: &str, limit: &Spanned<i64>) -> Option<usize> {
-        let value = *limit.get_ref();
-        if value < 1 {
-            self.at(limit, format!("{key} must be at least 1"));
-            return None;
-        }
-        match usize::try_from(value) {
-            Ok(value) => Some(value),
-            Err(_) => {
-                self.at(
-                    limit,
-                    format!(
-                        "{key} = {value} is too large; the maximum on this machine is {}",
-                        usize::MAX
-                    ),
-                );
-                None
-            }
-        }
+        self.report.integer_range(key, limit, 1, usize::MAX)
     }
 
     /// Parses the `start_at` of a file source, or records why it is not
     /// valid.
     fn start_at(&mut self, text: &Spanned<String>) -> Option<StartAt> {
-        match text.get_ref().as_str() {
-            "beginning" => Some(StartAt::Beginning),
-            "end" => Some(StartAt::End),
-            other => {
-                self.at(
-                    text,
-                    format!("start_at = {other:?} is not valid; use \"beginning\" or \"end\""),
-                );
-                None
-            }
-        }
+        let choices = [("beginning", StartAt::Beginning), ("end", StartAt::End)];
+        self.report.one_of("start_at", text, &choices)
     }
 
     /// Parses a network in CIDR notation (a bare address is its own /32
@@ -461,15 +336,8 @@ impl Checker<'_> {
                 config.sources.push(source);
             }
         }
-        for table in raw.sinks {
-            if let Some(sink) = self.check_sink(table, &mut names) {
-                if let Err(message) = (checks.sink)(&sink) {
-                    self.issues.push(ConfigIssue {
-                        line: Some(sink.line),
-                        column: None,
-                        message: format!("sink {:?}: {message}", sink.name),
-                    });
-                }
+        for sink in raw.sinks {
+            if let Some(sink) = self.check_sink(sink, checks.sink, &mut names) {
                 config.sinks.push(sink);
             }
         }
@@ -477,7 +345,7 @@ impl Checker<'_> {
     }
 
     fn check_name(&mut self, name: &Spanned<String>, what: &str, names: &mut HashMap<String, usize>) -> bool {
-        let (line, _) = line_column(self.text, name.span().start);
+        let line = self.report.line(name.span().start);
         let value = name.get_ref();
         if value.is_empty()
             || !value
@@ -614,52 +482,33 @@ impl Checker<'_> {
         })
     }
 
+    /// Checks the name of a sink that the sink layer has read, and builds
+    /// the sink when its table has no problem. Each problem of the build is
+    /// recorded at the value of its key, or at the table's header when the
+    /// table does not have the key.
     fn check_sink(
         &mut self,
-        table: Spanned<toml::Table>,
+        raw: RawSink,
+        build: &dyn Fn(&SinkConfig) -> Result<(), iocwatch_sinks::ConfigError>,
         names: &mut HashMap<String, usize>,
     ) -> Option<SinkTable> {
-        let (line, _) = line_column(self.text, table.span().start);
-        let inner = table.get_ref();
-        let name = match inner.get("name") {
-            Some(toml::Value::String(name)) => name.clone(),
-            Some(other) => {
-                self.at(
-                    &table,
-                    format!(
-                        "the `name` of a [[sink]] is {other}, not a string; write it in quotes, for example \
-                         name = \"siem\""
-                    ),
-                );
-                return None;
-            }
-            None => {
-                self.at(
-                    &table,
-                    "a [[sink]] needs a `name`, for example name = \"siem\"".to_owned(),
-                );
-                return None;
-            }
+        let named = match &raw.name {
+            Some(name) => self.check_name(name, "sink", names),
+            None => false,
         };
-        let kind = match inner.get("type") {
-            Some(toml::Value::String(kind)) => kind.clone(),
-            _ => {
-                self.at(
-                    &table,
-                    format!("sink {name:?} needs a `type`: file, webhook, syslog or email"),
-                );
-                return None;
+        let config = raw.config.filter(|_| named)?;
+        if let Err(error) = build(&config) {
+            for problem in error.kinds() {
+                let place = problem
+                    .key()
+                    .and_then(|key| raw.places.iter().find(|(taken, _)| *taken == key))
+                    .map_or(raw.span.clone(), |(_, span)| span.clone());
+                self.at_span(place, problem.to_string());
             }
-        };
-        let spanned_name = Spanned::new(table.span(), name.clone());
-        if !self.check_name(&spanned_name, "sink", names) {
-            return None;
         }
         Some(SinkTable {
-            name,
-            kind,
-            table: table.into_inner(),
-            line,
+            config,
+            line: self.report.line(raw.span.start),
         })
     }
 }
@@ -692,7 +541,22 @@ struct RawConfig {
     http: Option<RawHttp>,
     alerts: Option<RawAlerts>,
     sources: Vec<RawSource>,
-    sinks: Vec<Spanned<toml::Table>>,
+    sinks: Vec<RawSink>,
+}
+
+/// A `[[sink]]` table as the sink layer read it.
+#[derive(Debug)]
+struct RawSink {
+    /// The `name`, when it is a string, read even when the table has other
+    /// problems.
+    name: Option<Spanned<String>>,
+    /// The configuration, when the table has no problem other than unknown
+    /// keys.
+    config: Option<SinkConfig>,
+    /// Place of the table's header.
+    span: Range<usize>,
+    /// The keys the table has, with the place of each value.
+    places: Vec<(&'static str, Range<usize>)>,
 }
 
 #[derive(Debug)]
@@ -730,9 +594,9 @@ struct RawSource {
 impl RawSource {
     /// Returns the keys given that belong to one type of source, with their
     /// place.
-    fn type_keys(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+    fn type_keys(&self) -> Vec<(&'static str, Range<usize>)> {
         let mut keys = Vec::new();
-        let mut push = |key, span: Option<std::ops::Range<usize>>| {
+        let mut push = |key, span: Option<Range<usize>>| {
             if let Some(span) = span {
                 keys.push((key, span));
             }

@@ -2,8 +2,10 @@
 //! configuration file.
 //!
 //! Every sink has a `name`, a `type` that selects the sink and its keys,
-//! and an optional `route` table. Unknown keys are rejected, so a typing
-//! error in a key name fails at start-up instead of being ignored.
+//! and an optional `route` table. [`SinkConfig::read`] reads a table and
+//! records every unknown key, value of the wrong TOML type, missing key and
+//! invalid value at its line and column, so a typing error in a key name
+//! fails at start-up instead of being ignored.
 //!
 //! ```toml
 //! [[sink]]
@@ -42,7 +44,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 /// Default maximum size of the active alert file before it is rotated:
@@ -57,23 +58,20 @@ pub const DEFAULT_KEEP: u32 = 5;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// One sink: where alerts go and which alerts go there.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct SinkConfig {
     /// Name of the sink in logs, metrics and errors. Must be unique among
     /// the sinks of one configuration.
     pub name: String,
     /// The sink type (the `type` key) and its settings.
-    #[serde(flatten)]
     pub kind: SinkKind,
     /// The filter of alerts the sink receives. Without a `route` table it
     /// receives every alert.
-    #[serde(default)]
     pub route: Route,
 }
 
 /// The sink types, selected by the `type` key.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug, Clone)]
 pub enum SinkKind {
     /// `type = "file"`: JSON lines in a local file, rotated by size.
     File(FileConfig),
@@ -98,8 +96,7 @@ impl SinkKind {
 }
 
 /// Settings of the file sink.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct FileConfig {
     /// Path of the active file, for example
     /// `/var/lib/iocwatch/iocwatch-alerts.jsonl`. Rotated files get the
@@ -108,17 +105,14 @@ pub struct FileConfig {
     /// Size in bytes at which the active file is rotated, at least 1. A
     /// line is never split: the file rotates before a line that would take
     /// it past this size. Default: [`DEFAULT_MAX_BYTES`].
-    #[serde(default = "default_max_bytes")]
     pub max_bytes: u64,
     /// Number of rotated files kept; the oldest beyond it is deleted. With
     /// 0 the active file is deleted on rotation. Default: [`DEFAULT_KEEP`].
-    #[serde(default = "default_keep")]
     pub keep: u32,
 }
 
 /// Body format of a webhook request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WebhookFormat {
     /// The alert document as it is.
     #[default]
@@ -132,44 +126,35 @@ pub enum WebhookFormat {
 }
 
 /// Settings of the webhook sink.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct WebhookConfig {
     /// The `http` or `https` URL the alert is posted to. Errors and logs
     /// show only its scheme, host and port, since webhook URLs often carry
     /// a token.
     pub url: String,
     /// Body format: `generic` (default), `slack` or `teams`.
-    #[serde(default)]
     pub format: WebhookFormat,
     /// HMAC-SHA256 key that signs each request in the
     /// `X-Iocwatch-Signature` header (see the webhook module). At most one
     /// of `secret`, `secret_file` and `secret_env` may be set; without any
     /// the requests are not signed.
-    #[serde(default)]
     pub secret: Option<String>,
     /// File whose content, less a trailing newline, is the HMAC key.
-    #[serde(default)]
     pub secret_file: Option<PathBuf>,
     /// Environment variable whose value is the HMAC key.
-    #[serde(default)]
     pub secret_env: Option<String>,
     /// Extra request headers, for example an `Authorization` header.
-    #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// PEM file of CA certificates trusted for an `https` URL, in place
     /// of the system trust store.
-    #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// Time limit of one request, connection included, as a duration such
     /// as `10s` or `1m 30s`. Default: [`DEFAULT_TIMEOUT`].
-    #[serde(default = "default_timeout", deserialize_with = "deserialize_duration")]
     pub timeout: Duration,
 }
 
 /// Transport of syslog messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SyslogTransport {
     /// One UDP datagram per message (RFC 5426).
     #[default]
@@ -181,42 +166,34 @@ pub enum SyslogTransport {
 }
 
 /// Settings of the syslog sink.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct SyslogConfig {
     /// `host:port` of the syslog receiver; `[addr]:port` for an IPv6
     /// address. With TLS the host part is the name checked against the
     /// receiver's certificate.
     pub address: String,
     /// `udp` (default), `tcp` or `tls`.
-    #[serde(default)]
     pub transport: SyslogTransport,
     /// PEM file of CA certificates trusted for `tls`, in place of the
     /// system trust store.
-    #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// APP-NAME field of each message: 1 to 48 printable ASCII characters.
     /// Default: `iocwatch`.
-    #[serde(default = "default_app_name")]
     pub app_name: String,
     /// HOSTNAME field of each message: 1 to 255 printable ASCII
     /// characters. Default: the name of this machine.
-    #[serde(default)]
     pub hostname: Option<String>,
     /// Facility name: `kern`, `user`, `mail`, `daemon`, `auth`, `syslog`,
     /// `lpr`, `news`, `uucp`, `cron`, `authpriv`, `ftp`, `ntp`, `audit`,
     /// `alert`, `clock` or `local0` to `local7`. Default: `local0`.
-    #[serde(default = "default_facility")]
     pub facility: String,
     /// Time limit of connecting and of sending one batch, as a duration
     /// such as `10s`. Default: [`DEFAULT_TIMEOUT`].
-    #[serde(default = "default_timeout", deserialize_with = "deserialize_duration")]
     pub timeout: Duration,
 }
 
 /// Protection of the SMTP connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EmailSecurity {
     /// Plain connection upgraded with STARTTLS, which the server must
     /// offer (usually port 587).
@@ -229,31 +206,24 @@ pub enum EmailSecurity {
 }
 
 /// Settings of the e-mail sink.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct EmailConfig {
     /// Host name of the SMTP server; with TLS it is also the name checked
     /// against the server's certificate.
     pub server: String,
     /// TCP port. Default: 587 for `starttls`, 465 for `tls`, 25 for
     /// `none`.
-    #[serde(default)]
     pub port: Option<u16>,
     /// `starttls` (default), `tls` or `none`.
-    #[serde(default)]
     pub security: EmailSecurity,
     /// PEM file of CA certificates trusted for the server's certificate,
     /// in place of the system trust store.
-    #[serde(default)]
     pub ca_file: Option<PathBuf>,
     /// SMTP user name. Without it no authentication is attempted.
-    #[serde(default)]
     pub username: Option<String>,
     /// File whose content, less a trailing newline, is the SMTP password.
-    #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// Environment variable whose value is the SMTP password.
-    #[serde(default)]
     pub password_env: Option<String>,
     /// Sender mailbox, such as `iocwatch <iocwatch@example.net>`.
     pub from: String,
@@ -262,25 +232,20 @@ pub struct EmailConfig {
     /// Maximum number of alerts per message, at least 1. Default: 1, one
     /// message per alert. The caller groups alerts into batches of this
     /// size (see [`Sink::max_batch`](crate::Sink::max_batch)).
-    #[serde(default = "default_batch")]
     pub batch: usize,
     /// Time limit of one SMTP session, as a duration such as `30s`.
     /// Default: [`DEFAULT_TIMEOUT`].
-    #[serde(default = "default_timeout", deserialize_with = "deserialize_duration")]
     pub timeout: Duration,
 }
 
 /// Filter of the alerts a sink receives.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Route {
     /// Watchlist names; an alert passes when one of its indicators comes
     /// from one of them. Empty (the default): alerts of every watchlist.
-    #[serde(default)]
     pub watchlists: Vec<String>,
     /// Lowest severity that passes: `low`, `medium`, `high` or
     /// `critical`. Default: every severity.
-    #[serde(default)]
     pub min_severity: Option<Severity>,
 }
 
@@ -343,36 +308,4 @@ pub fn severity_of(alert: &Value) -> Option<Severity> {
         .and_then(|s| s.parse().ok())
 }
 
-fn default_max_bytes() -> u64 {
-    DEFAULT_MAX_BYTES
-}
-
-fn default_keep() -> u32 {
-    DEFAULT_KEEP
-}
-
-fn default_timeout() -> Duration {
-    DEFAULT_TIMEOUT
-}
-
-fn default_app_name() -> String {
-    "iocwatch".to_owned()
-}
-
-fn default_facility() -> String {
-    "local0".to_owned()
-}
-
-fn default_batch() -> usize {
-    1
-}
-
-/// Reads a duration written as `10s`, `500ms` or `1m 30s`.
-fn deserialize_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    humantime::parse_duration(&text).map_err(|error| {
-        serde::de::Error::custom(format!(
-            "invalid duration {text:?}: {error}; write it like \"10s\" or \"1m 30s\""
-        ))
-    })
-}
+mod read;

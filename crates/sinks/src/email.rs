@@ -7,6 +7,8 @@
 //! internal host and direction, the connection, the time, what the
 //! intelligence states, the log line as evidence, and the next steps.
 
+use std::path::Path;
+
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Mailboxes};
 use lettre::transport::smtp::authentication::Credentials;
@@ -15,7 +17,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::Value;
 
 use crate::config::{EmailConfig, EmailSecurity};
-use crate::error::{ConfigError, ConfigErrorKind, DeliveryError};
+use crate::error::{ConfigError, ConfigErrorKind, DeliveryError, both};
 use crate::secret::{self, SecretForms};
 use crate::tls;
 use crate::view::AlertView;
@@ -45,41 +47,25 @@ impl std::fmt::Debug for EmailSink {
 
 impl EmailSink {
     pub fn new(name: &str, config: EmailConfig) -> Result<Self, ConfigError> {
-        let invalid = |key: &'static str, value: &str, reason: String| {
-            ConfigError::new(
-                name,
-                ConfigErrorKind::InvalidValue {
-                    key,
-                    value: value.to_owned(),
-                    reason,
-                },
-            )
-        };
-        if config.server.is_empty() {
-            return Err(invalid("server", "", "must name the SMTP server".to_owned()));
-        }
-        let from: Mailbox = config
-            .from
-            .parse()
-            .map_err(|e| invalid("from", &config.from, format!("not a mailbox: {e}")))?;
-        if config.to.is_empty() {
-            return Err(ConfigError::new(
-                name,
-                ConfigErrorKind::Missing {
-                    key: "to",
-                    reason: "list at least one recipient",
-                },
-            ));
-        }
+        let invalid = |kind| ConfigError::new(name, kind);
+        check_server(&config.server).map_err(invalid)?;
+        let from = mailbox("from", &config.from).map_err(invalid)?;
+        check_recipient_count(config.to.len()).map_err(invalid)?;
         let mut to = Mailboxes::new();
         for recipient in &config.to {
-            let mailbox: Mailbox = recipient
-                .parse()
-                .map_err(|e| invalid("to", recipient, format!("not a mailbox: {e}")))?;
-            to.push(mailbox);
+            to.push(mailbox("to", recipient).map_err(invalid)?);
         }
         if config.batch == 0 {
-            return Err(invalid("batch", "0", "must be at least 1".to_owned()));
+            return Err(invalid(ConfigErrorKind::InvalidValue {
+                key: "batch",
+                value: "0".to_owned(),
+                reason: "must be at least 1".to_owned(),
+            }));
+        }
+        let password_set = config.password_file.is_some() || config.password_env.is_some();
+        check_credentials(config.username.is_some(), password_set).map_err(invalid)?;
+        if let Some(ca_file) = &config.ca_file {
+            check_ca_file(ca_file, config.security).map_err(invalid)?;
         }
 
         let password = secret::resolve(
@@ -89,49 +75,18 @@ impl EmailSink {
                 file: ("password_file", config.password_file.as_deref()),
                 env: ("password_env", config.password_env.as_deref()),
             },
-        )?;
+        );
+        let tls = match config.security {
+            EmailSecurity::None => Ok(Tls::None),
+            EmailSecurity::Starttls => tls_parameters(name, &config).map(Tls::Required),
+            EmailSecurity::Tls => tls_parameters(name, &config).map(Tls::Wrapper),
+        };
+        let (password, tls) = both(password, tls)?;
         let credentials = match (&config.username, password) {
             (Some(username), Some(password)) => {
                 Some(Credentials::new(username.clone(), password.expose().to_owned()))
             }
-            (Some(_), None) => {
-                return Err(ConfigError::new(
-                    name,
-                    ConfigErrorKind::Missing {
-                        key: "password_file",
-                        reason: "`username` is set, so a password is needed (or use `password_env`)",
-                    },
-                ));
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::new(
-                    name,
-                    ConfigErrorKind::Missing {
-                        key: "username",
-                        reason: "a password is set, so the user name is needed",
-                    },
-                ));
-            }
-            (None, None) => None,
-        };
-
-        let tls = match config.security {
-            EmailSecurity::None => {
-                if config.ca_file.is_some() {
-                    return Err(invalid(
-                        "ca_file",
-                        &config
-                            .ca_file
-                            .as_deref()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default(),
-                        "applies only to security = \"starttls\" or \"tls\"".to_owned(),
-                    ));
-                }
-                Tls::None
-            }
-            EmailSecurity::Starttls => Tls::Required(tls_parameters(name, &config)?),
-            EmailSecurity::Tls => Tls::Wrapper(tls_parameters(name, &config)?),
+            _ => None,
         };
         let port = config.port.unwrap_or(match config.security {
             EmailSecurity::Starttls => 587,
@@ -192,6 +147,63 @@ impl EmailSink {
         } else {
             DeliveryError::retryable(&self.name, message)
         }
+    }
+}
+
+/// Checks that `server`, the `server` of an e-mail sink, is not empty.
+pub(crate) fn check_server(server: &str) -> Result<(), ConfigErrorKind> {
+    if server.is_empty() {
+        return Err(ConfigErrorKind::InvalidValue {
+            key: "server",
+            value: String::new(),
+            reason: "must name the SMTP server".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Parses `text`, the value of `key` or an entry of it, as a mailbox such
+/// as `iocwatch <iocwatch@example.net>`.
+pub(crate) fn mailbox(key: &'static str, text: &str) -> Result<Mailbox, ConfigErrorKind> {
+    text.parse().map_err(|e| ConfigErrorKind::InvalidValue {
+        key,
+        value: text.to_owned(),
+        reason: format!("not a mailbox: {e}"),
+    })
+}
+
+/// Checks that `to` lists at least one recipient.
+pub(crate) fn check_recipient_count(count: usize) -> Result<(), ConfigErrorKind> {
+    if count == 0 {
+        return Err(ConfigErrorKind::Missing {
+            key: "to",
+            reason: "list at least one recipient",
+        });
+    }
+    Ok(())
+}
+
+/// Checks that a user name and a password are given together or not at
+/// all.
+pub(crate) fn check_credentials(username_set: bool, password_set: bool) -> Result<(), ConfigErrorKind> {
+    match (username_set, password_set) {
+        (true, false) => Err(ConfigErrorKind::Missing {
+            key: "password_file",
+            reason: "`username` is set, so a password is needed (or use `password_env`)",
+        }),
+        (false, true) => Err(ConfigErrorKind::Missing {
+            key: "username",
+            reason: "a password is set, so the user name is needed",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Checks that `ca_file` is given only with a TLS connection.
+pub(crate) fn check_ca_file(ca_file: &Path, security: EmailSecurity) -> Result<(), ConfigErrorKind> {
+    match security {
+        EmailSecurity::None => Err(tls::unused_ca_file(ca_file, "security = \"starttls\" or \"tls\"")),
+        EmailSecurity::Starttls | EmailSecurity::Tls => Ok(()),
     }
 }
 

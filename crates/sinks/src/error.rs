@@ -1,20 +1,23 @@
 //! Errors of the sinks: [`ConfigError`] when a sink is built from its
 //! configuration, [`DeliveryError`] when an alert cannot be delivered.
 
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use thiserror::Error;
 
-/// A sink configuration that cannot be used. Building a sink reads the
-/// files its configuration names (secrets, passwords, CA certificates), so
-/// a missing file is reported here and not at the first delivery.
+/// A sink configuration that cannot be used, with every problem found.
+/// Building a sink reads the files its configuration names (secrets,
+/// passwords, CA certificates), so a missing file is reported here and not
+/// at the first delivery.
 #[derive(Debug, Error)]
-#[error("sink {sink:?}: {kind}")]
 pub struct ConfigError {
     sink: String,
     kind: ConfigErrorKind,
+    /// Further problems found in the same build.
+    more: Vec<ConfigErrorKind>,
 }
 
 impl ConfigError {
@@ -22,6 +25,7 @@ impl ConfigError {
         Self {
             sink: sink.to_owned(),
             kind,
+            more: Vec::new(),
         }
     }
 
@@ -30,9 +34,44 @@ impl ConfigError {
         &self.sink
     }
 
-    /// Returns the reason the configuration is invalid.
+    /// Returns the first reason the configuration is invalid.
     pub fn kind(&self) -> &ConfigErrorKind {
         &self.kind
+    }
+
+    /// Returns every reason the configuration is invalid, in the order
+    /// they were found.
+    pub fn kinds(&self) -> impl Iterator<Item = &ConfigErrorKind> {
+        std::iter::once(&self.kind).chain(&self.more)
+    }
+
+    /// Returns the reasons as one line, without the sink name.
+    pub fn reasons(&self) -> String {
+        let reasons: Vec<String> = self.kinds().map(ToString::to_string).collect();
+        reasons.join("; ")
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sink {:?}: {}", self.sink, self.reasons())
+    }
+}
+
+/// Returns both values, or one error with the problems of both, so that a
+/// build reports independent problems together.
+pub(crate) fn both<A, B>(
+    first: Result<A, ConfigError>,
+    second: Result<B, ConfigError>,
+) -> Result<(A, B), ConfigError> {
+    match (first, second) {
+        (Ok(first), Ok(second)) => Ok((first, second)),
+        (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
+        (Err(mut error), Err(other)) => {
+            error.more.push(other.kind);
+            error.more.extend(other.more);
+            Err(error)
+        }
     }
 }
 
@@ -102,6 +141,22 @@ pub enum ConfigErrorKind {
         /// The library's message.
         reason: String,
     },
+}
+
+impl ConfigErrorKind {
+    /// Returns the configuration key at fault: the last of conflicting
+    /// keys, and `None` for a client that cannot be built.
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidValue { key, .. }
+            | Self::Missing { key, .. }
+            | Self::ReadFile { key, .. }
+            | Self::MissingEnv { key, .. }
+            | Self::Certificate { key, .. } => Some(key),
+            Self::ConflictingKeys { keys } => keys.last().copied(),
+            Self::Client { .. } => None,
+        }
+    }
 }
 
 /// A failed delivery, and whether the same delivery may succeed later.

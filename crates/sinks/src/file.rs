@@ -34,6 +34,18 @@ struct FileState {
     file: Option<(File, u64)>,
 }
 
+/// Checks that `path`, the `path` of a file sink, names a file.
+pub(crate) fn check_path(path: &Path) -> Result<(), ConfigErrorKind> {
+    if path.file_name().is_none() {
+        return Err(ConfigErrorKind::InvalidValue {
+            key: "path",
+            value: path.display().to_string(),
+            reason: "must name a file, not a folder".to_owned(),
+        });
+    }
+    Ok(())
+}
+
 impl FileSink {
     pub fn new(name: &str, config: FileConfig) -> Result<Self, ConfigError> {
         if config.max_bytes == 0 {
@@ -46,16 +58,7 @@ impl FileSink {
                 },
             ));
         }
-        if config.path.file_name().is_none() {
-            return Err(ConfigError::new(
-                name,
-                ConfigErrorKind::InvalidValue {
-                    key: "path",
-                    value: config.path.display().to_string(),
-                    reason: "must name a file, not a folder".to_owned(),
-                },
-            ));
-        }
+        check_path(&config.path).map_err(|kind| ConfigError::new(name, kind))?;
         Ok(Self {
             name: name.to_owned(),
             state: Arc::new(Mutex::new(FileState {

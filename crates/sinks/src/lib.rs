@@ -22,7 +22,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let folder = tempfile::tempdir()?;
-//! let config: SinkConfig = toml::from_str(&format!(
+//! let config = SinkConfig::from_toml(&format!(
 //!     "name = \"archive\"\ntype = \"file\"\npath = {:?}\n",
 //!     folder.path().join("iocwatch-alerts.jsonl"),
 //! ))?;
@@ -86,8 +86,11 @@ impl Sink {
     /// # Errors
     ///
     /// Returns a [`ConfigError`] naming the key at fault when a value is
-    /// invalid, a secret or CA file cannot be read, or two forms of one
-    /// secret are set.
+    /// invalid, a secret, password or CA file cannot be read, or two forms
+    /// of one secret are set. The value checks stop at the first invalid
+    /// value, which [`SinkConfig::read`] reports together with the others.
+    /// The secret and the CA file of one sink are both read, so the error
+    /// lists each of them that fails.
     pub fn new(config: SinkConfig) -> Result<Self, ConfigError> {
         let SinkConfig { name, kind, route } = config;
         if name.trim().is_empty() {

@@ -46,12 +46,7 @@ pub(crate) fn resolve(sink: &str, forms: SecretForms<'_>) -> Result<Option<Secre
     if env.is_some() {
         set.push(env_key);
     }
-    if set.len() > 1 {
-        return Err(ConfigError::new(
-            sink,
-            ConfigErrorKind::ConflictingKeys { keys: set },
-        ));
-    }
+    check_single_form(&set).map_err(|kind| ConfigError::new(sink, kind))?;
 
     let (key, value) = if let Some((key, value)) = forms.inline {
         (key, value.to_owned())
@@ -94,4 +89,12 @@ pub(crate) fn resolve(sink: &str, forms: SecretForms<'_>) -> Result<Option<Secre
         ));
     }
     Ok(Some(Secret(value)))
+}
+
+/// Checks that `set`, the keys given for one secret, has at most one key.
+pub(crate) fn check_single_form(set: &[&'static str]) -> Result<(), ConfigErrorKind> {
+    if set.len() > 1 {
+        return Err(ConfigErrorKind::ConflictingKeys { keys: set.to_vec() });
+    }
+    Ok(())
 }

@@ -28,6 +28,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -158,76 +159,28 @@ async fn write_framed<W: AsyncWriteExt + Unpin>(writer: &mut W, messages: &[Vec<
 
 impl SyslogSink {
     pub fn new(name: &str, config: SyslogConfig) -> Result<Self, ConfigError> {
-        let invalid = |key: &'static str, value: &str, reason: &str| {
-            ConfigError::new(
-                name,
-                ConfigErrorKind::InvalidValue {
-                    key,
-                    value: value.to_owned(),
-                    reason: reason.to_owned(),
-                },
-            )
-        };
-        let host = split_host(&config.address)
-            .ok_or_else(|| invalid("address", &config.address, "write it as host:port or [IPv6]:port"))?;
-        let facility = facility_code(&config.facility).ok_or_else(|| {
-            invalid(
-                "facility",
-                &config.facility,
-                "expected a facility name such as local0 to local7, user or daemon",
-            )
-        })?;
-        if !is_header_token(&config.app_name, 48) {
-            return Err(invalid(
-                "app_name",
-                &config.app_name,
-                "must be 1 to 48 printable ASCII characters without spaces",
-            ));
-        }
+        let invalid = |kind| ConfigError::new(name, kind);
+        let uses_tls = config.transport == SyslogTransport::Tls;
+        let host = address_host(&config.address, uses_tls).map_err(invalid)?;
+        let facility = facility(&config.facility).map_err(invalid)?;
+        check_header_field("app_name", &config.app_name, MAX_APP_NAME).map_err(invalid)?;
         let hostname = match config.hostname {
             Some(hostname) => hostname,
             None => hostname::get()
                 .ok()
                 .and_then(|h| h.into_string().ok())
-                .filter(|h| is_header_token(h, 255))
+                .filter(|h| is_header_token(h, MAX_HOSTNAME))
                 .unwrap_or_else(|| "-".to_owned()),
         };
-        if !is_header_token(&hostname, 255) {
-            return Err(invalid(
-                "hostname",
-                &hostname,
-                "must be 1 to 255 printable ASCII characters without spaces",
-            ));
+        check_header_field("hostname", &hostname, MAX_HOSTNAME).map_err(invalid)?;
+        if let Some(ca_file) = &config.ca_file {
+            check_ca_file(ca_file, config.transport).map_err(invalid)?;
         }
-        let tls = match config.transport {
-            SyslogTransport::Tls => {
-                ServerName::try_from(host.clone()).map_err(|_| {
-                    invalid(
-                        "address",
-                        &config.address,
-                        "the host is not a valid DNS name or IP address",
-                    )
-                })?;
-                Some(TlsConnector::from(tls::client_config(
-                    name,
-                    config.ca_file.as_deref(),
-                    true,
-                )?))
-            }
-            SyslogTransport::Udp | SyslogTransport::Tcp => {
-                if config.ca_file.is_some() {
-                    return Err(invalid(
-                        "ca_file",
-                        &config
-                            .ca_file
-                            .as_deref()
-                            .map(|p| p.display().to_string())
-                            .unwrap_or_default(),
-                        "applies only to transport = \"tls\"",
-                    ));
-                }
-                None
-            }
+        let tls = if uses_tls {
+            let client = tls::client_config(name, config.ca_file.as_deref(), true)?;
+            Some(TlsConnector::from(client))
+        } else {
+            None
         };
         Ok(Self {
             name: name.to_owned(),
@@ -395,6 +348,64 @@ fn split_host(address: &str) -> Option<String> {
         return None;
     }
     Some(host.to_owned())
+}
+
+/// Maximum length of the APP-NAME field of RFC 5424, in characters.
+pub(crate) const MAX_APP_NAME: usize = 48;
+
+/// Maximum length of the HOSTNAME field of RFC 5424, in characters.
+pub(crate) const MAX_HOSTNAME: usize = 255;
+
+/// Returns the host part of `address`, the `address` of a syslog sink.
+/// With `uses_tls` the host must also be a valid server name, since the
+/// receiver's certificate is checked against it.
+pub(crate) fn address_host(address: &str, uses_tls: bool) -> Result<String, ConfigErrorKind> {
+    let invalid = |reason: &str| ConfigErrorKind::InvalidValue {
+        key: "address",
+        value: address.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let host = split_host(address).ok_or_else(|| invalid("write it as host:port or [IPv6]:port"))?;
+    if uses_tls && ServerName::try_from(host.clone()).is_err() {
+        return Err(invalid("the host is not a valid DNS name or IP address"));
+    }
+    Ok(host)
+}
+
+/// Returns the code of the facility `name`.
+pub(crate) fn facility(name: &str) -> Result<u8, ConfigErrorKind> {
+    facility_code(name).ok_or_else(|| ConfigErrorKind::InvalidValue {
+        key: "facility",
+        value: name.to_owned(),
+        reason: "expected a facility name such as local0 to local7, user or daemon".to_owned(),
+    })
+}
+
+/// Checks `value`, the value of `key`, as an RFC 5424 header field of at
+/// most `max_len` characters.
+pub(crate) fn check_header_field(
+    key: &'static str,
+    value: &str,
+    max_len: usize,
+) -> Result<(), ConfigErrorKind> {
+    if is_header_token(value, max_len) {
+        return Ok(());
+    }
+    Err(ConfigErrorKind::InvalidValue {
+        key,
+        value: value.to_owned(),
+        reason: format!("must be 1 to {max_len} printable ASCII characters without spaces"),
+    })
+}
+
+/// Checks that `ca_file` is given only with the TLS transport.
+pub(crate) fn check_ca_file(ca_file: &Path, transport: SyslogTransport) -> Result<(), ConfigErrorKind> {
+    match transport {
+        SyslogTransport::Tls => Ok(()),
+        SyslogTransport::Udp | SyslogTransport::Tcp => {
+            Err(tls::unused_ca_file(ca_file, "transport = \"tls\""))
+        }
+    }
 }
 
 /// RFC 5424 header fields are printable US-ASCII without spaces.

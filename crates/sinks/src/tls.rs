@@ -46,6 +46,16 @@ pub(crate) fn read_pem_certificates(
     Ok(certificates)
 }
 
+/// Returns the problem of a `ca_file` given where no certificate is
+/// checked: `applies_to` names the setting it needs.
+pub(crate) fn unused_ca_file(ca_file: &Path, applies_to: &str) -> ConfigErrorKind {
+    ConfigErrorKind::InvalidValue {
+        key: "ca_file",
+        value: ca_file.display().to_string(),
+        reason: format!("applies only to {applies_to}"),
+    }
+}
+
 /// Builds the rustls client configuration: the certificates of `ca_file`
 /// when given, else the system trust store. An empty system store is an
 /// error only when `roots_needed`, since a client of plain `http` URLs

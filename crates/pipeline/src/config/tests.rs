@@ -9,13 +9,6 @@ fn decoders(name: &str) -> Result<(), String> {
     }
 }
 
-fn sinks(table: &SinkTable) -> Result<(), String> {
-    match table.kind.as_str() {
-        "file" | "syslog" => Ok(()),
-        other => Err(format!("sink type {other:?} is not known")),
-    }
-}
-
 /// Rejects a certificate file whose name contains `missing`, as the
 /// service's loader rejects a file that does not exist.
 fn tls(cert: &std::path::Path, _key: &std::path::Path) -> Result<(), String> {
@@ -29,13 +22,20 @@ fn tls(cert: &std::path::Path, _key: &std::path::Path) -> Result<(), String> {
     }
 }
 
+/// Parses `text` with the service's sink check, which builds each sink and
+/// so reads the files it names. Building an e-mail sink needs a runtime.
 fn parse(text: &str) -> Result<Config, ConfigError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _context = runtime.enter();
     Config::parse(
         "test.toml",
         text,
         &Checks {
             decoder: &decoders,
-            sink: &sinks,
+            sink: &crate::service::check_sink,
             tls: &tls,
         },
     )
@@ -134,8 +134,8 @@ address = "127.0.0.1:6514"
     ));
     assert_eq!(config.sources[2].kind, SourceKind::Http);
     assert_eq!(config.sources[3].kind, SourceKind::Stdin);
-    assert_eq!(config.sinks[0].name, "siem");
-    assert_eq!(config.sinks[0].kind, "syslog");
+    assert_eq!(config.sinks[0].config.name, "siem");
+    assert_eq!(config.sinks[0].config.kind.type_name(), "syslog");
     assert_eq!(config.sinks[0].line, 34);
 }
 
@@ -180,9 +180,9 @@ fn bad_values_are_reported_at_their_place() {
             "tcp = \"[::1]:x\" has the invalid port",
         ),
         (
-            "[[sink]]\nname = 5\ntype = \"file\"\n",
-            "line 1",
-            "the `name` of a [[sink]] is 5, not a string",
+            "[[sink]]\nname = 5\ntype = \"file\"\npath = \"a.jsonl\"\n",
+            "line 2, column 8",
+            "`name` in [[sink]] must be a string, found an integer: 5",
         ),
         (
             "[[source]]\nname = \"a\"\ntype = \"syslog\"\nudp = \"127.0.0.1:5514\"\nmax_message_bytes = 0\n",
@@ -225,12 +225,16 @@ fn bad_values_are_reported_at_their_place() {
             "line 4",
             "unknown decoder",
         ),
-        ("[[sink]]\ntype = \"file\"\n", "line 1", "needs a `name`"),
-        ("[[sink]]\nname = \"s\"\n", "line 1", "needs a `type`"),
+        (
+            "[[sink]]\ntype = \"file\"\npath = \"a.jsonl\"\n",
+            "line 1, column 1",
+            "needs a `name`",
+        ),
+        ("[[sink]]\nname = \"s\"\n", "line 1, column 1", "needs a `type`"),
         (
             "[[sink]]\nname = \"s\"\ntype = \"pager\"\n",
-            "line 1",
-            "sink \"s\": sink type \"pager\" is not known",
+            "line 3, column 8",
+            "type = \"pager\" is not valid; use \"file\", \"webhook\", \"syslog\" or \"email\"",
         ),
     ];
     for (text, place, words) in rows {
@@ -243,10 +247,10 @@ fn bad_values_are_reported_at_their_place() {
 
 #[test]
 fn every_problem_is_listed_in_file_order() {
-    let text = "[[source]]\nname = \"dup\"\ntype = \"stdin\"\ndecoder = \"csv\"\n\n[[sink]]\nname = \"dup\"\ntype = \"file\"\n";
+    let text = "[[source]]\nname = \"dup\"\ntype = \"stdin\"\ndecoder = \"csv\"\n\n[[sink]]\nname = \"dup\"\ntype = \"file\"\npath = \"a.jsonl\"\n";
     let err = parse(text).unwrap_err();
     let lines: Vec<Option<usize>> = err.issues.iter().map(|issue| issue.line).collect();
-    assert_eq!(lines, [Some(4), Some(6)], "{err}");
+    assert_eq!(lines, [Some(4), Some(7)], "{err}");
     assert!(
         err.issues[1].message.contains("used twice (first on line 2)"),
         "{err}"
@@ -366,7 +370,7 @@ type = "pager"
         ),
         ("line 24, column 21", "max_message_bytes must be at least 1"),
         ("line 25, column 11", "unknown decoder \"csv\""),
-        ("line 27: ", "sink \"archive\": sink type \"pager\" is not known"),
+        ("line 29, column 8", "type = \"pager\" is not valid"),
     ];
     let found = issues(text);
     for (at, (place, words)) in expected.iter().enumerate() {
@@ -483,4 +487,242 @@ fn source_without_name_still_checked() {
 
     let issue = only_issue("[[source]]\nname = \"a\"\n");
     assert!(issue.contains("a [[source]] needs a `type`"), "{issue:?}");
+}
+
+/// Sinks of every type, each with unknown keys, values of the wrong type,
+/// a missing key and invalid values: every problem is listed at its key or
+/// value, or at the table's header for a missing key.
+#[test]
+fn sink_problems_listed_at_once() {
+    let text = r#"[[sink]]
+name = "archive"
+type = "file"
+pathh = "alerts.jsonl"
+rotate = true
+max_bytes = 0
+keep = "5"
+
+[[sink]]
+name = "chat"
+type = "webhook"
+uri = "https://hooks.example.net/T0/token"
+format = "discord"
+secret = "key"
+secret_env = "IOCWATCH_KEY"
+headers = { "Bad Header" = "x", X-Team = 5 }
+timeout = "soon"
+retries = 3
+
+[[sink]]
+name = "siem"
+type = "syslog"
+adress = "127.0.0.1:6514"
+transport = "udp"
+ca_file = "/etc/iocwatch/ca.pem"
+facility = "local9"
+app_name = "ioc watch"
+hostnme = "sensor-1"
+timeout = 10
+route = { min_severity = "urgent", watchlist = ["c2"] }
+
+[[sink]]
+name = "on-call"
+type = "email"
+server = ""
+port = 70000
+security = "none"
+ca_file = "/etc/iocwatch/ca.pem"
+username = "iocwatch"
+from_address = "iocwatch@example.net"
+to = ["soc@example.net", "duty", 7]
+cc = ["boss@example.net"]
+batch = "1"
+"#;
+    let expected = [
+        "line 1, column 1: a file sink needs `path`, for example path = \"/var/lib/iocwatch/alerts.jsonl\"",
+        "line 4, column 1: unknown key `pathh` in [[sink]] \"archive\"; did you mean `path`?",
+        "line 5, column 1: unknown key `rotate` in [[sink]] \"archive\"; did you mean `route`?",
+        "line 6, column 13: max_bytes must be at least 1",
+        "line 7, column 8: `keep` in [[sink]] \"archive\" must be an integer, found a string: \"5\"",
+        "line 9, column 1: a webhook sink needs `url`, for example url = \"https://hooks.example.net/iocwatch\"",
+        "line 12, column 1: unknown key `uri` in [[sink]] \"chat\"; did you mean `url`?",
+        "line 13, column 10: format = \"discord\" is not valid; use \"generic\", \"slack\" or \"teams\"",
+        "line 15, column 14: set only one of secret, secret_env",
+        "line 16, column 13: invalid `headers` \"Bad Header\": not a valid header name: invalid HTTP header name",
+        "line 16, column 42: `headers` in [[sink]] \"chat\" must be a table of strings, found an integer in it: 5",
+        "line 17, column 11: invalid duration \"soon\"; write a number with a unit, such as 30s, 15m, 1h or 7d",
+        "line 18, column 1: unknown key `retries` in [[sink]] \"chat\"; valid keys: `name`, `type`, `route`, `url`, \
+         `format`, `secret`, `secret_file`, `secret_env`, `headers`, `ca_file` and `timeout`",
+        "line 20, column 1: a syslog sink needs `address`, for example address = \"127.0.0.1:6514\"",
+        "line 23, column 1: unknown key `adress` in [[sink]] \"siem\"; did you mean `address`?",
+        "line 25, column 11: invalid `ca_file` \"/etc/iocwatch/ca.pem\": applies only to transport = \"tls\"",
+        "line 26, column 12: invalid `facility` \"local9\": expected a facility name such as local0 to local7, user or daemon",
+        "line 27, column 12: invalid `app_name` \"ioc watch\": must be 1 to 48 printable ASCII characters without spaces",
+        "line 28, column 1: unknown key `hostnme` in [[sink]] \"siem\"; did you mean `hostname`?",
+        "line 29, column 11: `timeout` in [[sink]] \"siem\" must be a string, found an integer: 10",
+        "line 30, column 26: min_severity = \"urgent\" is not valid; use \"low\", \"medium\", \"high\" or \"critical\"",
+        "line 30, column 36: unknown key `watchlist` in `route` of [[sink]] \"siem\"; did you mean `watchlists`?",
+        "line 32, column 1: an email sink needs `from`, for example from = \"iocwatch <iocwatch@example.net>\"",
+        "line 35, column 10: invalid `server` \"\": must name the SMTP server",
+        "line 36, column 8: port = 70000 is too large; the maximum is 65535",
+        "line 38, column 11: invalid `ca_file` \"/etc/iocwatch/ca.pem\": applies only to security = \"starttls\" or \"tls\"",
+        "line 39, column 12: missing `password_file`: `username` is set, so a password is needed (or use `password_env`)",
+        "line 40, column 1: unknown key `from_address` in [[sink]] \"on-call\"; did you mean `from`?",
+        "line 41, column 26: invalid `to` \"duty\": not a mailbox: Invalid input",
+        "line 41, column 34: `to` in [[sink]] \"on-call\" must be an array of strings, found an integer in it: 7",
+        "line 42, column 1: unknown key `cc` in [[sink]] \"on-call\"; valid keys: `name`, `type`, `route`, `server`, \
+         `port`, `security`, `ca_file`, `username`, `password_file`, `password_env`, `from`, `to`, `batch` and `timeout`",
+        "line 43, column 9: `batch` in [[sink]] \"on-call\" must be an integer, found a string: \"1\"",
+    ];
+    let found = issues(text);
+    for (at, words) in expected.iter().enumerate() {
+        assert_eq!(
+            found.get(at).map(String::as_str),
+            Some(*words),
+            "issue {at}\nall: {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
+}
+
+/// A valid table of every sink type, with every key the type accepts
+/// except the files that building the sink would read.
+#[test]
+fn every_sink_type_parses() {
+    let text = r#"[[sink]]
+name = "archive"
+type = "file"
+path = "/var/lib/iocwatch/alerts.jsonl"
+max_bytes = 1048576
+keep = 0
+route = { watchlists = ["c2"], min_severity = "high" }
+
+[[sink]]
+name = "chat"
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+format = "teams"
+secret = "key"
+headers = { Authorization = "Bearer token", X-Team = "soc" }
+timeout = "2s 500ms"
+
+[[sink]]
+name = "siem"
+type = "syslog"
+address = "[::1]:6514"
+transport = "tcp"
+app_name = "iocwatch-test"
+hostname = "sensor-1"
+facility = "local3"
+timeout = "5s"
+[sink.route]
+min_severity = "medium"
+
+[[sink]]
+name = "relay"
+type = "email"
+server = "127.0.0.1"
+port = 2525
+security = "none"
+from = "iocwatch <iocwatch@example.net>"
+to = ["soc@example.net", "Duty <duty@example.net>"]
+batch = 10
+timeout = "30s"
+"#;
+    let config = match parse(text) {
+        Ok(config) => config,
+        Err(err) => panic!("{err}"),
+    };
+    let types: Vec<&str> = config
+        .sinks
+        .iter()
+        .map(|sink| sink.config.kind.type_name())
+        .collect();
+    assert_eq!(types, ["file", "webhook", "syslog", "email"]);
+    let lines: Vec<usize> = config.sinks.iter().map(|sink| sink.line).collect();
+    assert_eq!(lines, [1, 9, 18, 30]);
+
+    let archive = &config.sinks[0].config;
+    assert_eq!(archive.route.watchlists, ["c2"]);
+    assert_eq!(archive.route.min_severity, Some(iocwatch_sinks::Severity::High));
+    let iocwatch_sinks::SinkKind::File(file) = &archive.kind else {
+        panic!("not a file sink: {archive:?}");
+    };
+    assert_eq!(file.max_bytes, 1_048_576);
+    assert_eq!(file.keep, 0);
+
+    let iocwatch_sinks::SinkKind::Webhook(webhook) = &config.sinks[1].config.kind else {
+        panic!("not a webhook: {:?}", config.sinks[1]);
+    };
+    assert_eq!(webhook.format, iocwatch_sinks::WebhookFormat::Teams);
+    assert_eq!(webhook.secret.as_deref(), Some("key"));
+    assert_eq!(webhook.headers["X-Team"], "soc");
+    assert_eq!(webhook.timeout, Duration::from_millis(2500));
+
+    let siem = &config.sinks[2].config;
+    assert_eq!(siem.route.min_severity, Some(iocwatch_sinks::Severity::Medium));
+    let iocwatch_sinks::SinkKind::Syslog(syslog) = &siem.kind else {
+        panic!("not a syslog sink: {siem:?}");
+    };
+    assert_eq!(syslog.transport, iocwatch_sinks::SyslogTransport::Tcp);
+    assert_eq!(syslog.hostname.as_deref(), Some("sensor-1"));
+    assert_eq!(syslog.facility, "local3");
+
+    let iocwatch_sinks::SinkKind::Email(email) = &config.sinks[3].config.kind else {
+        panic!("not an email sink: {:?}", config.sinks[3]);
+    };
+    assert_eq!(email.port, Some(2525));
+    assert_eq!(email.security, iocwatch_sinks::EmailSecurity::None);
+    assert_eq!(email.to.len(), 2);
+    assert_eq!(email.batch, 10);
+}
+
+/// The files and variables a sink names are read when it is built. Each
+/// one that fails is listed at its key, also when one sink has several.
+#[test]
+fn sink_build_problems_at_their_keys() {
+    let folder = tempfile::tempdir().unwrap();
+    let missing = folder.path().join("missing");
+    let not_pem = folder.path().join("not.pem");
+    std::fs::write(&not_pem, "no certificate here\n").unwrap();
+    let text = format!(
+        r#"[[sink]]
+name = "chat"
+type = "webhook"
+url = "https://127.0.0.1:9/hook"
+secret_file = {missing:?}
+ca_file = {not_pem:?}
+extra = 1
+
+[[sink]]
+name = "relay"
+type = "email"
+server = "127.0.0.1"
+username = "iocwatch"
+password_env = "IOCWATCH_TEST_UNSET_VARIABLE"
+ca_file = {missing:?}
+from = "iocwatch@example.net"
+to = ["soc@example.net"]
+"#
+    );
+    let expected = [
+        ("line 5, column 15: ", "failed to read `secret_file` file"),
+        (
+            "line 6, column 11: ",
+            "no PEM certificate found in `ca_file` file",
+        ),
+        ("line 7, column 1: ", "unknown key `extra` in [[sink]] \"chat\""),
+        (
+            "line 14, column 16: ",
+            "environment variable IOCWATCH_TEST_UNSET_VARIABLE named by `password_env` is not set",
+        ),
+        ("line 15, column 11: ", "failed to read `ca_file` file"),
+    ];
+    let found = issues(&text);
+    for (at, (place, words)) in expected.iter().enumerate() {
+        let issue = found.get(at).map_or("", String::as_str);
+        assert!(issue.starts_with(place), "issue {at}: {issue:?}\nall: {found:#?}");
+        assert!(issue.contains(words), "issue {at}: {issue:?}\nall: {found:#?}");
+    }
+    assert_eq!(found.len(), expected.len(), "{found:#?}");
 }

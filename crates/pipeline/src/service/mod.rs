@@ -562,39 +562,26 @@ fn open_sinks(tables: &[SinkTable]) -> Result<Vec<Arc<Sink>>, ServiceError> {
     tables
         .iter()
         .map(|table| {
-            let fail = |message: String| ServiceError::Sink {
-                name: table.name.clone(),
-                line: table.line,
-                message,
-            };
-            let config: SinkConfig = toml::Value::Table(table.table.clone())
-                .try_into()
-                .map_err(|err: toml::de::Error| fail(err.message().to_owned()))?;
-            Sink::new(config)
+            Sink::new(table.config.clone())
                 .map(Arc::new)
-                .map_err(|err| fail(err.to_string()))
+                .map_err(|err| ServiceError::Sink {
+                    name: table.config.name.clone(),
+                    line: table.line,
+                    message: err.reasons(),
+                })
         })
         .collect()
 }
 
-/// Checks a configured sink table the way the service reads it, for
-/// `iocwatch config check`.
+/// Builds a configured sink the way the service does at startup, for the
+/// configuration check: this reads the files the sink names and builds
+/// its client.
 ///
 /// # Errors
 ///
-/// A message naming what is wrong.
-pub fn check_sink(table: &SinkTable) -> Result<(), String> {
-    match open_sinks(std::slice::from_ref(table)) {
-        Ok(_) => Ok(()),
-        Err(ServiceError::Sink { message, name, .. }) => {
-            // The sink layer names the sink already; the caller adds it once.
-            let prefix = format!("sink {name:?}: ");
-            Err(message
-                .strip_prefix(&prefix)
-                .map_or(message.clone(), str::to_owned))
-        }
-        Err(other) => Err(other.to_string()),
-    }
+/// Returns the sink layer's error, which lists every problem found.
+pub fn check_sink(config: &SinkConfig) -> Result<(), iocwatch_sinks::ConfigError> {
+    Sink::new(config.clone()).map(drop)
 }
 
 fn decoder_choice(source: &SourceConfig) -> Result<DecoderChoice, ServiceError> {

@@ -39,7 +39,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::config::{WebhookConfig, WebhookFormat};
-use crate::error::{ConfigError, ConfigErrorKind, DeliveryError};
+use crate::error::{ConfigError, ConfigErrorKind, DeliveryError, both};
 use crate::secret::{self, Secret, SecretForms};
 use crate::tls;
 
@@ -61,36 +61,22 @@ pub(crate) struct WebhookSink {
 
 impl WebhookSink {
     pub fn new(name: &str, config: WebhookConfig) -> Result<Self, ConfigError> {
-        let invalid = |key: &'static str, value: &str, reason: String| {
-            ConfigError::new(
-                name,
-                ConfigErrorKind::InvalidValue {
-                    key,
-                    value: value.to_owned(),
-                    reason,
-                },
-            )
-        };
-        let url = Url::parse(&config.url).map_err(|e| {
-            invalid(
-                "url",
-                &redact_url(&config.url),
-                format!("{e}; write an absolute http or https URL"),
-            )
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(invalid(
-                "url",
-                &redact_url(&config.url),
-                "only http and https URLs with a host are supported".to_owned(),
-            ));
-        }
+        let invalid = |kind| ConfigError::new(name, kind);
+        let url = parse_url(&config.url).map_err(invalid)?;
         let endpoint = format!(
             "{}://{}:{}",
             url.scheme(),
             url.host_str().unwrap_or_default(),
             url.port_or_known_default().unwrap_or_default()
         );
+
+        let mut headers = HeaderMap::new();
+        for (key, value) in &config.headers {
+            let header_name = header_name(key).map_err(invalid)?;
+            let mut header_value = header_value(key, value).map_err(invalid)?;
+            header_value.set_sensitive(true);
+            headers.insert(header_name, header_value);
+        }
 
         let secret = secret::resolve(
             name,
@@ -99,24 +85,9 @@ impl WebhookSink {
                 file: ("secret_file", config.secret_file.as_deref()),
                 env: ("secret_env", config.secret_env.as_deref()),
             },
-        )?;
-
-        let mut headers = HeaderMap::new();
-        for (key, value) in &config.headers {
-            let header_name = HeaderName::from_bytes(key.as_bytes())
-                .map_err(|e| invalid("headers", key, format!("not a valid header name: {e}")))?;
-            let mut header_value = HeaderValue::from_str(value).map_err(|e| {
-                invalid(
-                    "headers",
-                    key,
-                    format!("the value is not a valid header value: {e}"),
-                )
-            })?;
-            header_value.set_sensitive(true);
-            headers.insert(header_name, header_value);
-        }
-
-        let tls_config = tls::client_config(name, config.ca_file.as_deref(), url.scheme() == "https")?;
+        );
+        let tls_config = tls::client_config(name, config.ca_file.as_deref(), url.scheme() == "https");
+        let (secret, tls_config) = both(secret, tls_config)?;
         let builder = reqwest::Client::builder()
             .user_agent(concat!("iocwatch/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers)
@@ -125,13 +96,10 @@ impl WebhookSink {
             .connect_timeout(config.timeout)
             .tls_backend_preconfigured(rustls::ClientConfig::clone(&tls_config));
         let client = builder.build().map_err(|e| {
-            ConfigError::new(
-                name,
-                ConfigErrorKind::Client {
-                    client: "HTTP",
-                    reason: e.to_string(),
-                },
-            )
+            invalid(ConfigErrorKind::Client {
+                client: "HTTP",
+                reason: e.to_string(),
+            })
         })?;
         Ok(Self {
             name: name.to_owned(),
@@ -248,6 +216,42 @@ fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
     mac.update(b".");
     mac.update(body);
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Parses the `url` of a webhook: an absolute `http` or `https` URL with
+/// a host. The error shows only the scheme and host of `text`.
+pub(crate) fn parse_url(text: &str) -> Result<Url, ConfigErrorKind> {
+    let invalid = |reason: String| ConfigErrorKind::InvalidValue {
+        key: "url",
+        value: redact_url(text),
+        reason,
+    };
+    let url = Url::parse(text).map_err(|e| invalid(format!("{e}; write an absolute http or https URL")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            "only http and https URLs with a host are supported".to_owned(),
+        ));
+    }
+    Ok(url)
+}
+
+/// Parses the name of an entry of `headers`.
+pub(crate) fn header_name(name: &str) -> Result<HeaderName, ConfigErrorKind> {
+    HeaderName::from_bytes(name.as_bytes()).map_err(|e| ConfigErrorKind::InvalidValue {
+        key: "headers",
+        value: name.to_owned(),
+        reason: format!("not a valid header name: {e}"),
+    })
+}
+
+/// Parses the value of the entry `name` of `headers`. The error shows the
+/// name only, since header values often carry credentials.
+pub(crate) fn header_value(name: &str, value: &str) -> Result<HeaderValue, ConfigErrorKind> {
+    HeaderValue::from_str(value).map_err(|e| ConfigErrorKind::InvalidValue {
+        key: "headers",
+        value: name.to_owned(),
+        reason: format!("the value is not a valid header value: {e}"),
+    })
 }
 
 /// Keeps only the scheme and host of a URL for an error message.

@@ -3,17 +3,40 @@
 
 use std::time::Duration;
 
+use iocwatch_config::read_text;
 use iocwatch_sinks::{
     ConfigError, ConfigErrorKind, EmailSecurity, Route, Severity, Sink, SinkConfig, SinkKind,
     SyslogTransport, WebhookFormat,
 };
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::support::alerts;
 
-fn parse(text: &str) -> Result<SinkConfig, toml::de::Error> {
-    toml::from_str(text)
+fn parse(text: &str) -> Result<SinkConfig, iocwatch_config::ConfigError> {
+    SinkConfig::from_toml(text)
+}
+
+/// Reads the `[[sink]]` tables of a configuration file as the service
+/// does.
+fn read_sinks(text: &str) -> Result<Vec<SinkConfig>, iocwatch_config::ConfigError> {
+    read_text("test.toml", text, |mut top, report| {
+        let mut sinks = Vec::new();
+        for mut table in top.tables(report, "sink") {
+            sinks.extend(SinkConfig::read(&mut table, report));
+            table.finish(report);
+        }
+        top.finish(report);
+        sinks
+    })
+}
+
+/// Returns each problem of `text`, a sink table, as "line L, column C:
+/// message".
+fn problems(text: &str) -> Vec<String> {
+    match parse(text) {
+        Ok(config) => panic!("read {config:?} from {text}"),
+        Err(error) => error.issues.iter().map(ToString::to_string).collect(),
+    }
 }
 
 #[test]
@@ -78,12 +101,21 @@ fn config_syslog_and_email() {
 
 #[test]
 fn config_rejects_unknown_keys() {
-    let error = parse("name = \"a\"\ntype = \"file\"\npath = \"/tmp/a\"\nmax_size = 10\n").unwrap_err();
-    assert!(error.to_string().contains("unknown field `max_size`"), "{error}");
+    let found = problems("name = \"a\"\ntype = \"file\"\npath = \"/tmp/a\"\nmax_size = 10\n");
+    assert_eq!(
+        found,
+        [
+            "line 4, column 1: unknown key `max_size` at the top level; valid keys: `name`, `type`, `route`, `path`, \
+          `max_bytes` and `keep`"
+        ]
+    );
 
-    let error = parse("name = \"a\"\ntype = \"file\"\npath = \"/tmp/a\"\nroute = { severity = \"high\" }\n")
-        .unwrap_err();
-    assert!(error.to_string().contains("unknown field `severity`"), "{error}");
+    let found =
+        problems("name = \"a\"\ntype = \"file\"\npath = \"/tmp/a\"\nroute = { severity = \"high\" }\n");
+    assert_eq!(
+        found,
+        ["line 4, column 11: unknown key `severity` in [route]; valid keys: `watchlists` and `min_severity`"]
+    );
 }
 
 #[test]
@@ -107,12 +139,7 @@ fn config_rejects_unknown_type_and_values() {
 
 #[test]
 fn config_list_of_sinks() {
-    #[derive(Deserialize)]
-    struct File {
-        #[serde(rename = "sink")]
-        sinks: Vec<SinkConfig>,
-    }
-    let file: File = toml::from_str(
+    let sinks = read_sinks(
         r#"
         [[sink]]
         name = "archive"
@@ -129,15 +156,52 @@ fn config_list_of_sinks() {
         "#,
     )
     .unwrap();
-    assert_eq!(file.sinks.len(), 2);
-    assert_eq!(file.sinks[1].kind.type_name(), "syslog");
-    assert_eq!(file.sinks[1].route.min_severity, Some(Severity::Medium));
+    assert_eq!(sinks.len(), 2);
+    assert_eq!(sinks[1].kind.type_name(), "syslog");
+    assert_eq!(sinks[1].route.min_severity, Some(Severity::Medium));
 }
 
-fn build_error(text: &str) -> ConfigError {
-    let config = parse(text).unwrap();
+/// Every problem of a table is listed at once, each at its key or value:
+/// unknown keys, wrong types, a missing key and invalid values.
+#[test]
+fn config_lists_every_problem() {
+    let found = problems(
+        "name = \"chat\"\ntype = \"webhook\"\nformat = \"discord\"\nsecret = 5\nsecret_file = \"/k\"\n\
+         secret_env = \"K\"\ntimeout = \"0s\"\nroute = { min_severity = \"urgent\" }\nurll = \"http://x\"\n",
+    );
+    let expected = [
+        "line 1, column 1: a webhook sink needs `url`, for example url = \"https://hooks.example.net/iocwatch\"",
+        "line 3, column 10: format = \"discord\" is not valid; use \"generic\", \"slack\" or \"teams\"",
+        "line 4, column 10: `secret` at the top level must be a string, found an integer: 5",
+        "line 5, column 15: set only one of secret, secret_file, secret_env",
+        "line 7, column 11: \"0s\" is zero; give a positive duration such as 1h",
+        "line 8, column 26: min_severity = \"urgent\" is not valid; use \"low\", \"medium\", \"high\" or \"critical\"",
+        "line 9, column 1: unknown key `urll` at the top level; did you mean `url`?",
+    ];
+    assert_eq!(found, expected);
+}
+
+/// Without a known `type` the keys a table accepts are unknown, so the
+/// other keys are not reported.
+#[test]
+fn config_unknown_type_leaves_keys_unreported() {
+    let found = problems("name = \"a\"\ntype = \"kafka\"\nbrokers = [\"127.0.0.1:9092\"]\n");
+    assert_eq!(
+        found,
+        [
+            "line 2, column 8: type = \"kafka\" is not valid; use \"file\", \"webhook\", \"syslog\" or \"email\""
+        ]
+    );
+    let found = problems("name = \"a\"\nbrokers = [\"127.0.0.1:9092\"]\n");
+    assert_eq!(
+        found,
+        ["line 1, column 1: a [[sink]] needs a `type`, for example type = \"file\""]
+    );
+}
+
+fn build_error(config: SinkConfig) -> ConfigError {
     match Sink::new(config) {
-        Ok(_) => panic!("built a sink from {text}"),
+        Ok(sink) => panic!("built {sink:?}"),
         Err(error) => {
             let message = error.to_string();
             assert!(message.starts_with("sink \""), "{message}");
@@ -146,11 +210,27 @@ fn build_error(text: &str) -> ConfigError {
     }
 }
 
+/// Returns the webhook settings of `config`.
+fn webhook_of(config: &mut SinkConfig) -> &mut iocwatch_sinks::WebhookConfig {
+    match &mut config.kind {
+        SinkKind::Webhook(webhook) => webhook,
+        other => panic!("not a webhook: {other:?}"),
+    }
+}
+
+const WEBHOOK: &str = "name = \"w\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\n";
+
+#[test]
+fn config_rejects_conflicting_secrets() {
+    let found = problems(&format!("{WEBHOOK}secret = \"a\"\nsecret_env = \"B\"\n"));
+    assert_eq!(found, ["line 5, column 14: set only one of secret, secret_env"]);
+}
+
 #[test]
 fn sink_rejects_conflicting_secrets() {
-    let error = build_error(
-        "name = \"w\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nsecret = \"a\"\nsecret_env = \"B\"\n",
-    );
+    let mut config = parse(&format!("{WEBHOOK}secret = \"a\"\n")).unwrap();
+    webhook_of(&mut config).secret_env = Some("B".to_owned());
+    let error = build_error(config);
     assert!(
         matches!(error.kind(), ConfigErrorKind::ConflictingKeys { keys } if *keys == ["secret", "secret_env"])
     );
@@ -159,7 +239,10 @@ fn sink_rejects_conflicting_secrets() {
 #[test]
 fn sink_reports_missing_secret_file() {
     let error = build_error(
-        "name = \"w\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nsecret_file = \"/nonexistent/iocwatch-secret\"\n",
+        parse(&format!(
+            "{WEBHOOK}secret_file = \"/nonexistent/iocwatch-secret\"\n"
+        ))
+        .unwrap(),
     );
     assert!(
         matches!(error.kind(), ConfigErrorKind::ReadFile { key: "secret_file", path, .. } if path.ends_with("iocwatch-secret")),
@@ -170,7 +253,10 @@ fn sink_reports_missing_secret_file() {
 #[test]
 fn sink_reports_unset_secret_env() {
     let error = build_error(
-        "name = \"w\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:9/\"\nsecret_env = \"IOCWATCH_TEST_UNSET_VARIABLE\"\n",
+        parse(&format!(
+            "{WEBHOOK}secret_env = \"IOCWATCH_TEST_UNSET_VARIABLE\"\n"
+        ))
+        .unwrap(),
     );
     assert!(
         matches!(error.kind(), ConfigErrorKind::MissingEnv { key: "secret_env", variable } if variable == "IOCWATCH_TEST_UNSET_VARIABLE"),
@@ -178,8 +264,28 @@ fn sink_reports_unset_secret_env() {
     );
 }
 
+/// The files a sink names are read independently, so one build reports
+/// every file that fails.
 #[test]
-fn sink_rejects_bad_values() {
+fn sink_reports_every_build_problem() {
+    let error = build_error(
+        parse(&format!(
+            "{WEBHOOK}secret_file = \"/nonexistent/iocwatch-secret\"\nca_file = \"/nonexistent/iocwatch-ca.pem\"\n"
+        ))
+        .unwrap(),
+    );
+    let keys: Vec<Option<&str>> = error.kinds().map(ConfigErrorKind::key).collect();
+    assert_eq!(keys, [Some("secret_file"), Some("ca_file")], "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("iocwatch-secret: ") && message.contains("; failed to read `ca_file` file"),
+        "{message}"
+    );
+}
+
+/// Each invalid value is reported at its line, with its key.
+#[test]
+fn config_rejects_bad_values() {
     let cases = [
         (
             "name = \"w\"\ntype = \"webhook\"\nurl = \"ftp://example/x\"\n",
@@ -219,43 +325,86 @@ fn sink_rejects_bad_values() {
             "batch",
         ),
     ];
-    for (text, expected_key) in cases {
-        match build_error(text).kind() {
-            ConfigErrorKind::InvalidValue { key, .. } => assert_eq!(*key, expected_key, "{text}"),
-            other => panic!("{text}: unexpected {other:?}"),
-        }
+    for (text, key) in cases {
+        let line = text
+            .lines()
+            .position(|line| line.starts_with(&format!("{key} =")))
+            .unwrap()
+            + 1;
+        let found = problems(text);
+        assert_eq!(found.len(), 1, "{text}: {found:?}");
+        assert!(
+            found[0].starts_with(&format!("line {line}, ")),
+            "{text}: {found:?}"
+        );
+        assert!(found[0].contains(key), "{text}: {found:?}");
     }
 }
 
+/// A configuration made in code is checked again when the sink is built.
 #[test]
-fn sink_requires_recipients_and_password() {
-    let error =
-        build_error("name = \"m\"\ntype = \"email\"\nserver = \"smtp\"\nfrom = \"a@example.net\"\nto = []\n");
-    assert!(
-        matches!(error.kind(), ConfigErrorKind::Missing { key: "to", .. }),
-        "{error:?}"
-    );
-    let error = build_error(
-        "name = \"m\"\ntype = \"email\"\nserver = \"smtp\"\nfrom = \"a@example.net\"\nto = [\"b@example.net\"]\nusername = \"u\"\n",
-    );
+fn sink_rejects_bad_values_given_in_code() {
+    let mut config = parse(WEBHOOK).unwrap();
+    webhook_of(&mut config).url = "ftp://example/x".to_owned();
+    assert_eq!(build_error(config).kind().key(), Some("url"));
+
+    let mut config = parse("name = \"f\"\ntype = \"file\"\npath = \"/tmp/x\"\n").unwrap();
+    if let SinkKind::File(file) = &mut config.kind {
+        file.max_bytes = 0;
+    }
+    assert_eq!(build_error(config).kind().key(), Some("max_bytes"));
+
+    let mut config =
+        parse("name = \"m\"\ntype = \"email\"\nserver = \"smtp\"\nfrom = \"a@example.net\"\nto = [\"b@example.net\"]\n")
+            .unwrap();
+    if let SinkKind::Email(email) = &mut config.kind {
+        email.to.clear();
+    }
     assert!(
         matches!(
-            error.kind(),
-            ConfigErrorKind::Missing {
-                key: "password_file",
-                ..
-            }
+            build_error(config).kind(),
+            ConfigErrorKind::Missing { key: "to", .. }
         ),
-        "{error:?}"
+        "no recipients"
+    );
+}
+
+#[test]
+fn config_requires_recipients_and_password() {
+    let found =
+        problems("name = \"m\"\ntype = \"email\"\nserver = \"smtp\"\nfrom = \"a@example.net\"\nto = []\n");
+    assert_eq!(
+        found,
+        ["line 5, column 6: missing `to`: list at least one recipient"]
+    );
+    let found = problems(
+        "name = \"m\"\ntype = \"email\"\nserver = \"smtp\"\nfrom = \"a@example.net\"\nto = [\"b@example.net\"]\nusername = \"u\"\n",
+    );
+    assert_eq!(
+        found,
+        [
+            "line 6, column 12: missing `password_file`: `username` is set, so a password is needed (or use `password_env`)"
+        ]
+    );
+    let found = problems(
+        "name = \"m\"\ntype = \"email\"\nserver = \"smtp\"\nfrom = \"a@example.net\"\nto = [\"b@example.net\"]\npassword_env = \"P\"\n",
+    );
+    assert_eq!(
+        found,
+        ["line 6, column 16: missing `username`: a password is set, so the user name is needed"]
     );
 }
 
 #[test]
 fn sink_error_hides_webhook_path() {
-    let config =
-        parse("name = \"w\"\ntype = \"webhook\"\nurl = \"gopher://hooks.example/T0/B0/secret-token\"\n")
-            .unwrap();
-    let error = Sink::new(config).unwrap_err().to_string();
+    let url = "gopher://hooks.example/T0/B0/secret-token";
+    let found = problems(&format!("name = \"w\"\ntype = \"webhook\"\nurl = {url:?}\n"));
+    assert!(!found[0].contains("secret-token"), "{found:?}");
+    assert!(found[0].contains("hooks.example"), "{found:?}");
+
+    let mut config = parse(WEBHOOK).unwrap();
+    webhook_of(&mut config).url = url.to_owned();
+    let error = build_error(config).to_string();
     assert!(!error.contains("secret-token"), "{error}");
     assert!(error.contains("hooks.example"), "{error}");
 }
@@ -327,11 +476,6 @@ fn sink_shares_across_tasks() {
 
 #[test]
 fn config_doc_example_parses() {
-    #[derive(Deserialize)]
-    struct File {
-        #[serde(rename = "sink")]
-        sinks: Vec<SinkConfig>,
-    }
     let source =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config.rs"))
             .unwrap();
@@ -343,7 +487,7 @@ fn config_doc_example_parses() {
         .map(|line| format!("{}\n", line.trim_start_matches("//!").trim_start()))
         .collect();
     assert!(example.contains("[[sink]]"), "no example found");
-    let file: File = toml::from_str(&example).unwrap();
-    let types: Vec<&str> = file.sinks.iter().map(|sink| sink.kind.type_name()).collect();
+    let sinks = read_sinks(&example).unwrap();
+    let types: Vec<&str> = sinks.iter().map(|sink| sink.kind.type_name()).collect();
     assert_eq!(types, ["file", "webhook", "syslog", "email"]);
 }

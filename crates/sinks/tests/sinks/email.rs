@@ -97,7 +97,7 @@ impl SmtpServer {
 fn email_sink(server: &SmtpServer, certificates: &TestCertificates, extra: &str) -> Sink {
     let password_file = server.output.with_file_name("password");
     std::fs::write(&password_file, "hunter2\n").unwrap();
-    let config: SinkConfig = toml::from_str(&format!(
+    let config = SinkConfig::from_toml(&format!(
         "name = \"on-call\"\ntype = \"email\"\nserver = \"127.0.0.1\"\nport = {}\nca_file = {:?}\n\
          username = \"iocwatch\"\npassword_file = {:?}\n\
          from = \"iocwatch <iocwatch@example.net>\"\nto = [\"soc@example.net\", \"Duty Analyst <duty@example.net>\"]\n\
@@ -215,7 +215,7 @@ async fn email_wrong_password_not_retryable() {
     };
     let password_file = dir.path().join("password");
     std::fs::write(&password_file, "wrong\n").unwrap();
-    let config: SinkConfig = toml::from_str(&format!(
+    let config = SinkConfig::from_toml(&format!(
         "name = \"on-call\"\ntype = \"email\"\nserver = \"127.0.0.1\"\nport = {}\nca_file = {:?}\n\
          username = \"iocwatch\"\npassword_file = {:?}\nfrom = \"iocwatch@example.net\"\nto = [\"soc@example.net\"]\n",
         server.port,
@@ -257,7 +257,7 @@ async fn email_unknown_ca_not_retryable() {
 async fn email_server_down_is_retryable() {
     let dir = TempDir::new().unwrap();
     let certificates = TestCertificates::generate(dir.path());
-    let config: SinkConfig = toml::from_str(&format!(
+    let config = SinkConfig::from_toml(&format!(
         "name = \"on-call\"\ntype = \"email\"\nserver = \"127.0.0.1\"\nport = {}\nca_file = {:?}\n\
          from = \"iocwatch@example.net\"\nto = [\"soc@example.net\"]\ntimeout = \"5s\"\n",
         free_tcp_port(),

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::support::alerts;
 
 fn file_sink(path: &Path, max_bytes: u64, keep: u32) -> Sink {
-    let config: SinkConfig = toml::from_str(&format!(
+    let config = SinkConfig::from_toml(&format!(
         "name = \"archive\"\ntype = \"file\"\npath = {:?}\nmax_bytes = {max_bytes}\nkeep = {keep}\n",
         path.display().to_string()
     ))

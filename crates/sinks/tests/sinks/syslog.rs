@@ -173,7 +173,7 @@ fn gtls_module() -> Option<PathBuf> {
 }
 
 fn syslog_sink(port: u16, transport: &str, extra: &str) -> Sink {
-    let config: SinkConfig = toml::from_str(&format!(
+    let config = SinkConfig::from_toml(&format!(
         "name = \"siem\"\ntype = \"syslog\"\naddress = \"127.0.0.1:{port}\"\ntransport = \"{transport}\"\n\
          hostname = \"sensor-01\"\ntimeout = \"5s\"\n{extra}"
     ))

@@ -78,7 +78,7 @@ async fn start_receiver(
 }
 
 fn webhook(url: &str, extra: &str) -> Sink {
-    let config: SinkConfig = toml::from_str(&format!(
+    let config = SinkConfig::from_toml(&format!(
         "name = \"hook\"\ntype = \"webhook\"\nurl = \"{url}\"\n{extra}"
     ))
     .unwrap();
