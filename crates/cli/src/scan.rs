@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use iocwatch_pipeline::scan::SUPPORTED_FORMATS;
 use iocwatch_pipeline::stats::REPORTED_ERRORS_PER_FILE;
 use iocwatch_pipeline::{AlertBuilder, HomeNet, Input, OutputFormat, Progress, ScanOptions, scan};
 
@@ -56,9 +57,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     );
     let summary = scan(&inputs, &builder, &options, out);
 
-    for skipped in &summary.skipped {
-        eprintln!("warning: {skipped}; skipped");
-    }
+    report_skipped(&summary.skipped, summary.unsupported);
     let stats = &summary.stats;
     if !args.quiet {
         report_malformed(stats);
@@ -76,6 +75,30 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     };
     crate::intel::release_at_exit(matcher, builder);
     Ok(code)
+}
+
+/// Maximum number of skipped files and folders listed one by one, with
+/// the rest only counted.
+const LISTED_SKIPS: usize = 20;
+
+/// Lists what the scan skipped, and names the supported formats once when
+/// `unsupported` files were skipped for being in none of them.
+fn report_skipped(skipped: &[String], unsupported: usize) {
+    for entry in skipped.iter().take(LISTED_SKIPS) {
+        eprintln!("warning: {entry}; skipped");
+    }
+    if skipped.len() > LISTED_SKIPS {
+        eprintln!(
+            "warning: {} more files or folders skipped",
+            skipped.len() - LISTED_SKIPS
+        );
+    }
+    if unsupported > 0 {
+        eprintln!(
+            "note: {unsupported} file{} skipped as not a supported log format; iocwatch reads {SUPPORTED_FORMATS}",
+            if unsupported == 1 { " was" } else { "s were" }
+        );
+    }
 }
 
 /// Rejects an output file that is also an input: creating it would empty

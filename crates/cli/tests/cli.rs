@@ -1169,11 +1169,25 @@ fn two_pair_file_names_format_rules() {
     );
 }
 
+/// Creates a folder `logs` in `dir` with one ECS line that the watchlist
+/// `list.txt`, also created, matches. Returns both paths.
+fn folder_with_hit(dir: &Path) -> (PathBuf, PathBuf) {
+    let intel = dir.join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let folder = dir.join("logs");
+    fs::create_dir(&folder).unwrap();
+    fs::write(
+        folder.join("ecs.json"),
+        "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
+    )
+    .unwrap();
+    (intel, folder)
+}
+
 #[test]
 fn named_unsupported_file_is_error() {
     let dir = tempfile::tempdir().unwrap();
-    let intel = dir.path().join("list.txt");
-    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let (intel, folder) = folder_with_hit(dir.path());
     let binary = dir.path().join("blob.bin");
     fs::write(&binary, [0_u8, 159, 146, 150, 7, 1, 2]).unwrap();
     let output = run(&[
@@ -1190,14 +1204,7 @@ fn named_unsupported_file_is_error() {
     );
 
     // The same file inside a scanned folder is only skipped with a warning.
-    let folder = dir.path().join("logs");
-    fs::create_dir(&folder).unwrap();
     fs::copy(&binary, folder.join("blob.bin")).unwrap();
-    fs::write(
-        folder.join("ecs.json"),
-        "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
-    )
-    .unwrap();
     let output = run(&[
         "scan",
         "--intel",
@@ -1206,6 +1213,40 @@ fn named_unsupported_file_is_error() {
     ]);
     assert_eq!(status(&output), 0, "{}", stderr(&output));
     assert!(stderr(&output).contains("warning:"), "{}", stderr(&output));
+}
+
+#[test]
+fn many_skipped_files_listed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (intel, folder) = folder_with_hit(dir.path());
+    for index in 0..25 {
+        fs::write(folder.join(format!("notes-{index:02}.txt")), "plain text\n").unwrap();
+    }
+
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+
+    let messages = stderr(&output);
+    let listed = messages
+        .lines()
+        .filter(|line| line.starts_with("warning: ") && line.ends_with("not a supported log format; skipped"))
+        .count();
+    assert_eq!(listed, 20, "{messages}");
+    assert!(
+        messages.contains("warning: 5 more files or folders skipped"),
+        "{messages}"
+    );
+    assert!(
+        messages
+            .contains("note: 25 files were skipped as not a supported log format; iocwatch reads Zeek TSV"),
+        "{messages}"
+    );
+    assert_eq!(messages.matches("Suricata EVE").count(), 1, "{messages}");
 }
 
 #[cfg(unix)]

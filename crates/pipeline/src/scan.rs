@@ -89,8 +89,12 @@ pub struct ScanSummary {
     /// Problems that kept an input from being scanned: a missing path, an
     /// unreadable file. Any of these makes the scan exit with status 2.
     pub errors: Vec<String>,
-    /// Files skipped because their content is no supported log format.
+    /// Files and folders skipped, each with the reason.
     pub skipped: Vec<String>,
+    /// How many of the skipped files are in no supported log format; their
+    /// entries in `skipped` leave the list of formats to
+    /// [`SUPPORTED_FORMATS`].
+    pub unsupported: usize,
     /// Wall-clock time of the scan.
     pub elapsed: std::time::Duration,
 }
@@ -324,8 +328,15 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
                         Ok(None) => {}
                         // A file named on the command line must be a log;
                         // one found in a folder may be anything.
-                        Ok(Some(problem)) if named => summary.errors.push(problem),
-                        Ok(Some(problem)) => summary.skipped.push(problem),
+                        Ok(Some(NotLog::Unsupported(display))) if named => summary
+                            .errors
+                            .push(format!("{display}: {UNSUPPORTED} ({SUPPORTED_FORMATS})")),
+                        Ok(Some(NotLog::Unsupported(display))) => {
+                            summary.skipped.push(format!("{display}: {UNSUPPORTED}"));
+                            summary.unsupported += 1;
+                        }
+                        Ok(Some(NotLog::Other(problem))) if named => summary.errors.push(problem),
+                        Ok(Some(NotLog::Other(problem))) => summary.skipped.push(problem),
                         Err(message) => summary.errors.push(message),
                     }
                 }
@@ -423,7 +434,23 @@ fn innermost(err: &ignore::Error) -> &ignore::Error {
 
 /// Adds the units of one file. Returns why the file cannot be scanned
 /// when its content is no supported log format.
-fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, String> {
+/// The log formats that a scan reads, as messages list them.
+pub const SUPPORTED_FORMATS: &str = "Zeek TSV, Zeek JSON, Suricata EVE, ECS JSON lines, \
+     or syslog with a netfilter body with IN= and OUT=, a pfSense filterlog, PAN-OS or CEF body, \
+     or a body of at least three key=value pairs";
+
+/// The reason given for a file in no supported log format.
+const UNSUPPORTED: &str = "not a supported log format";
+
+/// The reason a file is not scanned as a log.
+enum NotLog {
+    /// Content in no supported format, with the file's name.
+    Unsupported(String),
+    /// Another reason, with its message.
+    Other(String),
+}
+
+fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<NotLog>, String> {
     let display: Arc<str> = Arc::from(path.display().to_string());
     let fail = |err: io::Error| format!("{display}: {err}");
     let mut file = File::open(path).map_err(fail)?;
@@ -440,7 +467,11 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
             // The sniffed head ends mid-stream, which is expected; any
             // other error means the data is not gzip after all.
             Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => (detect_format(&decompressed), false),
-            Err(err) => return Ok(Some(format!("{display}: not a readable gzip file: {err}"))),
+            Err(err) => {
+                return Ok(Some(NotLog::Other(format!(
+                    "{display}: not a readable gzip file: {err}"
+                ))));
+            }
         }
     } else {
         (detect_format(&head), size == 0)
@@ -450,15 +481,11 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<String>, Strin
             return Ok(None);
         }
         if matches!(head.trim_ascii_start().first(), Some(b'{' | b'[')) {
-            return Ok(Some(format!(
+            return Ok(Some(NotLog::Other(format!(
                 "{display}: a JSON document, not a log; iocwatch reads JSON lines, one object per line"
-            )));
+            ))));
         }
-        return Ok(Some(format!(
-            "{display}: not a supported log format (Zeek TSV, Zeek JSON, Suricata EVE, ECS JSON lines, \
-             or syslog with a netfilter body with IN= and OUT=, a pfSense filterlog, PAN-OS or CEF body, \
-             or a body of at least three key=value pairs)"
-        )));
+        return Ok(Some(NotLog::Unsupported(display.to_string())));
     };
 
     if gzip || size < SPLIT_THRESHOLD {
