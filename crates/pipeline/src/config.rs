@@ -374,7 +374,10 @@ impl Checker<'_, '_> {
         decoder: &dyn Fn(&str) -> Result<(), String>,
         names: &mut HashMap<String, usize>,
     ) -> Option<SourceConfig> {
-        let named = self.check_name(&raw.name, "source", names);
+        let named = match &raw.name {
+            Some(name) => self.check_name(name, "source", names),
+            None => false,
+        };
         let decoder_name = match &raw.decoder {
             Some(name) => {
                 if let Err(message) = decoder(name.get_ref()) {
@@ -384,16 +387,21 @@ impl Checker<'_, '_> {
             }
             None => DecoderName::auto(),
         };
-        let kind_name = raw.kind.get_ref().as_str();
+        let Some(kind) = raw.kind.as_ref() else {
+            self.check_untyped_source_values(&raw);
+            return None;
+        };
+        let kind_name = kind.get_ref().as_str();
         let allowed: &[&str] = match kind_name {
             "file" => &["paths", "start_at", "poll_interval"],
             "syslog" => &["udp", "tcp", "max_message_bytes"],
             "http" | "stdin" => &[],
             other => {
                 self.at(
-                    &raw.kind,
+                    kind,
                     format!("source type {other:?} is not known; use file, syslog, http or stdin"),
                 );
+                self.check_untyped_source_values(&raw);
                 return None;
             }
         };
@@ -405,12 +413,12 @@ impl Checker<'_, '_> {
                 );
             }
         }
-        let kind = match kind_name {
+        let source_kind = match kind_name {
             "file" => {
                 let paths_wrong_type = raw.wrong_type.contains(&"paths");
                 match &raw.paths {
                     None if !paths_wrong_type => self.at(
-                        &raw.kind,
+                        kind,
                         "a file source needs `paths`, for example paths = [\"/var/log/zeek/*.log\"]"
                             .to_owned(),
                     ),
@@ -420,12 +428,7 @@ impl Checker<'_, '_> {
                     ),
                     _ => {}
                 }
-                for path in raw.paths.iter().flat_map(Spanned::get_ref) {
-                    if let Err(err) = glob_check(path.get_ref()) {
-                        let message = format!("path pattern {:?} is not valid: {err}", path.get_ref());
-                        self.at(path, message);
-                    }
-                }
+                self.check_path_patterns(&raw);
                 let start_at = raw
                     .start_at
                     .as_ref()
@@ -451,7 +454,7 @@ impl Checker<'_, '_> {
                 let address_wrong_type = raw.wrong_type.iter().any(|key| matches!(*key, "udp" | "tcp"));
                 if raw.udp.is_none() && raw.tcp.is_none() && !address_wrong_type {
                     self.at(
-                        &raw.kind,
+                        kind,
                         "a syslog source needs `udp`, `tcp` or both, for example udp = \"127.0.0.1:5514\""
                             .to_owned(),
                     );
@@ -475,11 +478,43 @@ impl Checker<'_, '_> {
             "http" => SourceKind::Http,
             _ => SourceKind::Stdin,
         };
-        named.then(|| SourceConfig {
-            name: raw.name.into_inner(),
+        let name = raw.name.filter(|_| named)?;
+        Some(SourceConfig {
+            name: name.into_inner(),
             decoder: decoder_name,
-            kind,
+            kind: source_kind,
         })
+    }
+
+    fn check_path_patterns(&mut self, raw: &RawSource) {
+        for path in raw.paths.iter().flat_map(Spanned::get_ref) {
+            if let Err(err) = glob_check(path.get_ref()) {
+                let message = format!("path pattern {:?} is not valid: {err}", path.get_ref());
+                self.at(path, message);
+            }
+        }
+    }
+
+    /// Checks the values of a source whose `type` is missing or unknown,
+    /// each as the type that takes its key would, so that one run lists
+    /// them with the problem of the type.
+    fn check_untyped_source_values(&mut self, raw: &RawSource) {
+        self.check_path_patterns(raw);
+        if let Some(start_at) = &raw.start_at {
+            self.start_at(start_at);
+        }
+        if let Some(interval) = &raw.poll_interval {
+            self.duration(interval);
+        }
+        if let Some(udp) = &raw.udp {
+            self.socket_address("udp", udp, "127.0.0.1:5514");
+        }
+        if let Some(tcp) = &raw.tcp {
+            self.socket_address("tcp", tcp, "127.0.0.1:5514");
+        }
+        if let Some(max) = &raw.max_message_bytes {
+            self.byte_limit("max_message_bytes", max);
+        }
     }
 
     /// Checks the name of a sink that the sink layer has read, and builds
@@ -576,8 +611,10 @@ struct RawAlerts {
 /// keys of another type can be reported.
 #[derive(Debug)]
 struct RawSource {
-    name: Spanned<String>,
-    kind: Spanned<String>,
+    /// The `name`, when it is given as a string.
+    name: Option<Spanned<String>>,
+    /// The `type`, when it is given as a string.
+    kind: Option<Spanned<String>>,
     decoder: Option<Spanned<String>>,
     paths: Option<Spanned<Vec<Spanned<String>>>>,
     start_at: Option<Spanned<String>>,

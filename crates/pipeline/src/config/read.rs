@@ -24,7 +24,7 @@ impl<'t> Checker<'_, 't> {
             sources: top
                 .tables(self.report, "source")
                 .into_iter()
-                .filter_map(|table| self.read_source(table))
+                .map(|table| self.read_source(table))
                 .collect(),
             sinks: top
                 .tables(self.report, "sink")
@@ -55,9 +55,9 @@ impl<'t> Checker<'_, 't> {
         raw
     }
 
-    /// Reads one `[[source]]` table. Returns `None` when its `name` or
-    /// `type` is missing or not a string.
-    fn read_source(&mut self, mut source: Table<'t>) -> Option<RawSource> {
+    /// Reads one `[[source]]` table, also when its `name` or `type` is
+    /// missing or not a string, so that its other values are still checked.
+    fn read_source(&mut self, mut source: Table<'t>) -> RawSource {
         let report = &mut *self.report;
         let name = source.required_string(
             report,
@@ -80,9 +80,9 @@ impl<'t> Checker<'_, 't> {
         let wrong_type = source.wrong_type().to_vec();
         source.finish(report);
 
-        Some(RawSource {
-            name: name?,
-            kind: kind?,
+        RawSource {
+            name,
+            kind,
             decoder,
             paths,
             start_at,
@@ -91,7 +91,7 @@ impl<'t> Checker<'_, 't> {
             tcp,
             max_message_bytes,
             wrong_type,
-        })
+        }
     }
 
     /// Reads one `[[sink]]` table with the sink layer's reader, and keeps

@@ -489,6 +489,45 @@ fn source_without_name_still_checked() {
     assert!(issue.contains("a [[source]] needs a `type`"), "{issue:?}");
 }
 
+/// A source without a name, or without a known type, still has its values
+/// checked, as a sink without a name does.
+#[test]
+fn source_values_checked_without_name_or_type() {
+    let found = issues("[[source]]\ntype = \"kafka\"\nstart_at = \"middle\"\npoll_interval = \"fast\"\n");
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(found[0].contains("a [[source]] needs a `name`"), "{found:?}");
+    assert!(found[1].starts_with("line 2"), "{found:?}");
+    assert!(
+        found[1].contains("source type \"kafka\" is not known"),
+        "{found:?}"
+    );
+    assert!(found[2].starts_with("line 3"), "{found:?}");
+    assert!(
+        found[2].contains("start_at = \"middle\" is not valid"),
+        "{found:?}"
+    );
+    assert!(found[3].starts_with("line 4"), "{found:?}");
+    assert!(found[3].contains("invalid duration \"fast\""), "{found:?}");
+
+    let found = issues(
+        "[[source]]\nname = \"a\"\nudp = \"nowhere\"\nmax_message_bytes = 0\npaths = [\"/var/log/[a\"]\n",
+    );
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert!(found[0].contains("a [[source]] needs a `type`"), "{found:?}");
+    assert!(
+        found[1].contains("udp = \"nowhere\" is not an IP address and port"),
+        "{found:?}"
+    );
+    assert!(
+        found[2].contains("max_message_bytes must be at least 1"),
+        "{found:?}"
+    );
+    assert!(
+        found[3].contains("path pattern \"/var/log/[a\" is not valid"),
+        "{found:?}"
+    );
+}
+
 /// Sinks of every type, each with unknown keys, values of the wrong type,
 /// a missing key and invalid values: every problem is listed at its key or
 /// value, or at the table's header for a missing key.
