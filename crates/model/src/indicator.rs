@@ -298,7 +298,7 @@ pub enum IndicatorError {
     #[error(transparent)]
     Invalid(#[from] ValueError),
     /// The value would match far too much traffic: a very short network
-    /// prefix or a public suffix.
+    /// prefix, a public suffix or an unknown single-label domain.
     #[error("too broad: {0}; load it with --allow-broad if it is really meant")]
     TooBroad(String),
     /// The address can never be a remote party (unspecified, loopback,
@@ -593,10 +593,10 @@ fn check_scope(
             Ok(value)
         }
         IndicatorValue::Domain(ref domain) => {
-            if !options.allow_broad && is_public_suffix(domain) {
-                return Err(IndicatorError::TooBroad(format!(
-                    "{domain} is a top-level domain or public suffix"
-                )));
+            if !options.allow_broad
+                && let Some(reason) = broad_domain_reason(domain)
+            {
+                return Err(IndicatorError::TooBroad(format!("{domain} {reason}")));
             }
             Ok(value)
         }
@@ -604,23 +604,25 @@ fn check_scope(
     }
 }
 
-/// Tells whether `domain` is a top-level domain or a public suffix.
+/// Returns why `domain` is too broad to load, if it is: it is a
+/// top-level domain or a public suffix, or a single label that the Public
+/// Suffix List does not know.
 ///
 /// Every ICANN suffix counts (`com`, `co.uk`). Of the private suffixes
 /// (hosting and dynamic-DNS providers), only those of two labels count
 /// (`github.io`, `duckdns.org`). Wildcard rules of the list make every
 /// name directly under some providers a suffix, and those names are
-/// exactly the attacker-chosen hosts that feeds list.
-fn is_public_suffix(domain: &str) -> bool {
-    let Some(suffix) = psl::suffix(domain.as_bytes()) else {
-        return false;
-    };
+/// exactly the attacker-chosen hosts that feeds list. The list's default
+/// rule makes every unknown single label a suffix too (`avtotrans`).
+fn broad_domain_reason(domain: &str) -> Option<&'static str> {
+    let suffix = psl::suffix(domain.as_bytes())?;
     if suffix.as_bytes() != domain.as_bytes() {
-        return false;
+        return None;
     }
     match suffix.typ() {
-        Some(psl::Type::Private) => domain.split('.').count() <= 2,
-        _ => true,
+        Some(psl::Type::Private) if domain.split('.').count() > 2 => None,
+        Some(_) => Some("is a top-level domain or public suffix"),
+        None => Some("is a single label and not a known top-level domain"),
     }
 }
 
@@ -895,6 +897,23 @@ mod tests {
             );
         }
         assert!(matches!(parse("com"), Err(IndicatorError::TooBroad(_))));
+    }
+
+    #[test]
+    fn broad_domain_reason_names_kind() {
+        let domain = |raw| parse_indicator(raw, Some(KindHint::Domain), ParseOptions::default());
+        let tld = domain("com").unwrap_err().to_string();
+        assert!(
+            tld.contains("com is a top-level domain or public suffix"),
+            "{tld}"
+        );
+        let label = domain("avtotrans").unwrap_err().to_string();
+        assert!(
+            label.contains("avtotrans is a single label and not a known top-level domain"),
+            "{label}"
+        );
+        assert!(!label.contains("public suffix"), "{label}");
+        assert!(domain("avtotrans.example").is_ok());
     }
 
     #[test]
