@@ -180,6 +180,39 @@ fn table_output_and_summary() {
     }
 }
 
+/// Watchlist names that share their first 16 characters stay whole in
+/// the table, and the header's WATCHLIST column is as wide as its rows.
+#[test]
+fn table_keeps_long_watchlist_names_apart() {
+    let (dir, intel, log) = fixture(
+        "198.51.100.1\n",
+        "{\"source\":{\"ip\":\"10.0.0.1\"},\"destination\":{\"ip\":\"198.51.100.1\"}}\n\
+         {\"source\":{\"ip\":\"10.0.0.2\"},\"destination\":{\"ip\":\"198.51.100.2\"}}\n",
+    );
+    let other = dir.path().join("other.txt");
+    fs::write(&other, "198.51.100.2\n").unwrap();
+    let first = format!("urlhaus-filter-online={}", intel.display());
+    let second = format!("urlhaus-filter-hosts-online={}", other.display());
+    let output = run(&[
+        "scan",
+        "--intel",
+        &first,
+        "--intel",
+        &second,
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+
+    let table = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[1].contains(" urlhaus-filter-online "), "{table}");
+    assert!(lines[2].contains(" urlhaus-filter-hosts-online "), "{table}");
+    let field_column = lines[0].find("FIELD").unwrap();
+    assert_eq!(lines[1].find("destination.ip"), Some(field_column), "{table}");
+    assert_eq!(lines[2].find("destination.ip"), Some(field_column), "{table}");
+}
+
 #[test]
 fn ecs_epoch_milliseconds_timestamp() {
     let (_dir, intel, log) = fixture(

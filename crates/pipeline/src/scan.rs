@@ -197,7 +197,9 @@ pub fn scan(
     let written = std::thread::scope(|scope| {
         let units = &units;
         let rescan = &rescan;
-        let writer = scope.spawn(move || write_in_order(receiver, out, output_format, units, rescan));
+        let table_header = table::header(builder.matcher());
+        let writer =
+            scope.spawn(move || write_in_order(receiver, out, output_format, &table_header, units, rescan));
         match pool {
             Ok(pool) => pool.install(|| work(sender)),
             Err(_) => work(sender),
@@ -225,7 +227,8 @@ pub fn scan(
     summary
 }
 
-/// Writes unit outputs in unit order; returns each unit's counters.
+/// Writes unit outputs in unit order, after `table_header` when the
+/// format is a table and there is a row; returns each unit's counters.
 ///
 /// The ranges of a split Zeek TSV file are scanned with the header lines
 /// at the top of the file. A range whose earlier ranges hold other header
@@ -235,6 +238,7 @@ fn write_in_order(
     receiver: mpsc::Receiver<(usize, UnitResult)>,
     out: Box<dyn Write + Send>,
     format: OutputFormat,
+    table_header: &str,
     units: &[Unit],
     rescan: &dyn Fn(&Unit) -> UnitResult,
 ) -> io::Result<Vec<(ScanStats, Option<String>)>> {
@@ -276,7 +280,7 @@ fn write_in_order(
             }
             *before += result.stats.lines;
             if format == OutputFormat::Table && !header_written && !result.output.is_empty() {
-                out.write_all(table::header().as_bytes())?;
+                out.write_all(table_header.as_bytes())?;
                 header_written = true;
             }
             out.write_all(&result.output)?;

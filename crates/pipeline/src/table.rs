@@ -6,10 +6,32 @@ use iocwatch_matcher::Matcher;
 
 use crate::alert::Alert;
 
+/// Narrowest WATCHLIST column, in characters.
+const MIN_WATCHLIST_WIDTH: usize = 16;
+
+/// Widest WATCHLIST column, in characters. A longer name is cut, and its
+/// alerts' JSON output has it whole.
+const MAX_WATCHLIST_WIDTH: usize = 40;
+
+/// Returns the width of the WATCHLIST column: the length of the longest
+/// watchlist name within the bounds above, so that names that differ only
+/// at the end (`urlhaus-filter-online`, `urlhaus-filter-hosts-online`,
+/// `feed` and `feed-2`) stay apart.
+fn watchlist_width(matcher: &Matcher) -> usize {
+    matcher
+        .watchlists()
+        .iter()
+        .map(|watchlist| watchlist.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(MIN_WATCHLIST_WIDTH, MAX_WATCHLIST_WIDTH)
+}
+
 /// Returns the table's header line.
-pub fn header() -> String {
+pub fn header(matcher: &Matcher) -> String {
+    let width = watchlist_width(matcher);
     format!(
-        "{:<20} {:<6} {:<9} {:<15} {:<16} {:<22} {}\n",
+        "{:<20} {:<6} {:<9} {:<15} {:<width$} {:<22} {}\n",
         "TIME (UTC)", "SEV", "DIRECTION", "INTERNAL HOST", "WATCHLIST", "FIELD", "VALUE (DESCRIPTION)"
     )
 }
@@ -27,6 +49,7 @@ pub fn write_rows(output: &mut Vec<u8>, alert: &Alert, matcher: &Matcher) {
         .timestamp
         .get(..19)
         .map_or_else(|| alert.timestamp.clone(), |t| t.replace('T', " "));
+    let width = watchlist_width(matcher);
     for (index, found) in alert.matches.iter().enumerate() {
         let entry = matcher.entry(found.indicator);
         let list = &matcher.watchlist(entry.watchlist).name;
@@ -35,12 +58,12 @@ pub fn write_rows(output: &mut Vec<u8>, alert: &Alert, matcher: &Matcher) {
         let when = if index == 0 { time.as_str() } else { "  +" };
         let _ = write!(
             output,
-            "{:<20} {:<6} {:<9} {:<15} {:<16} {:<22} {}",
+            "{:<20} {:<6} {:<9} {:<15} {:<width$} {:<22} {}",
             when,
             alert.severity.as_str(),
             direction,
             host,
-            truncate(list, 16),
+            truncate(list, width),
             found.field.as_str(),
             found.atomic,
         );
