@@ -322,6 +322,10 @@ pub struct LookupArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Print no watchlist report; errors are still printed.
+    #[arg(long, short = 'q', conflicts_with = "all_rejections")]
+    pub quiet: bool,
+
     /// Values to check: addresses, domains, URLs, hashes, e-mail
     /// addresses, fingerprints, defanged or not.
     #[arg(value_name = "VALUE", required = true)]

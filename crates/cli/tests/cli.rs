@@ -842,6 +842,32 @@ fn lookup_reports_matches() {
     );
 }
 
+/// `--quiet` leaves out the watchlist reports but not the answers or
+/// the errors.
+#[test]
+fn lookup_quiet_prints_answers_only() {
+    let (_dir, intel, _log) = fixture("198.51.100.1\nnot-an-indicator\n", "");
+    let output = run(&[
+        "lookup",
+        "--quiet",
+        "--intel",
+        intel.to_str().unwrap(),
+        "198.51.100.1",
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("MATCH list 198.51.100.1"), "{text}");
+
+    let invalid = run(&["lookup", "-q", "--intel", intel.to_str().unwrap(), "999.1.1.1"]);
+    assert_eq!(status(&invalid), 2);
+    let errors = stderr(&invalid);
+    assert!(
+        errors.starts_with("error: cannot look up \"999.1.1.1\""),
+        "{errors}"
+    );
+}
+
 #[test]
 fn lookup_json_and_no_match_exit() {
     let root = examples();
