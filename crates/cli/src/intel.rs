@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use iocwatch_intel::{LoadOptions, Watchlist, load_file};
+use iocwatch_intel::{IntelErrorKind, LoadOptions, Watchlist, load_file};
 use iocwatch_matcher::Matcher;
 use iocwatch_model::ParseOptions;
 use iocwatch_pipeline::watchlists::build_matcher;
@@ -36,16 +36,26 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
     let mut files = Vec::new();
     for spec in &args.intel {
         let (name, path) = split_spec(spec)?;
-        files.extend(expand(name, &path)?);
+        let in_folder = path.is_dir();
+        let found = expand(name, &path)?;
+        files.extend(found.into_iter().map(|(name, file)| (name, file, in_folder)));
     }
     // Files load in parallel; reports print in command-line order.
     let loaded: Vec<_> = files
         .par_iter()
-        .map(|(name, file)| load_file(file, name.as_deref(), &options))
+        .map(|(name, file, _)| load_file(file, name.as_deref(), &options))
         .collect();
     let mut watchlists = Vec::with_capacity(loaded.len());
-    for watchlist in loaded {
-        let watchlist = watchlist.context("cannot load watchlist")?;
+    for ((_, _, in_folder), watchlist) in files.iter().zip(loaded) {
+        // A log beside the feeds of a watchlist folder is skipped. One
+        // named on its own is an error.
+        let watchlist = match watchlist {
+            Err(error) if *in_folder && matches!(error.kind(), IntelErrorKind::ZeekLog(_)) => {
+                eprintln!("warning: {error}; skipped");
+                continue;
+            }
+            loaded => loaded.context("cannot load watchlist")?,
+        };
         if !quiet {
             report(&watchlist, args.all_rejections);
         }

@@ -1275,6 +1275,44 @@ fn named_unsupported_file_is_error() {
 }
 
 #[test]
+fn zeek_log_given_as_watchlist() {
+    let dir = tempfile::tempdir().unwrap();
+    let (intel, folder) = folder_with_hit(dir.path());
+    let conn = "#separator \\x09\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.resp_h\n\
+                1.0\tC1\t10.0.0.1\t198.51.100.1\n";
+    let log = dir.path().join("conn.log");
+    fs::write(&log, conn).unwrap();
+
+    // Named as a watchlist, the log stops the scan.
+    let output = run(&["scan", "--intel", log.to_str().unwrap(), folder.to_str().unwrap()]);
+    assert_eq!(status(&output), 2, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("conn.log: a Zeek conn log, not a watchlist"),
+        "{}",
+        stderr(&output)
+    );
+
+    // In a watchlist folder, it is skipped and the other lists load.
+    let feeds = dir.path().join("feeds");
+    fs::create_dir(&feeds).unwrap();
+    fs::copy(&intel, feeds.join("list.txt")).unwrap();
+    fs::copy(&log, feeds.join("conn.log")).unwrap();
+    let output = run(&[
+        "scan",
+        "--intel",
+        feeds.to_str().unwrap(),
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let messages = stderr(&output);
+    assert!(
+        messages.contains("conn.log: a Zeek conn log, not a watchlist"),
+        "{messages}"
+    );
+    assert!(messages.contains("; skipped"), "{messages}");
+}
+
+#[test]
 fn many_skipped_files_listed_once() {
     let dir = tempfile::tempdir().unwrap();
     let (intel, folder) = folder_with_hit(dir.path());

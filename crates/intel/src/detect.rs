@@ -74,6 +74,29 @@ pub(crate) fn detect_format(
     }
 }
 
+/// Returns the `#path` of a Zeek log (or `unnamed` without one) when the
+/// prelude is a Zeek log header: a `#separator` line and a `#fields` line
+/// without an `indicator` column.
+pub(crate) fn zeek_log_path(prelude: &[(u64, LineText)]) -> Option<String> {
+    let mut separator = false;
+    let mut fields = false;
+    let mut path = None;
+    for (_, line) in prelude {
+        let LineText::Text(text) = line else {
+            continue;
+        };
+        separator |= text.starts_with("#separator");
+        fields |= text.starts_with("#fields") && !is_zeek_fields_line(text);
+        if let Some(name) = text.strip_prefix("#path") {
+            path = Some(name.trim().to_owned());
+        }
+    }
+    (separator && fields).then(|| {
+        path.filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "unnamed".to_owned())
+    })
+}
+
 fn is_zeek_fields_line(text: &str) -> bool {
     text.strip_prefix("#fields")
         .is_some_and(|rest| rest.split(['\t', ' ']).any(|name| name == "indicator"))

@@ -90,6 +90,13 @@ pub enum IntelErrorKind {
         /// The column names of the header, as written.
         available: Vec<String>,
     },
+    /// The file is a Zeek log, whose header has a `#fields` line without
+    /// an `indicator` column, rather than a Zeek intel file.
+    #[error(
+        "a Zeek {0} log, not a watchlist: its #fields line has no indicator column; \
+         give logs as paths to scan, and watchlists with --intel"
+    )]
+    ZeekLog(String),
     /// A Zeek intel file has data before any `#fields` line with an
     /// `indicator` column.
     #[error("line {line} holds data, but no #fields line with an indicator column precedes it")]

@@ -10,7 +10,7 @@ use flate2::bufread::MultiGzDecoder;
 use iocwatch_model::ParseOptions;
 use thiserror::Error;
 
-use crate::detect::{detect_format, read_prelude};
+use crate::detect::{detect_format, read_prelude, zeek_log_path};
 use crate::error::{IntelError, IntelErrorKind};
 use crate::formats::Decoder;
 use crate::lines::LineReader;
@@ -150,7 +150,15 @@ fn decode(
     let prelude = read_prelude(&mut lines)?;
     let format = match options.format {
         Some(format) => format,
-        None => detect_format(&prelude, format_by_extension(source), options.column.as_deref()),
+        None => {
+            let format = detect_format(&prelude, format_by_extension(source), options.column.as_deref());
+            if format != IntelFormat::ZeekIntel
+                && let Some(path) = zeek_log_path(&prelude)
+            {
+                return Err(IntelErrorKind::ZeekLog(path));
+            }
+            format
+        }
     };
 
     let mut collector = Collector::default();

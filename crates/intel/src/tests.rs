@@ -810,6 +810,36 @@ fn utf16_fails() {
 }
 
 #[test]
+fn zeek_log_is_not_a_watchlist() {
+    let conn = "#separator \\x09\n#set_separator\t,\n#path\tconn\n\
+                #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\n\
+                #types\ttime\tstring\taddr\tport\taddr\tport\n\
+                1.0\tC1\t10.0.0.1\t5000\t198.51.100.7\t443\n";
+    let error = load_reader("t", "conn.log", conn.as_bytes(), &LoadOptions::default()).unwrap_err();
+    assert!(
+        matches!(error.kind(), IntelErrorKind::ZeekLog(path) if path == "conn"),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("a Zeek conn log, not a watchlist"),
+        "{error}"
+    );
+
+    // A Zeek intel file, whose #fields line has an indicator column, loads.
+    let intel = "#separator \\x09\n#path\tintel\n#fields\tindicator\tindicator_type\tmeta.source\n\
+                 198.51.100.7\tIntel::ADDR\tfeed\n";
+    assert_eq!(load("feed.intel", intel).indicators.len(), 1);
+
+    // A plain list with a comment that starts like a Zeek header loads.
+    assert_eq!(
+        load("list.txt", "#fields of interest: none\n198.51.100.7\n")
+            .indicators
+            .len(),
+        1
+    );
+}
+
+#[test]
 fn empty_input_is_empty_watchlist() {
     let watchlist = load("empty.txt", "");
     assert_eq!(watchlist.format, IntelFormat::Plain);
