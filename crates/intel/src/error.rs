@@ -152,6 +152,13 @@ pub enum LineError {
     /// no indicator key.
     #[error("malformed JSON line: {0}")]
     Json(String),
+    /// A line of an autonomous-system list, such as Spamhaus ASN-DROP,
+    /// whose domain is the network owner's.
+    #[error(
+        "an autonomous-system entry: its domain is the network owner's, not an indicator, \
+         and iocwatch does not match AS numbers"
+    )]
+    AsnEntry,
     /// The line is longer than [`MAX_LINE_BYTES`](crate::MAX_LINE_BYTES).
     #[error("line is longer than {max} bytes")]
     TooLong {

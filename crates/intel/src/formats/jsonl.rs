@@ -57,6 +57,12 @@ impl JsonLinesDecoder {
             out.reject(number, text, LineError::Json(reason.to_owned()));
             return;
         };
+        // An autonomous-system list, such as Spamhaus ASN-DROP, names the
+        // network owner's own domain beside the AS number.
+        if is_owner_domain(&object, indicator_key) {
+            out.reject(number, text, LineError::AsnEntry);
+            return;
+        }
         let hint = object
             .iter()
             .find(|(key, _)| is_type_column(&normalise_name(key)))
@@ -84,6 +90,16 @@ fn indicator_of(object: &Map<String, Value>) -> Option<(&str, String)> {
         })
         .min_by_key(|(rank, ..)| *rank)
         .map(|(_, key, text)| (key, text))
+}
+
+/// Tells whether `indicator_key` names a domain of an object that also
+/// gives an AS number (`asn`), as autonomous-system lists do.
+fn is_owner_domain(object: &Map<String, Value>, indicator_key: &str) -> bool {
+    let domain_keys = ["domain", "domain_name", "hostname"];
+    domain_keys.contains(&normalise_name(indicator_key).as_str())
+        && object
+            .keys()
+            .any(|key| matches!(normalise_name(key).as_str(), "asn" | "as_number"))
 }
 
 /// Fills `meta` from the keys of `object`, except `skip` and type keys.
@@ -185,6 +201,30 @@ mod tests {
         assert_eq!(
             watchlist.indicators[2].value.kind(),
             iocwatch_model::IndicatorKind::CertHash(iocwatch_model::DigestAlgo::Sha256)
+        );
+    }
+
+    #[test]
+    fn asn_entries_rejected() {
+        let text = "{\"asn\":932,\"rir\":\"arin\",\"domain\":\"xn.net\",\"cc\":\"US\",\"asname\":\"XNNET\"}\n\
+                    {\"asn\":64500,\"cidr\":\"198.51.100.0/24\",\"domain\":\"owner.example\"}\n\
+                    {\"domain\":\"evil.example\"}\n";
+        let watchlist =
+            crate::load_reader("asn", "asn.json", text.as_bytes(), &crate::LoadOptions::default()).unwrap();
+        let values: Vec<String> = watchlist
+            .indicators
+            .iter()
+            .map(|indicator| indicator.value.to_string())
+            .collect();
+        assert_eq!(values, ["198.51.100.0/24", "evil.example"]);
+        assert_eq!(watchlist.report.rejected.len(), 1);
+        assert!(
+            watchlist.report.rejected[0]
+                .error
+                .to_string()
+                .contains("an autonomous-system entry"),
+            "{}",
+            watchlist.report.rejected[0]
         );
     }
 
