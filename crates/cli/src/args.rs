@@ -269,10 +269,11 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub intel: IntelArgs,
 
-    /// A network of the organisation's own addresses; repeat for more.
-    /// Decides the alert direction and internal host. Default: RFC 1918,
-    /// RFC 4193, loopback and link-local networks.
-    #[arg(long = "home-net", value_name = "CIDR")]
+    /// A network of the organisation's own addresses (a bare address is
+    /// its own /32 or /128); repeat for more. Decides the alert direction
+    /// and internal host. Default: RFC 1918, RFC 4193, loopback and
+    /// link-local networks.
+    #[arg(long = "home-net", value_name = "CIDR", value_parser = iocwatch_pipeline::homenet::parse_network)]
     pub home_net: Vec<IpNet>,
 
     /// Write one ECS alert document per line instead of a table.

@@ -719,6 +719,38 @@ fn home_net_changes_direction() {
 }
 
 #[test]
+fn home_net_takes_bare_address_and_rejects_bad_prefix() {
+    let root = examples();
+    let scan_with = |home_net: &str| {
+        run(&[
+            "scan",
+            "--json",
+            "--home-net",
+            home_net,
+            "--intel",
+            root.join("intel/c2-servers.csv").to_str().unwrap(),
+            root.join("logs/zeek/conn.log").to_str().unwrap(),
+        ])
+    };
+
+    let output = scan_with("198.51.100.23");
+    let alerts = alerts(&output);
+    let alert = alerts
+        .iter()
+        .find(|a| a["destination"]["ip"] == "198.51.100.23")
+        .unwrap();
+    assert_eq!(alert["iocwatch"]["internal_host"], "198.51.100.23");
+
+    let output = scan_with("10.0.0.0/33");
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("\"10.0.0.0/33\" is not a network; write it as 10.0.0.0/8"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn named_watchlist() {
     let root = examples();
     let spec = format!("partner-feed={}", root.join("intel/c2-servers.csv").display());

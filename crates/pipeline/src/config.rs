@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 pub use iocwatch_config::{ConfigError, ConfigIssue};
@@ -260,15 +259,10 @@ impl Checker<'_, '_> {
     /// Parses a network in CIDR notation (a bare address is its own /32
     /// or /128), or records why it is not one.
     fn network(&mut self, text: &Spanned<String>) -> Option<IpNet> {
-        let value = text.get_ref();
-        let parsed = IpNet::from_str(value).or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from));
-        match parsed {
-            Ok(net) => Some(net.trunc()),
-            Err(_) => {
-                self.at(
-                    text,
-                    format!("{value:?} is not a network; write it as 10.0.0.0/8 or fd00::/8"),
-                );
+        match crate::homenet::parse_network(text.get_ref()) {
+            Ok(net) => Some(net),
+            Err(message) => {
+                self.at(text, message);
                 None
             }
         }

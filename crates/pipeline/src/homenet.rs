@@ -24,6 +24,19 @@ const DEFAULT_NETWORKS: [&str; 8] = [
     "fe80::/10",
 ];
 
+/// Parses one home network in CIDR notation, with the host bits cleared.
+/// A bare address is its own /32 or /128.
+///
+/// # Errors
+///
+/// A message naming `text` and the expected form.
+pub fn parse_network(text: &str) -> Result<IpNet, String> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map(|net| net.trunc())
+        .map_err(|_| format!("{text:?} is not a network; write it as 10.0.0.0/8 or fd00::/8"))
+}
+
 impl Default for HomeNet {
     fn default() -> Self {
         let networks = DEFAULT_NETWORKS
