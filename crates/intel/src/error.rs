@@ -169,6 +169,10 @@ pub enum LineError {
     /// names instead of listing it.
     #[error("adblock exception rule (@@) allows what it names, so it is not an indicator")]
     AdblockException,
+    /// A Suricata or Snort rule whose header lists no address, such as a
+    /// rule that matches on content.
+    #[error("Suricata or Snort rule that lists no address; only the address lists of rules are read")]
+    RuleWithoutAddresses,
 }
 
 impl LineError {
