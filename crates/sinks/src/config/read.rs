@@ -124,6 +124,13 @@ impl SinkConfig {
 impl Route {
     fn read(table: &mut Table<'_>, report: &mut Report<'_>) -> Self {
         let watchlists = table.strings(report, "watchlists");
+        if let Some(list) = watchlists.as_ref().filter(|list| list.get_ref().is_empty()) {
+            report.at(
+                list,
+                "`watchlists = []` would route no alert; list watchlist names, or remove the key to \
+                 route the alerts of every watchlist",
+            );
+        }
         let severities = Severity::ALL.map(|severity| (severity.as_str(), severity));
         let min_severity = table
             .string(report, "min_severity")

@@ -119,6 +119,18 @@ fn config_rejects_unknown_keys() {
 }
 
 #[test]
+fn config_rejects_empty_watchlist_route() {
+    let found = problems("name = \"a\"\ntype = \"file\"\npath = \"/tmp/a\"\nroute = { watchlists = [] }\n");
+    assert_eq!(
+        found,
+        [
+            "line 4, column 24: `watchlists = []` would route no alert; list watchlist names, or remove the key to \
+          route the alerts of every watchlist"
+        ]
+    );
+}
+
+#[test]
 fn config_rejects_unknown_type_and_values() {
     let error = parse("name = \"a\"\ntype = \"kafka\"\n").unwrap_err();
     assert!(error.to_string().contains("kafka"), "{error}");
