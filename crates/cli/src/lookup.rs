@@ -122,7 +122,12 @@ fn print_text(answer: &Value) {
         .map(Vec::as_slice)
         .unwrap_or_default();
     if matches.is_empty() {
-        println!("  not on any watchlist");
+        if answer["normalised"].is_string() {
+            println!("  not on any watchlist");
+        } else {
+            // A value that is no valid indicator is looked up as written.
+            println!("  not on any watchlist as written");
+        }
     }
     for found in matches {
         println!(

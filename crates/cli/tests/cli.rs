@@ -898,6 +898,8 @@ fn lookup_quiet_prints_answers_only() {
         errors.starts_with("error: cannot look up \"999.1.1.1\""),
         "{errors}"
     );
+    let text = String::from_utf8_lossy(&invalid.stdout);
+    assert!(text.contains("\n  not on any watchlist as written\n"), "{text}");
 }
 
 #[test]
