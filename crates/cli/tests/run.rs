@@ -706,7 +706,7 @@ secret_file = {missing:?}
         "line 47, column 1: unknown key `tls` in [[sink]] \"siem\"; valid keys: `name`, `type`, `route`, `address`, `transport`, `ca_file`, `app_name`, `hostname`, `facility` and `timeout`",
         "line 49, column 1: an email sink needs `from`, for example from = \"iocwatch <iocwatch@example.net>\"",
         "line 53, column 12: security = \"ssl\" is not valid; use \"starttls\", \"tls\" or \"none\"",
-        "line 54, column 26: invalid `to` \"duty\": not a mailbox",
+        "line 54, column 26: invalid `to` \"duty\": not an e-mail address",
         "line 55, column 9: batch must be at least 1",
         "line 56, column 1: unknown key `reply_to` in [[sink]] \"on-call\"; valid keys: `name`, `type`, `route`, `server`, `port`, `security`, `ca_file`, `username`, `password_file`, `password_env`, `from`, `to`, `batch` and `timeout`",
         "line 57, column 1: unknown key `from_adress` in [[sink]] \"on-call\"; did you mean `from`?",

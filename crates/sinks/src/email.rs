@@ -165,10 +165,12 @@ pub(crate) fn check_server(server: &str) -> Result<(), ConfigErrorKind> {
 /// Parses `text`, the value of `key` or an entry of it, as a mailbox such
 /// as `iocwatch <iocwatch@example.net>`.
 pub(crate) fn mailbox(key: &'static str, text: &str) -> Result<Mailbox, ConfigErrorKind> {
-    text.parse().map_err(|e| ConfigErrorKind::InvalidValue {
+    // The parser's own error names no part of the value, so the message
+    // gives the expected forms instead.
+    text.parse().map_err(|_| ConfigErrorKind::InvalidValue {
         key,
         value: text.to_owned(),
-        reason: format!("not a mailbox: {e}"),
+        reason: "not an e-mail address; write soc@example.net or \"SOC <soc@example.net>\"".to_owned(),
     })
 }
 

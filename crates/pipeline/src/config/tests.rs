@@ -607,7 +607,7 @@ batch = "1"
         "line 38, column 11: invalid `ca_file` \"/etc/iocwatch/ca.pem\": applies only to security = \"starttls\" or \"tls\"",
         "line 39, column 12: missing `password_file`: `username` is set, so a password is needed (or use `password_env`)",
         "line 40, column 1: unknown key `from_address` in [[sink]] \"on-call\"; did you mean `from`?",
-        "line 41, column 26: invalid `to` \"duty\": not a mailbox: Invalid input",
+        "line 41, column 26: invalid `to` \"duty\": not an e-mail address; write soc@example.net or \"SOC <soc@example.net>\"",
         "line 41, column 34: `to` in [[sink]] \"on-call\" must be an array of strings, found an integer in it: 7",
         "line 42, column 1: unknown key `cc` in [[sink]] \"on-call\"; valid keys: `name`, `type`, `route`, `server`, \
          `port`, `security`, `ca_file`, `username`, `password_file`, `password_env`, `from`, `to`, `batch` and `timeout`",
