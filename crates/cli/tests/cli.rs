@@ -1347,6 +1347,37 @@ fn zeek_log_given_as_watchlist() {
 }
 
 #[test]
+fn syslog_year_from_file_modification_time() {
+    // The content decides the format, so the fixture's file name does not
+    // matter.
+    let (_dir, intel, log) = fixture(
+        "198.51.100.1\n",
+        "Aug 20 00:01:05 host kernel: [UFW BLOCK] IN=eth0 OUT= SRC=198.51.100.1 DST=10.0.0.5 \
+         LEN=40 PROTO=TCP SPT=40000 DPT=22\n",
+    );
+    // Last written on 21 August 2023: the line without a year is from
+    // 20 August 2023, not from the year of the scan.
+    let written = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_692_619_200);
+    fs::File::options()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_modified(written)
+        .unwrap();
+
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let alerts = alerts(&output);
+    assert_eq!(alerts[0]["@timestamp"], "2023-08-20T00:01:05.000000Z");
+}
+
+#[test]
 fn many_skipped_files_listed_once() {
     let dir = tempfile::tempdir().unwrap();
     let (intel, folder) = folder_with_hit(dir.path());

@@ -207,11 +207,23 @@ fn is_multiline_json(line: &[u8], rest: Option<&[u8]>) -> bool {
 
 /// Builds a fresh decoder for `format`.
 pub fn new_decoder(format: Format) -> Box<dyn Decoder> {
+    new_file_decoder(format, None)
+}
+
+/// Builds a fresh decoder for `format` that reads a file last written at
+/// `modified`, when it is known. An RFC 3164 header time, which has no
+/// year, then gets the year that puts it closest to that time rather than
+/// to the current time, so an old log keeps its year.
+pub fn new_file_decoder(format: Format, modified: Option<time::OffsetDateTime>) -> Box<dyn Decoder> {
+    let clocked = |decoder: SyslogDecoder| match modified {
+        Some(modified) => decoder.with_clock(move || modified),
+        None => decoder,
+    };
     match format {
         Format::ZeekTsv => Box::new(ZeekTsvDecoder::new()),
         Format::Json => Box::new(JsonDecoder::new()),
-        Format::Syslog => Box::new(SyslogDecoder::new()),
-        Format::SyslogBody(body) => Box::new(SyslogDecoder::for_body(body)),
+        Format::Syslog => Box::new(clocked(SyslogDecoder::new())),
+        Format::SyslogBody(body) => Box::new(clocked(SyslogDecoder::for_body(body))),
     }
 }
 

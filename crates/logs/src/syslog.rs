@@ -24,9 +24,11 @@
 //!
 //! The header time becomes the record's timestamp when the body has none.
 //! An RFC 3164 time has no year. The decoder picks the year that puts the
-//! time closest to the current time without being more than one day after
-//! it. So a December line read in January falls in the past year, and a
-//! sender whose clock runs a few hours ahead still gets this year.
+//! time closest to its clock without being more than one day after it.
+//! So a December line read in January falls in the past year, and a
+//! sender whose clock runs a few hours ahead still gets this year. The
+//! clock is the current time unless [`SyslogDecoder::with_clock`] sets
+//! another, such as the time a scanned file was last written.
 //! A header time without a zone is read in the decoder's offset, UTC
 //! unless [`SyslogDecoder::with_offset`] sets another.
 

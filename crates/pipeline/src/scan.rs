@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
-use iocwatch_logs::{Decoder, Format, detect_format, new_decoder};
+use iocwatch_logs::{Decoder, Format, detect_format, new_decoder, new_file_decoder};
 use iocwatch_matcher::{Hit, LineFilter};
 use rayon::prelude::*;
 
@@ -118,6 +118,9 @@ struct Unit {
     /// ranges before it found, and scans the range again when they differ.
     headers: Arc<Vec<Vec<u8>>>,
     size: u64,
+    /// When the file was last written, which places the header times of
+    /// syslog lines without a year.
+    modified: Option<time::OffsetDateTime>,
 }
 
 #[derive(Debug, Clone)]
@@ -307,6 +310,7 @@ fn plan(inputs: &[Input], summary: &mut ScanSummary) -> Vec<Unit> {
                 relative_lines: false,
                 headers: Arc::new(Vec::new()),
                 size: 0,
+                modified: None,
             }),
             Input::Path(path) => {
                 let named = !path.is_dir();
@@ -458,7 +462,9 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<NotLog>, Strin
     let display: Arc<str> = Arc::from(path.display().to_string());
     let fail = |err: io::Error| format!("{display}: {err}");
     let mut file = File::open(path).map_err(fail)?;
-    let size = file.metadata().map_err(fail)?.len();
+    let metadata = file.metadata().map_err(fail)?;
+    let size = metadata.len();
+    let modified = metadata.modified().ok().map(time::OffsetDateTime::from);
     let mut head = vec![0; SNIFF];
     let read = read_up_to(&mut file, &mut head).map_err(fail)?;
     head.truncate(read);
@@ -504,6 +510,7 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<NotLog>, Strin
             relative_lines: false,
             headers: Arc::new(Vec::new()),
             size,
+            modified,
         });
         return Ok(None);
     }
@@ -527,6 +534,7 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<NotLog>, Strin
                 Arc::new(Vec::new())
             },
             size: range.end - range.start,
+            modified,
         });
     }
     Ok(None)
@@ -656,7 +664,7 @@ fn run_unit(
 
     let mut decoder: Option<Box<dyn Decoder>> = match unit.input {
         UnitInput::Stdin => None,
-        UnitInput::File { .. } => Some(new_decoder(unit.format)),
+        UnitInput::File { .. } => Some(new_file_decoder(unit.format, unit.modified)),
     };
     if let Some(decoder) = decoder.as_mut() {
         for header in unit.headers.iter() {
