@@ -260,6 +260,13 @@ pub struct IntelArgs {
     /// of the first 5 of each and a count of the rest.
     #[arg(long)]
     pub all_rejections: bool,
+
+    /// A file of values that must never alert, in any watchlist format, or
+    /// a directory of such files; repeat for more. An indicator inside an
+    /// entry (an address in a listed network, a subdomain of a listed
+    /// domain) is left out, and so is an observed value inside one.
+    #[arg(long, value_name = "PATH")]
+    pub allowlist: Vec<PathBuf>,
 }
 
 /// Arguments of `iocwatch scan`.

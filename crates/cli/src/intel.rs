@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use iocwatch_intel::{IntelErrorKind, LoadOptions, Watchlist, load_file};
 use iocwatch_matcher::Matcher;
 use iocwatch_model::ParseOptions;
+use iocwatch_pipeline::allowlist::Allowlist;
 use iocwatch_pipeline::watchlists::build_matcher;
 use rayon::prelude::*;
 
@@ -17,14 +18,16 @@ use crate::args::IntelArgs;
 /// rejected and dropped lines.
 const REPORTED_REJECTIONS: usize = 5;
 
-/// Loads every watchlist and builds the matcher. Messages go to stderr
+/// Loads every watchlist and the allowlist files, leaves out the
+/// indicators that the allowlist covers and builds the matcher. Returns
+/// the matcher and the allowlist, if one was given. Messages go to stderr
 /// unless `quiet`.
 ///
 /// # Errors
 ///
-/// A watchlist file that cannot be read at all, or a `NAME=` given for a
-/// directory.
-pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
+/// A watchlist or allowlist file that cannot be read at all, or a `NAME=`
+/// given for a directory.
+pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>)> {
     let options = LoadOptions {
         format: None,
         column: args.column.clone(),
@@ -60,6 +63,23 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
             report(&watchlist, args.all_rejections);
         }
         watchlists.push(watchlist);
+    }
+    let allowlist = load_allowlist(&args.allowlist, &options, quiet, args.all_rejections)?;
+    if let Some(allowlist) = &allowlist {
+        let mut left_out = 0;
+        for watchlist in &mut watchlists {
+            let before = watchlist.indicators.len();
+            watchlist
+                .indicators
+                .retain(|indicator| !allowlist.covers_indicator(indicator));
+            left_out += before - watchlist.indicators.len();
+        }
+        if !quiet && left_out > 0 {
+            eprintln!(
+                "left out {left_out} indicator{} that the allowlist covers",
+                if left_out == 1 { "" } else { "s" }
+            );
+        }
     }
     make_names_unique(&mut watchlists, quiet);
     // Named here because `--quiet` hides the reports.
@@ -105,7 +125,36 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<Matcher> {
             }
         );
     }
-    Ok(matcher)
+    Ok((matcher, allowlist))
+}
+
+/// Loads the allowlist files named with `--allowlist`, each in any
+/// watchlist format, or returns `None` when there are none. Broad entries
+/// such as `10.0.0.0/8` are kept: an allowlist may cover a whole network.
+fn load_allowlist(
+    paths: &[PathBuf],
+    options: &LoadOptions,
+    quiet: bool,
+    all_rejections: bool,
+) -> Result<Option<Allowlist>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let options = LoadOptions {
+        parse: ParseOptions { allow_broad: true },
+        ..options.clone()
+    };
+    let mut entries = Vec::new();
+    for path in paths {
+        for (_, file) in expand(None, path)? {
+            let list = load_file(&file, None, &options).context("cannot load allowlist")?;
+            if !quiet {
+                report_list("allowlist", &list, all_rejections);
+            }
+            entries.extend(list.indicators.into_iter().map(|indicator| indicator.value));
+        }
+    }
+    Ok(Some(Allowlist::new(entries)))
 }
 
 /// Leaves the matcher, and `holder` with its other handles, for the
@@ -225,6 +274,12 @@ fn make_names_unique(watchlists: &mut [Watchlist], quiet: bool) {
 /// noted values, or with every rejected and dropped value when
 /// `all_rejections` is set.
 pub(crate) fn report(watchlist: &Watchlist, all_rejections: bool) {
+    report_list("watchlist", watchlist, all_rejections);
+}
+
+/// Prints the report of a list loaded as `kind`, a watchlist or an
+/// allowlist; see [`report`].
+fn report_list(kind: &str, watchlist: &Watchlist, all_rejections: bool) {
     let report = &watchlist.report;
     let max_rejections_listed = if all_rejections {
         usize::MAX
@@ -232,7 +287,7 @@ pub(crate) fn report(watchlist: &Watchlist, all_rejections: bool) {
         REPORTED_REJECTIONS
     };
     eprintln!(
-        "watchlist {}: {} ({})",
+        "{kind} {}: {} ({})",
         watchlist.name,
         report.summary(),
         watchlist.source

@@ -22,7 +22,7 @@ pub fn run(args: LookupArgs) -> Result<ExitCode> {
     // The watchlist reports go to standard error, so `--all-rejections`
     // prints them even beside JSON output.
     let quiet = args.quiet || (args.json && !args.intel.all_rejections);
-    let matcher = crate::intel::load(&args.intel, quiet)?;
+    let (matcher, _) = crate::intel::load(&args.intel, quiet)?;
     let mut any = false;
     let mut invalid: Vec<(&str, String)> = Vec::new();
     for value in &args.values {

@@ -20,7 +20,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     if let Some(output) = &args.output {
         check_output_path(output, &args)?;
     }
-    let matcher = crate::intel::load(&args.intel, args.quiet)?;
+    let (matcher, allowlist) = crate::intel::load(&args.intel, args.quiet)?;
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => Box::new(
             File::create(path).with_context(|| format!("cannot create output file {}", path.display()))?,
@@ -49,6 +49,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
         threads: args.threads.map(usize::from),
         progress,
         full_decode: args.full_decode,
+        allowlist,
     };
     let builder = AlertBuilder::new(
         matcher.clone(),

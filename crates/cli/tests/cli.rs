@@ -1378,6 +1378,55 @@ fn syslog_year_from_file_modification_time() {
 }
 
 #[test]
+fn allowlist_leaves_out_indicators_and_values() {
+    let (dir, intel, log) = fixture(
+        "198.51.100.1\n203.0.113.9\nexample.net\n",
+        "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n\
+         {\"destination\":{\"ip\":\"203.0.113.9\"}}\n\
+         {\"dns\":{\"question\":{\"name\":\"cdn.example.net\"}}}\n\
+         {\"dns\":{\"question\":{\"name\":\"www.example.net\"}}}\n",
+    );
+    let allowlist = dir.path().join("allow.txt");
+    fs::write(&allowlist, "198.51.100.0/24\ncdn.example.net\n").unwrap();
+
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        "--allowlist",
+        allowlist.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("left out 1 indicator that the allowlist covers"),
+        "{}",
+        stderr(&output)
+    );
+    let atomics: Vec<String> = alerts(&output)
+        .iter()
+        .map(|alert| {
+            alert["threat"]["enrichments"][0]["matched"]["atomic"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(atomics, ["203.0.113.9", "www.example.net"]);
+
+    let output = run(&[
+        "lookup",
+        "--intel",
+        intel.to_str().unwrap(),
+        "--allowlist",
+        allowlist.to_str().unwrap(),
+        "198.51.100.1",
+    ]);
+    assert_eq!(status(&output), 1, "{}", stderr(&output));
+}
+
+#[test]
 fn many_skipped_files_listed_once() {
     let dir = tempfile::tempdir().unwrap();
     let (intel, folder) = folder_with_hit(dir.path());

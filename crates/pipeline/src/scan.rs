@@ -22,6 +22,8 @@ use std::time::Instant;
 
 use iocwatch_logs::{Decoder, Format, detect_format, new_decoder, new_file_decoder};
 use iocwatch_matcher::{Hit, LineFilter};
+
+use crate::allowlist::Allowlist;
 use rayon::prelude::*;
 
 use crate::alert::{Alert, AlertBuilder, LineLocation};
@@ -79,6 +81,9 @@ pub struct ScanOptions {
     /// ([`LineFilter`]) are counted without being decoded, which gives the
     /// same alerts and counts faster.
     pub full_decode: bool,
+    /// Values that must never alert: a hit on an observed value that the
+    /// allowlist covers is left out.
+    pub allowlist: Option<Allowlist>,
 }
 
 /// Outcome of a scan.
@@ -173,7 +178,19 @@ pub fn scan(
     let output_format = options.output;
     // A range scanned with the wrong header lines is scanned again, on the
     // writer's thread, without progress reports: its bytes were counted.
-    let rescan = |unit: &Unit| run_unit(unit, builder, filter.as_ref(), output_format, None, &cancelled);
+    let allowlist = options.allowlist.as_ref();
+    let scan_unit = |unit: &Unit, progress: Option<&dyn Progress>| {
+        run_unit(
+            unit,
+            builder,
+            filter.as_ref(),
+            allowlist,
+            output_format,
+            progress,
+            &cancelled,
+        )
+    };
+    let rescan = |unit: &Unit| scan_unit(unit, None);
 
     let work = |sender: mpsc::SyncSender<(usize, UnitResult)>| {
         units
@@ -183,14 +200,7 @@ pub fn scan(
                 let result = if cancelled.load(Ordering::Relaxed) {
                     UnitResult::empty(unit)
                 } else {
-                    run_unit(
-                        unit,
-                        builder,
-                        filter.as_ref(),
-                        output_format,
-                        options.progress.as_deref(),
-                        &cancelled,
-                    )
+                    scan_unit(unit, options.progress.as_deref())
                 };
                 if sender.send((index, result)).is_err() {
                     cancelled.store(true, Ordering::Relaxed);
@@ -640,6 +650,7 @@ fn run_unit(
     unit: &Unit,
     builder: &AlertBuilder,
     filter: Option<&LineFilter>,
+    allowlist: Option<&Allowlist>,
     format: OutputFormat,
     progress: Option<&dyn Progress>,
     cancelled: &AtomicBool,
@@ -764,6 +775,12 @@ fn run_unit(
         hits.clear();
         if !matcher.match_record(&record, &mut hits) {
             continue;
+        }
+        if let Some(allowlist) = allowlist {
+            hits.retain(|hit| !allowlist.covers_value(record.observables[hit.observable].field, &hit.atomic));
+            if hits.is_empty() {
+                continue;
+            }
         }
         let location = LineLocation {
             path: &unit.display,
