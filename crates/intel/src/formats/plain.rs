@@ -478,9 +478,13 @@ mod tests {
         }
     }
 
+    /// A rule line and the addresses and message read from it, or `None`
+    /// for a line that is not a rule.
+    type RuleRow<'a> = (&'a str, Option<(&'a [&'a str], Option<&'a str>)>);
+
     #[test]
     fn ids_rule_table() {
-        let rows: [(&str, Option<(&[&str], Option<&str>)>); 8] = [
+        let rows: [RuleRow<'_>; 8] = [
             (
                 r#"alert ip [192.0.2.1,198.51.100.0/24] any -> $HOME_NET any (msg:"ET DROP group 1"; sid:1;)"#,
                 Some((&["192.0.2.1", "198.51.100.0/24"], Some("ET DROP group 1"))),
