@@ -317,6 +317,15 @@ fn report_list(kind: &str, watchlist: &Watchlist, all_rejections: bool) {
         .iter()
         .map(|n| (n.line, &n.value, format!("note: {}", n.note)));
     print_first(&watchlist.source, notes, REPORTED_REJECTIONS, ("note", "notes"));
+    // A file that is no list, such as notes or a timestamp beside the
+    // feeds of a folder, gives mostly rejected words.
+    let rejected = report.rejected.len() as u64;
+    if rejected >= 2 && rejected > report.loaded {
+        eprintln!(
+            "warning: {}: more values were rejected ({rejected}) than loaded ({}); check that the file is a {kind}",
+            watchlist.source, report.loaded
+        );
+    }
 }
 
 /// Prints the first `max_listed` entries as `source:line: "value" message`

@@ -1427,6 +1427,36 @@ fn allowlist_leaves_out_indicators_and_values() {
 }
 
 #[test]
+fn mostly_rejected_file_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let (intel, folder) = folder_with_hit(dir.path());
+    let feeds = dir.path().join("feeds");
+    fs::create_dir(&feeds).unwrap();
+    fs::copy(&intel, feeds.join("list.txt")).unwrap();
+    fs::write(
+        feeds.join("notes.txt"),
+        "Fetched on Tue Feb 27 from the vendor, see list.txt\n",
+    )
+    .unwrap();
+
+    let output = run(&[
+        "scan",
+        "--intel",
+        feeds.to_str().unwrap(),
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let messages = stderr(&output);
+    assert!(
+        messages.contains(
+            "notes.txt: more values were rejected (9) than loaded (1); check that the file is a watchlist"
+        ),
+        "{messages}"
+    );
+    assert!(!messages.contains("list.txt: more values"), "{messages}");
+}
+
+#[test]
 fn many_skipped_files_listed_once() {
     let dir = tempfile::tempdir().unwrap();
     let (intel, folder) = folder_with_hit(dir.path());
