@@ -25,8 +25,8 @@ const REPORTED_REJECTIONS: usize = 5;
 ///
 /// # Errors
 ///
-/// A watchlist or allowlist file that cannot be read at all, or a `NAME=`
-/// given for a directory.
+/// Fails on a watchlist or allowlist file that cannot be read at all, and
+/// on a `NAME=` given for a directory.
 pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>)> {
     let options = LoadOptions {
         format: None,
@@ -278,7 +278,7 @@ pub(crate) fn report(watchlist: &Watchlist, all_rejections: bool) {
 }
 
 /// Prints the report of a list loaded as `kind`, a watchlist or an
-/// allowlist; see [`report`].
+/// allowlist, as [`report`] does for a watchlist.
 fn report_list(kind: &str, watchlist: &Watchlist, all_rejections: bool) {
     let report = &watchlist.report;
     let max_rejections_listed = if all_rejections {

@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use iocwatch_matcher::Matcher;
 use iocwatch_model::refang::refang;
 use iocwatch_model::{Field, IndicatorError, IndicatorValue, ParseOptions, parse_indicator};
+use iocwatch_pipeline::allowlist::Allowlist;
 use serde_json::{Value, json};
 
 use crate::args::LookupArgs;
@@ -22,11 +23,11 @@ pub fn run(args: LookupArgs) -> Result<ExitCode> {
     // The watchlist reports go to standard error, so `--all-rejections`
     // prints them even beside JSON output.
     let quiet = args.quiet || (args.json && !args.intel.all_rejections);
-    let (matcher, _) = crate::intel::load(&args.intel, quiet)?;
+    let (matcher, allowlist) = crate::intel::load(&args.intel, quiet)?;
     let mut any = false;
     let mut invalid: Vec<(&str, String)> = Vec::new();
     for value in &args.values {
-        let (answer, parsed) = lookup(&matcher, value);
+        let (answer, parsed) = lookup(&matcher, allowlist.as_ref(), value);
         any |= answer["matches"].as_array().is_some_and(|m| !m.is_empty());
         if let Err(IndicatorError::Invalid(err)) = parsed {
             invalid.push((value, err.to_string()));
@@ -57,7 +58,11 @@ pub fn run(args: LookupArgs) -> Result<ExitCode> {
 
 /// Looks `raw` up. Returns the JSON object printed for it and the error
 /// of parsing it as an indicator, if any.
-fn lookup(matcher: &Matcher, raw: &str) -> (Value, Result<(), IndicatorError>) {
+fn lookup(
+    matcher: &Matcher,
+    allowlist: Option<&Allowlist>,
+    raw: &str,
+) -> (Value, Result<(), IndicatorError>) {
     let live = refang(raw.trim()).trim().to_owned();
     let parsed = parse_indicator(&live, None, ParseOptions { allow_broad: true });
     let (kind, normalised, problem) = match &parsed {
@@ -88,6 +93,10 @@ fn lookup(matcher: &Matcher, raw: &str) -> (Value, Result<(), IndicatorError>) {
                 found.push(hit);
             }
         }
+    }
+    // A value inside an allowlist entry never alerts, as in a scan.
+    if let Some(allowlist) = allowlist {
+        found.retain(|(_, field, atomic)| !allowlist.covers_value(*field, atomic));
     }
     let matches: Vec<Value> = found
         .into_iter()

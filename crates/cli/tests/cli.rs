@@ -719,7 +719,7 @@ fn home_net_changes_direction() {
 }
 
 #[test]
-fn home_net_takes_bare_address_and_rejects_bad_prefix() {
+fn home_net_bare_address_and_bad_prefix() {
     let root = examples();
     let scan_with = |home_net: &str| {
         run(&[
@@ -874,7 +874,7 @@ fn lookup_reports_matches() {
     );
 }
 
-/// `--quiet` leaves out the watchlist reports but not the answers or
+/// `--quiet` leaves out the watchlist reports but not the results or
 /// the errors.
 #[test]
 fn lookup_quiet_prints_answers_only() {
@@ -1422,8 +1422,23 @@ fn allowlist_leaves_out_indicators_and_values() {
         "--allowlist",
         allowlist.to_str().unwrap(),
         "198.51.100.1",
+        "cdn.example.net",
+        "www.example.net",
     ]);
-    assert_eq!(status(&output), 1, "{}", stderr(&output));
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("198.51.100.1  (ip 198.51.100.1)\n  not on any watchlist\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cdn.example.net  (domain cdn.example.net)\n  not on any watchlist\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("www.example.net  (domain www.example.net)\n  MATCH"),
+        "{text}"
+    );
 }
 
 #[test]

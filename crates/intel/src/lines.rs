@@ -381,7 +381,7 @@ mod tests {
         assert_eq!(lines, expected);
     }
 
-    /// The lines of `input` as a plain split gives them, to compare the
+    /// Splits `input` into lines as a plain split does, to compare the
     /// reader against.
     fn split_lines(input: &[u8]) -> Vec<String> {
         let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);

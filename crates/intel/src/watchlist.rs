@@ -148,7 +148,7 @@ fn value_at<'t>(text: &'t str, range: &Range<usize>) -> &'t str {
 enum Entry {
     Value {
         line: u64,
-        /// Where the value, without surrounding white space, is in the
+        /// Byte range of the value, without surrounding white space, in the
         /// text of its batch.
         raw: Range<usize>,
         hint: Option<KindHint>,

@@ -96,8 +96,8 @@ pub struct ScanSummary {
     pub errors: Vec<String>,
     /// Files and folders skipped, each with the reason.
     pub skipped: Vec<String>,
-    /// How many of the skipped files are in no supported log format; their
-    /// entries in `skipped` leave the list of formats to
+    /// Number of the skipped files that are in no supported log format.
+    /// Their entries in `skipped` leave the list of formats to
     /// [`SUPPORTED_FORMATS`].
     pub unsupported: usize,
     /// Wall-clock time of the scan.

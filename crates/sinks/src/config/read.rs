@@ -346,8 +346,8 @@ fn check_single_form(table: &Table<'_>, report: &mut Report<'_>, keys: &[&'stati
         .iter()
         .filter_map(|key| Some((*key, place_of(table, key)?)))
         .collect();
-    let given_keys: Vec<&'static str> = given.iter().map(|(key, _)| *key).collect();
-    if let (Err(problem), Some((_, second))) = (secret::check_single_form(&given_keys), given.get(1)) {
+    let present_keys: Vec<&'static str> = given.iter().map(|(key, _)| *key).collect();
+    if let (Err(problem), Some((_, second))) = (secret::check_single_form(&present_keys), given.get(1)) {
         report.at_span(second.clone(), problem.to_string());
     }
 }
