@@ -567,9 +567,7 @@ fn check_scope(
                 return check_scope(IndicatorValue::Ip(trunc.addr()), options, notes);
             }
             if trunc.prefix_len() < min && !options.allow_broad {
-                return Err(IndicatorError::TooBroad(format!(
-                    "network {trunc} is shorter than /{min}"
-                )));
+                return Err(IndicatorError::TooBroad(format!("a network shorter than /{min}")));
             }
             // Dropped only when the whole network lies in one unroutable
             // block: 0.0.0.0/0 spans several and is merely too broad.
@@ -596,7 +594,7 @@ fn check_scope(
             if !options.allow_broad
                 && let Some(reason) = broad_domain_reason(domain)
             {
-                return Err(IndicatorError::TooBroad(format!("{domain} {reason}")));
+                return Err(IndicatorError::TooBroad(reason.to_owned()));
             }
             Ok(value)
         }
@@ -621,8 +619,8 @@ fn broad_domain_reason(domain: &str) -> Option<&'static str> {
     }
     match suffix.typ() {
         Some(psl::Type::Private) if domain.split('.').count() > 2 => None,
-        Some(_) => Some("is a top-level domain or public suffix"),
-        None => Some("is a single label and not a known top-level domain"),
+        Some(_) => Some("a top-level domain or public suffix"),
+        None => Some("a single label and not a known top-level domain"),
     }
 }
 
@@ -904,12 +902,12 @@ mod tests {
         let domain = |raw| parse_indicator(raw, Some(KindHint::Domain), ParseOptions::default());
         let tld = domain("com").unwrap_err().to_string();
         assert!(
-            tld.contains("com is a top-level domain or public suffix"),
+            tld.contains("too broad: a top-level domain or public suffix"),
             "{tld}"
         );
         let label = domain("avtotrans").unwrap_err().to_string();
         assert!(
-            label.contains("avtotrans is a single label and not a known top-level domain"),
+            label.contains("too broad: a single label and not a known top-level domain"),
             "{label}"
         );
         assert!(!label.contains("public suffix"), "{label}");
