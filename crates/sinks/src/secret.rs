@@ -28,67 +28,63 @@ pub(crate) struct SecretForms<'a> {
     pub env: (&'static str, Option<&'a str>),
 }
 
+/// One configured form of a secret.
+#[derive(Clone, Copy)]
+pub(crate) enum SecretForm<'a> {
+    Inline(&'a str),
+    File(&'a Path),
+    Env(&'a str),
+}
+
 /// Reads the secret from whichever form is set; `None` when none is.
+pub(crate) fn resolve(sink: &str, forms: SecretForms<'_>) -> Result<Option<Secret>, ConfigError> {
+    let (file_key, file) = forms.file;
+    let (env_key, env) = forms.env;
+    let given = [
+        forms.inline.map(|(key, value)| (key, SecretForm::Inline(value))),
+        file.map(|path| (file_key, SecretForm::File(path))),
+        env.map(|variable| (env_key, SecretForm::Env(variable))),
+    ];
+    let set: Vec<&'static str> = given.iter().flatten().map(|(key, _)| *key).collect();
+    check_single_form(&set).map_err(|kind| ConfigError::new(sink, kind))?;
+    match given.into_iter().flatten().next() {
+        Some((key, form)) => read(key, form)
+            .map(Some)
+            .map_err(|kind| ConfigError::new(sink, kind)),
+        None => Ok(None),
+    }
+}
+
+/// Reads the secret that `key` gives in `form`.
 ///
 /// A file's content loses one trailing `\n` or `\r\n`, since editors add
 /// one. An empty secret is an error, because it signs or authenticates
 /// nothing.
-pub(crate) fn resolve(sink: &str, forms: SecretForms<'_>) -> Result<Option<Secret>, ConfigError> {
-    let (file_key, file) = forms.file;
-    let (env_key, env) = forms.env;
-    let mut set: Vec<&'static str> = Vec::new();
-    if let Some((key, _)) = forms.inline {
-        set.push(key);
-    }
-    if file.is_some() {
-        set.push(file_key);
-    }
-    if env.is_some() {
-        set.push(env_key);
-    }
-    check_single_form(&set).map_err(|kind| ConfigError::new(sink, kind))?;
-
-    let (key, value) = if let Some((key, value)) = forms.inline {
-        (key, value.to_owned())
-    } else if let Some(path) = file {
-        let text = std::fs::read_to_string(path).map_err(|error| {
-            ConfigError::new(
-                sink,
-                ConfigErrorKind::ReadFile {
-                    key: file_key,
-                    path: path.to_owned(),
-                    error,
-                },
-            )
-        })?;
-        let text = text.strip_suffix('\n').unwrap_or(&text);
-        let text = text.strip_suffix('\r').unwrap_or(text);
-        (file_key, text.to_owned())
-    } else if let Some(variable) = env {
-        let value = std::env::var(variable).map_err(|_| {
-            ConfigError::new(
-                sink,
-                ConfigErrorKind::MissingEnv {
-                    key: env_key,
-                    variable: variable.to_owned(),
-                },
-            )
-        })?;
-        (env_key, value)
-    } else {
-        return Ok(None);
+pub(crate) fn read(key: &'static str, form: SecretForm<'_>) -> Result<Secret, ConfigErrorKind> {
+    let value = match form {
+        SecretForm::Inline(value) => value.to_owned(),
+        SecretForm::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|error| ConfigErrorKind::ReadFile {
+                key,
+                path: path.to_owned(),
+                error,
+            })?;
+            let text = text.strip_suffix('\n').unwrap_or(&text);
+            text.strip_suffix('\r').unwrap_or(text).to_owned()
+        }
+        SecretForm::Env(variable) => std::env::var(variable).map_err(|_| ConfigErrorKind::MissingEnv {
+            key,
+            variable: variable.to_owned(),
+        })?,
     };
     if value.is_empty() {
-        return Err(ConfigError::new(
-            sink,
-            ConfigErrorKind::InvalidValue {
-                key,
-                value: String::new(),
-                reason: "the secret is empty".to_owned(),
-            },
-        ));
+        return Err(ConfigErrorKind::InvalidValue {
+            key,
+            value: String::new(),
+            reason: "the secret is empty".to_owned(),
+        });
     }
-    Ok(Some(Secret(value)))
+    Ok(Secret(value))
 }
 
 /// Checks that `set`, the keys given for one secret, has at most one key.

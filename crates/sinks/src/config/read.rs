@@ -5,7 +5,9 @@
 //! accepts. The values are then checked, with the same functions that
 //! [`Sink::new`](crate::Sink::new) uses where it checks them too, and
 //! every problem is recorded at its value. The checks that need files,
-//! environment variables or a client happen only when the sink is built.
+//! environment variables or a client happen when the sink is built. When
+//! a table has another problem, its sink is not built, so the reader
+//! reads its secret itself and an unset variable shows beside the rest.
 
 use std::ops::Range;
 use std::time::Duration;
@@ -17,10 +19,12 @@ use super::{
     DEFAULT_KEEP, DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, EmailConfig, EmailSecurity, FileConfig, Route,
     Severity, SinkConfig, SinkKind, SyslogConfig, SyslogTransport, WebhookConfig, WebhookFormat,
 };
+use crate::secret::SecretForm;
 use crate::{email, file, secret, syslog, webhook};
 
-/// Reader of the keys of one sink type.
-type ReadKind = fn(&mut Table<'_>, &mut Report<'_>) -> Option<SinkKind>;
+/// Reader of the keys of one sink type. The count is the number of
+/// problems in the report before the table was read.
+type ReadKind = fn(&mut Table<'_>, &mut Report<'_>, usize) -> Option<SinkKind>;
 
 /// The sink types by the value of `type`, each with the reader of its keys.
 const TYPES: [(&str, ReadKind); 4] = [
@@ -78,7 +82,7 @@ impl SinkConfig {
         let route = route_table.as_mut().map(|route| Route::read(route, report));
         let read_kind = type_name.and_then(|type_name| report.one_of("type", &type_name, &TYPES));
         let kind = match read_kind {
-            Some(read_kind) => read_kind(table, report),
+            Some(read_kind) => read_kind(table, report, before),
             None => {
                 table.ignore_unknown();
                 None
@@ -142,7 +146,7 @@ impl Route {
     }
 }
 
-fn read_file(table: &mut Table<'_>, report: &mut Report<'_>) -> Option<SinkKind> {
+fn read_file(table: &mut Table<'_>, report: &mut Report<'_>, _before: usize) -> Option<SinkKind> {
     table.require(
         report,
         "path",
@@ -166,7 +170,7 @@ fn read_file(table: &mut Table<'_>, report: &mut Report<'_>) -> Option<SinkKind>
     }))
 }
 
-fn read_webhook(table: &mut Table<'_>, report: &mut Report<'_>) -> Option<SinkKind> {
+fn read_webhook(table: &mut Table<'_>, report: &mut Report<'_>, before: usize) -> Option<SinkKind> {
     let url = table.required_string(
         report,
         "url",
@@ -184,6 +188,18 @@ fn read_webhook(table: &mut Table<'_>, report: &mut Report<'_>) -> Option<SinkKi
         report.result(url, webhook::parse_url(url.get_ref()));
     }
     check_single_form(table, report, &["secret", "secret_file", "secret_env"]);
+    let forms = [
+        secret
+            .as_ref()
+            .map(|value| ("secret", value.span(), SecretForm::Inline(value.get_ref()))),
+        secret_file
+            .as_ref()
+            .map(|path| ("secret_file", path.span(), SecretForm::File(path.get_ref()))),
+        secret_env
+            .as_ref()
+            .map(|name| ("secret_env", name.span(), SecretForm::Env(name.get_ref()))),
+    ];
+    check_unbuilt_secret(report, before, &forms);
     let headers = headers.map(Spanned::into_inner).unwrap_or_default();
     for (name, value) in &headers {
         report.result(name, webhook::header_name(name.get_ref()));
@@ -204,7 +220,7 @@ fn read_webhook(table: &mut Table<'_>, report: &mut Report<'_>) -> Option<SinkKi
     }))
 }
 
-fn read_syslog(table: &mut Table<'_>, report: &mut Report<'_>) -> Option<SinkKind> {
+fn read_syslog(table: &mut Table<'_>, report: &mut Report<'_>, _before: usize) -> Option<SinkKind> {
     let address = table.required_string(
         report,
         "address",
@@ -246,7 +262,7 @@ fn read_syslog(table: &mut Table<'_>, report: &mut Report<'_>) -> Option<SinkKin
     }))
 }
 
-fn read_email(table: &mut Table<'_>, report: &mut Report<'_>) -> Option<SinkKind> {
+fn read_email(table: &mut Table<'_>, report: &mut Report<'_>, before: usize) -> Option<SinkKind> {
     let server = table.required_string(
         report,
         "server",
@@ -291,6 +307,15 @@ fn read_email(table: &mut Table<'_>, report: &mut Report<'_>) -> Option<SinkKind
         }
     }
     check_single_form(table, report, &["password_file", "password_env"]);
+    let forms = [
+        password_file
+            .as_ref()
+            .map(|path| ("password_file", path.span(), SecretForm::File(path.get_ref()))),
+        password_env
+            .as_ref()
+            .map(|name| ("password_env", name.span(), SecretForm::Env(name.get_ref()))),
+    ];
+    check_unbuilt_secret(report, before, &forms);
     let username_place = place_of(table, "username");
     let password_place = place_of(table, "password_file").or_else(|| place_of(table, "password_env"));
     let credentials = email::check_credentials(username_place.is_some(), password_place.is_some());
@@ -349,6 +374,23 @@ fn check_single_form(table: &Table<'_>, report: &mut Report<'_>, keys: &[&'stati
     let present_keys: Vec<&'static str> = given.iter().map(|(key, _)| *key).collect();
     if let (Err(problem), Some((_, second))) = (secret::check_single_form(&present_keys), given.get(1)) {
         report.at_span(second.clone(), problem.to_string());
+    }
+}
+
+/// The forms of one secret that a table gives: key, place and form.
+type GivenForm<'a> = Option<(&'static str, Range<usize>, SecretForm<'a>)>;
+
+/// Reads the secret of a table that has a problem recorded since `before`,
+/// and so is not built, and records a problem at its value when it cannot
+/// be read or is empty. A table that gives more than one form has that
+/// problem recorded already.
+fn check_unbuilt_secret(report: &mut Report<'_>, before: usize, forms: &[GivenForm<'_>]) {
+    let mut given = forms.iter().flatten();
+    if let (Some((key, place, form)), None) = (given.next(), given.next())
+        && report.count() > before
+        && let Err(problem) = secret::read(key, *form)
+    {
+        report.at_span(place.clone(), problem.to_string());
     }
 }
 

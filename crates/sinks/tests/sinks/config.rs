@@ -193,6 +193,46 @@ fn config_lists_every_problem() {
     assert_eq!(found, expected);
 }
 
+/// A table with a problem is not built, so its reader reads the secret
+/// itself: an unset variable or a missing file shows in the same run as
+/// the other problems, and a readable one adds nothing.
+#[test]
+fn config_reads_secret_of_table_with_other_problem() {
+    let webhook = problems(
+        "name = \"chat\"\ntype = \"webhook\"\nurl = \"https://hooks.example.net/x\"\n\
+         format = \"discord\"\nsecret_env = \"IOCWATCH_TEST_UNSET_VARIABLE\"\n",
+    );
+    assert_eq!(
+        webhook,
+        [
+            "line 4, column 10: format = \"discord\" is not valid; use \"generic\", \"slack\" or \"teams\"",
+            "line 5, column 14: environment variable IOCWATCH_TEST_UNSET_VARIABLE named by `secret_env` is not set or not UTF-8",
+        ]
+    );
+    let email = problems(
+        "name = \"mail\"\ntype = \"email\"\nserver = \"127.0.0.1\"\nport = 0\nfrom = \"a@example.net\"\n\
+         to = [\"b@example.net\"]\nusername = \"a\"\npassword_file = \"/nonexistent/iocwatch-password\"\n",
+    );
+    assert_eq!(email.len(), 2, "{email:?}");
+    assert!(email[0].starts_with("line 4, column 8:"), "{email:?}");
+    assert!(
+        email[1].starts_with(
+            "line 8, column 17: failed to read `password_file` file /nonexistent/iocwatch-password:"
+        ),
+        "{email:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("secret");
+    std::fs::write(&secret, "s3cret\n").unwrap();
+    let readable = problems(&format!(
+        "name = \"chat\"\ntype = \"webhook\"\nurl = \"https://hooks.example.net/x\"\n\
+         format = \"discord\"\nsecret_file = {:?}\n",
+        secret.display().to_string()
+    ));
+    assert_eq!(readable.len(), 1, "{readable:?}");
+}
+
 /// Without a known `type` the keys a table accepts are unknown, so the
 /// other keys are not reported.
 #[test]
