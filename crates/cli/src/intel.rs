@@ -40,8 +40,16 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
     for spec in &args.intel {
         let (name, path) = split_spec(spec)?;
         let in_folder = path.is_dir();
-        let found = expand(name, &path)?;
-        files.extend(found.into_iter().map(|(name, file)| (name, file, in_folder)));
+        for (name, file) in expand(name, &path)?.warn() {
+            // A file that two specs name, such as a folder and its
+            // subfolder, loads once.
+            if !files
+                .iter()
+                .any(|(_, known, _): &(_, PathBuf, _)| same_file(known, &file))
+            {
+                files.push((name, file, in_folder));
+            }
+        }
     }
     // Files load in parallel; reports print in command-line order.
     let loaded: Vec<_> = files
@@ -61,6 +69,18 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
         };
         if !quiet {
             report(&watchlist, args.all_rejections);
+        }
+        // Notes and dates beside the feeds of a folder load nothing and
+        // would only take a watchlist name.
+        if watchlist.indicators.is_empty() && watchlist.report.lines > 0 {
+            let action = if *in_folder { ", so it is skipped" } else { "" };
+            eprintln!(
+                "warning: {}: no indicator was loaded{action}; check that the file is a watchlist",
+                watchlist.source
+            );
+            if *in_folder {
+                continue;
+            }
         }
         watchlists.push(watchlist);
     }
@@ -146,7 +166,7 @@ fn load_allowlist(
     };
     let mut entries = Vec::new();
     for path in paths {
-        for (_, file) in expand(None, path)? {
+        for (_, file) in expand(None, path)?.warn() {
             let list = load_file(&file, None, &options).context("cannot load allowlist")?;
             if !quiet {
                 report_list("allowlist", &list, all_rejections);
@@ -208,13 +228,43 @@ fn stdin_rejected(spec: &str) -> String {
     )
 }
 
-/// Lists the files a spec names: the file itself, or every file of a
-/// directory (sorted), each its own watchlist.
-pub(crate) fn expand(name: Option<String>, path: &Path) -> Result<Vec<(Option<String>, PathBuf)>> {
+/// The watchlist files that a path names.
+#[derive(Debug, Default)]
+pub(crate) struct Expanded {
+    /// Each file with the watchlist name given for it.
+    pub files: Vec<(Option<String>, PathBuf)>,
+    /// A message for each folder that could not be read and each link
+    /// that leads nowhere.
+    pub warnings: Vec<String>,
+}
+
+impl Expanded {
+    /// Prints the warnings and returns the files.
+    pub(crate) fn warn(self) -> Vec<(Option<String>, PathBuf)> {
+        for warning in &self.warnings {
+            eprintln!("warning: {warning}");
+        }
+        self.files
+    }
+}
+
+/// Lists the files a spec names: the file itself, or every file under a
+/// directory and its subdirectories (sorted), each its own watchlist.
+/// Documentation beside the feeds and hidden files and folders are left
+/// out.
+///
+/// # Errors
+///
+/// Fails when `path` cannot be read, when `name` is given for a
+/// directory, and when a directory has no watchlist file.
+pub(crate) fn expand(name: Option<String>, path: &Path) -> Result<Expanded> {
     let metadata =
         std::fs::metadata(path).with_context(|| format!("cannot read watchlist {}", path.display()))?;
     if !metadata.is_dir() {
-        return Ok(vec![(name, path.to_owned())]);
+        return Ok(Expanded {
+            files: vec![(name, path.to_owned())],
+            warnings: Vec::new(),
+        });
     }
     if name.is_some() {
         bail!(
@@ -222,31 +272,54 @@ pub(crate) fn expand(name: Option<String>, path: &Path) -> Result<Vec<(Option<St
             path.display()
         );
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-        .with_context(|| format!("cannot list watchlist directory {}", path.display()))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|file| file.is_file() && !is_documentation(file))
+    let listed = iocwatch_pipeline::list_files(path).map_err(anyhow::Error::msg)?;
+    let files: Vec<(Option<String>, PathBuf)> = listed
+        .files
+        .into_iter()
+        .filter(|file| !is_documentation(file) && !is_hidden(path, file))
+        .map(|file| (None, file))
         .collect();
-    files.sort();
-    Ok(files.into_iter().map(|file| (None, file)).collect())
+    if files.is_empty() {
+        bail!(
+            "the watchlist directory {} has no watchlist file; documentation (README, LICENSE, *.md) \
+             and hidden files are not loaded",
+            path.display()
+        );
+    }
+    let warnings = listed
+        .unreadable
+        .into_iter()
+        .chain(listed.skipped_links)
+        .collect();
+    Ok(Expanded { files, warnings })
+}
+
+/// Tells whether two paths name one file.
+fn same_file(first: &Path, second: &Path) -> bool {
+    first == second
+        || matches!(
+            (first.canonicalize(), second.canonicalize()),
+            (Ok(first), Ok(second)) if first == second
+        )
+}
+
+/// Tells whether `file`, under the folder `root`, is hidden or lies in a
+/// hidden folder such as `.git`.
+fn is_hidden(root: &Path, file: &Path) -> bool {
+    let relative = file.strip_prefix(root).unwrap_or(file);
+    relative
+        .components()
+        .any(|part| part.as_os_str().to_string_lossy().starts_with('.'))
 }
 
 /// Tells whether a file in a watchlist folder is documentation that sits
-/// beside feeds (licence, readme, notes, hidden files) rather than a feed.
+/// beside feeds (licence, readme, notes) rather than a feed.
 fn is_documentation(file: &Path) -> bool {
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_uppercase())
         .unwrap_or_default();
-    let prefixes = [
-        "LICENSE",
-        "LICENCE",
-        "COPYING",
-        "README",
-        "NOTICE",
-        "CHANGELOG",
-        ".",
-    ];
+    let prefixes = ["LICENSE", "LICENCE", "COPYING", "README", "NOTICE", "CHANGELOG"];
     prefixes.iter().any(|prefix| name.starts_with(prefix)) || name.ends_with(".MD")
 }
 
@@ -318,9 +391,10 @@ fn report_list(kind: &str, watchlist: &Watchlist, all_rejections: bool) {
         .map(|n| (n.line, &n.value, format!("note: {}", n.note)));
     print_first(&watchlist.source, notes, REPORTED_REJECTIONS, ("note", "notes"));
     // A file that is no list, such as notes or a timestamp beside the
-    // feeds of a folder, gives mostly rejected words.
+    // feeds of a folder, gives mostly rejected words or lines of text.
+    // One that loads nothing is reported by the caller.
     let rejected = report.rejected.len() as u64;
-    if rejected >= 2 && rejected > report.loaded {
+    if report.loaded > 0 && rejected > report.loaded {
         eprintln!(
             "warning: {}: more values were rejected ({rejected}) than loaded ({}); check that the file is a {kind}",
             watchlist.source, report.loaded

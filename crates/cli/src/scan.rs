@@ -155,8 +155,8 @@ fn check_output_path(output: &Path, args: &ScanArgs) -> Result<()> {
         if contains_output(&path) {
             return Err(output_is_input(output));
         }
-        if let Ok(files) = crate::intel::expand(name, &path) {
-            inputs.extend(files.into_iter().map(|(_, file)| file));
+        if let Ok(expanded) = crate::intel::expand(name, &path) {
+            inputs.extend(expanded.files.into_iter().map(|(_, file)| file));
         }
     }
     if inputs.iter().any(|input| is_output(input)) {

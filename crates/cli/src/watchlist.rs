@@ -197,7 +197,7 @@ fn import(
     let mut paths = Vec::new();
     for file in files {
         match crate::intel::expand(None, file) {
-            Ok(found) => paths.extend(found.into_iter().map(|(_, path)| path)),
+            Ok(found) => paths.extend(found.warn().into_iter().map(|(_, path)| path)),
             Err(error) => {
                 eprintln!("error: {error:#}; skipped");
                 failed = true;

@@ -1450,7 +1450,8 @@ fn mostly_rejected_file_warned() {
     fs::copy(&intel, feeds.join("list.txt")).unwrap();
     fs::write(
         feeds.join("notes.txt"),
-        "Fetched on Tue Feb 27 from the vendor, see list.txt\n",
+        "Fetched on Tue Feb 27 from the vendor, see list.txt\n192.0.2.9 ; SBL 1\nlast commit 00f8451b5179295cacdd62a7303d4cf3c374fce6 by the maintainer\n\
+         Feb 27 2024 01:00\n",
     )
     .unwrap();
 
@@ -1464,8 +1465,13 @@ fn mostly_rejected_file_warned() {
     let messages = stderr(&output);
     assert!(
         messages.contains(
-            "notes.txt: more values were rejected (9) than loaded (1); check that the file is a watchlist"
+            "notes.txt: more values were rejected (3) than loaded (1); check that the file is a watchlist"
         ),
+        "{messages}"
+    );
+    assert!(messages.contains("notes.txt:1: \"Fetched on Tue"), "{messages}");
+    assert!(
+        messages.contains("a line of text: 9 of its 10 words are not indicators"),
         "{messages}"
     );
     assert!(!messages.contains("list.txt: more values"), "{messages}");
@@ -1550,10 +1556,11 @@ fn unparsable_time_marked() {
 }
 
 #[test]
-fn watchlist_folder_skips_docs_and_renames() {
+fn watchlist_folder_walks_subfolders_skips_docs() {
     let dir = tempfile::tempdir().unwrap();
     let lists = dir.path().join("lists");
     fs::create_dir_all(lists.join("more")).unwrap();
+    fs::create_dir_all(lists.join(".git")).unwrap();
     fs::write(
         lists.join("LICENSE"),
         "Permission is hereby granted and/or sold\n",
@@ -1561,6 +1568,12 @@ fn watchlist_folder_skips_docs_and_renames() {
     .unwrap();
     fs::write(lists.join("ips.txt"), "198.51.100.1\n").unwrap();
     fs::write(lists.join("more").join("ips.txt"), "198.51.100.2\n").unwrap();
+    fs::write(
+        lists.join("more").join("Last-Checked-At"),
+        "Tue Feb 27 09:25:55 IST 2024\n",
+    )
+    .unwrap();
+    fs::write(lists.join(".git").join("hidden.txt"), "198.51.100.2\n").unwrap();
     let log = dir.path().join("ecs.json");
     fs::write(&log, "{\"destination\":{\"ip\":\"198.51.100.2\"}}\n").unwrap();
     let output = run(&[
@@ -1575,8 +1588,28 @@ fn watchlist_folder_skips_docs_and_renames() {
     assert_eq!(status(&output), 0, "{}", stderr(&output));
     let messages = stderr(&output);
     assert!(!messages.contains("LICENSE"), "{messages}");
+    assert!(!messages.contains("hidden"), "{messages}");
+    assert!(
+        messages.contains("Last-Checked-At: no indicator was loaded, so it is skipped"),
+        "{messages}"
+    );
     assert!(messages.contains("is named ips-2"), "{messages}");
-    assert_eq!(enrichments(&alerts(&output)[0])[0]["feed"]["name"], "ips-2");
+    assert!(!messages.contains("ips-3"), "{messages}");
+    assert!(messages.contains("from 2 watchlists"), "{messages}");
+    let alert = &alerts(&output)[0];
+    assert_eq!(enrichments(alert).len(), 1);
+    assert_eq!(enrichments(alert)[0]["feed"]["name"], "ips-2");
+}
+
+#[test]
+fn watchlist_folder_without_lists_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("README.md"), "Feeds go here.\n").unwrap();
+    let output = run(&["lookup", "--intel", dir.path().to_str().unwrap(), "198.51.100.1"]);
+    assert_eq!(status(&output), 2);
+    let messages = stderr(&output);
+    assert!(messages.contains("has no watchlist file"), "{messages}");
+    assert!(messages.contains("README, LICENSE, *.md"), "{messages}");
 }
 
 #[test]

@@ -169,6 +169,18 @@ pub enum LineError {
     /// names instead of listing it.
     #[error("adblock exception rule (@@) allows what it names, so it is not an indicator")]
     AdblockException,
+    /// A line of words rather than values, such as a note or a date
+    /// beside a feed.
+    #[error(
+        "a line of text: {others} of its {tokens} words are not indicators; \
+         start notes with # so that they are read as comments"
+    )]
+    Text {
+        /// The number of tokens that are not indicators.
+        others: usize,
+        /// The number of blank-separated tokens on the line.
+        tokens: usize,
+    },
     /// A Suricata or Snort rule whose header lists no address, such as a
     /// rule that matches on content.
     #[error("Suricata or Snort rule that lists no address; only the address lists of rules are read")]

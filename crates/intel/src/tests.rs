@@ -123,13 +123,55 @@ fn plain_quirks_table() {
 }
 
 #[test]
+fn plain_notes_rejected_whole_and_words_describe() {
+    let text = "Tue Feb 27 09:25:55 IST 2024\n\
+                Header of the list @ commit 00f8451b5179295cacdd62a7303d4cf3c374fce6 via feodo.example\n\
+                192.0.2.7 scanning host\n\
+                evil.example is bad # seen 2024\n\
+                192.0.2.8 203.0.113.9 junk\n\
+                1.2.3 4.5.6 198.51.100.1\n\
+                Feb 27 2024 01:00\n";
+    let watchlist = load("notes.txt", text);
+    assert_eq!(
+        values(&watchlist),
+        [
+            "192.0.2.7",
+            "evil.example",
+            "192.0.2.8",
+            "203.0.113.9",
+            "198.51.100.1"
+        ]
+    );
+    let descriptions: Vec<Option<&str>> = watchlist
+        .indicators
+        .iter()
+        .map(|indicator| indicator.meta.description.as_deref())
+        .collect();
+    assert_eq!(
+        descriptions,
+        [Some("scanning host"), Some("is bad seen 2024"), None, None, None]
+    );
+    assert_eq!(rejected_lines(&watchlist), [1, 2, 5, 6, 6, 7]);
+    let text = |others, tokens| LineError::Text { others, tokens };
+    assert_eq!(watchlist.report.rejected[0].error, text(6, 6));
+    assert_eq!(watchlist.report.rejected[1].error, text(7, 9));
+    assert_eq!(watchlist.report.rejected[5].error, text(4, 4));
+    let note = watchlist.report.rejected[1].to_string();
+    assert!(note.contains("start notes with #"), "{note}");
+}
+
+#[test]
 fn plain_bad_lines_reported_with_numbers() {
     let text = "192.0.2.1\nnot an indicator\n44d88612fea8a8f36de82e1278abb02\n\nevil.example\n010.1.1.1\n";
     let watchlist = load("list.txt", text);
     assert_eq!(values(&watchlist), ["192.0.2.1", "evil.example"]);
     assert_eq!(lines_of(&watchlist), [1, 5]);
-    assert_eq!(rejected_lines(&watchlist), [2, 2, 2, 3, 6]);
-    let short_md5 = &watchlist.report.rejected[3];
+    assert_eq!(rejected_lines(&watchlist), [2, 3, 6]);
+    assert_eq!(
+        watchlist.report.rejected[0].error,
+        LineError::Text { others: 3, tokens: 3 }
+    );
+    let short_md5 = &watchlist.report.rejected[1];
     assert_eq!(short_md5.value, "44d88612fea8a8f36de82e1278abb02");
     assert_eq!(
         short_md5.error,
@@ -874,9 +916,9 @@ fn load_file_names_and_errors() {
 
 #[test]
 fn rejection_display_names_line() {
-    let watchlist = load("list.txt", "192.0.2.1\nbad value here\n");
+    let watchlist = load("list.txt", "192.0.2.1\n192.0.2.300 198.51.100.4\n");
     let line_text = watchlist.report.rejected[0].to_string();
-    assert!(line_text.starts_with("line 2: \"bad\": "), "{line_text}");
+    assert!(line_text.starts_with("line 2: \"192.0.2.300\": "), "{line_text}");
 }
 
 #[test]

@@ -378,7 +378,8 @@ pub struct ListedFiles {
 }
 
 /// Lists the files a scan reads for `path`: `path` itself when it is not
-/// a folder, else every file under it, following links.
+/// a folder, else every file under it, following links. Watchlist
+/// folders are listed the same way.
 ///
 /// # Errors
 ///
@@ -416,7 +417,7 @@ pub fn list_files(path: &Path) -> Result<ListedFiles, String> {
                     // the kind of the failure is kept.
                     let reason = io_error.map_or_else(|| err.to_string(), |io| io.kind().to_string());
                     listed.unreadable.push(format!(
-                        "{}: cannot read: {reason}; check its permissions, the logs in it were not scanned",
+                        "{}: cannot read: {reason}; check its permissions, the files in it were not read",
                         walk_path(&err, path)
                     ));
                 }

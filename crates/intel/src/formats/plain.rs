@@ -4,7 +4,11 @@
 //! - Comment lines start with `#`, `;` or `!` (adblock). An inline comment
 //!   starts with `#` or `;` after a blank (`1.10.16.0/20 ; SBL256894`) and
 //!   becomes the description of the line's indicators.
-//! - Several values may share a line, separated by blanks.
+//! - Several values may share a line, separated by blanks. A value
+//!   followed only by words (`192.0.2.7 scanning host`) takes the words as
+//!   its description. A line of mostly words is a note, such as a file's
+//!   date or the prose beside a feed, and is rejected whole, so that a
+//!   commit hash or file name inside it is not loaded as an indicator.
 //! - Hosts files: `0.0.0.0 name...` or `127.0.0.1 name...`, where the first
 //!   address is the sink and the names after it are the indicators.
 //! - Adblock rules `||host^` and `||host/path^$options`; exception rules
@@ -21,7 +25,7 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use iocwatch_model::Meta;
+use iocwatch_model::{IndicatorError, Meta, ParseOptions, parse_indicator};
 
 use crate::columns::set_extra;
 use crate::error::LineError;
@@ -86,6 +90,11 @@ pub(crate) struct PlainDecoder {
 #[derive(Debug, PartialEq, Eq)]
 enum Entry<'a> {
     Values(Vec<&'a str>),
+    /// One value followed by words that describe it.
+    Described {
+        value: &'a str,
+        description: &'a str,
+    },
     /// A line with no indicator, such as a zone-file directive.
     Skip,
     /// A zone-file record that continues up to a closing parenthesis.
@@ -157,6 +166,13 @@ impl PlainDecoder {
                 for value in values {
                     out.add(number, value, None, &meta);
                 }
+            }
+            Entry::Described { value, description } => {
+                let meta = match inline_comment {
+                    Some(comment) => self.meta_for(Some(&format!("{description} {comment}"))),
+                    None => self.meta_for(Some(description)),
+                };
+                out.add(number, value, None, &meta);
             }
             Entry::Skip => {}
             Entry::OpenRecord => self.in_zone_record = true,
@@ -356,7 +372,60 @@ fn entry(body: &str) -> Entry<'_> {
             .filter(|name| !is_hosts_file_name(name));
         return Entry::Values(names.collect());
     }
+    blank_separated(body, tokens)
+}
+
+/// Reads the blank-separated `tokens` of `body`: values, one value with
+/// a description, or a line of text.
+fn blank_separated<'a>(body: &'a str, tokens: Vec<&'a str>) -> Entry<'a> {
+    if tokens.len() < 2 {
+        return Entry::Values(tokens);
+    }
+    let indicator_like: Vec<bool> = tokens.iter().map(|token| looks_like_indicator(token)).collect();
+    let indicators = indicator_like.iter().filter(|like| **like).count();
+    let words = tokens
+        .iter()
+        .zip(&indicator_like)
+        .filter(|(token, like)| !**like && is_word(token))
+        .count();
+    if indicators == 1 && indicator_like[0] && words > 0 {
+        // The first token starts the trimmed body, so its length is a
+        // character boundary.
+        let description = body
+            .trim_start()
+            .get(tokens[0].len()..)
+            .unwrap_or_default()
+            .trim_start();
+        return Entry::Described {
+            value: tokens[0],
+            description,
+        };
+    }
+    if (words >= 2 && words > indicators) || (words >= 1 && indicators == 0) {
+        return Entry::Reject(LineError::Text {
+            others: tokens.len() - indicators,
+            tokens: tokens.len(),
+        });
+    }
     Entry::Values(tokens)
+}
+
+/// True when `token` parses as an indicator, or would but for being too
+/// broad or unroutable. A bare word that is a top-level domain (`is`,
+/// `to`, `in`) counts as a word, not as an indicator.
+fn looks_like_indicator(token: &str) -> bool {
+    match parse_indicator(token, None, ParseOptions::default()) {
+        Ok(_) => true,
+        Err(IndicatorError::Unroutable(_)) => true,
+        Err(IndicatorError::TooBroad(_)) => token.contains(['.', ':', '/']),
+        Err(_) => false,
+    }
+}
+
+/// True for a token that reads as a word of text: it has a letter and no
+/// character that joins the parts of an address, name or URL.
+fn is_word(token: &str) -> bool {
+    token.bytes().any(|byte| byte.is_ascii_alphabetic()) && !token.contains(['.', ':', '/', '@'])
 }
 
 /// Returns the names of a dnsmasq `address=/name/.../target` line.
