@@ -181,9 +181,13 @@ pub enum LineError {
         /// The number of blank-separated tokens on the line.
         tokens: usize,
     },
-    /// A Suricata or Snort rule whose header lists no address, such as a
-    /// rule that matches on content.
-    #[error("Suricata or Snort rule that lists no address; only the address lists of rules are read")]
+    /// A Suricata or Snort rule that gives no indicator: its header lists
+    /// no address, and no host, domain or fingerprint buffer has exactly
+    /// one content match.
+    #[error(
+        "Suricata or Snort rule without an indicator; only the header's addresses and the content of \
+         host, domain and fingerprint buffers (http.host, dns.query, tls.sni, ja3.hash, ...) are read"
+    )]
     RuleWithoutAddresses,
 }
 

@@ -122,6 +122,17 @@ const FEEDS: &[Feed] = &[
     feed("et_open_2019/drop.rules", Plain, 71, 617, 0, 0, 0),
     feed("et_open_2019/dshield.rules", Plain, 35, 20, 0, 0, 0),
     feed("firehol/feodo.ipset.excerpt", Plain, 40, 10, 0, 0, 0),
+    // One `http.host; content:"..."` rule per host, 294 distinct hosts
+    // by a separate count of those matches.
+    feed(
+        "urlhaus_filter/urlhaus-filter-suricata-online.rules.head300",
+        Plain,
+        300,
+        294,
+        0,
+        0,
+        0,
+    ),
     // Rejected: URL paths without host (28) and ports over 65535 (3).
     feed("maltrail/malware_asyncrat.txt", Plain, 31579, 25218, 141, 31, 0),
     // Rejected: 547 URL paths without host.
@@ -312,8 +323,8 @@ const FEEDS: &[Feed] = &[
     feed("zeek_intel_cps/tor-exit.intel", ZeekIntel, 3252, 1372, 1879, 0, 0),
 ];
 
-/// Files under `intel/` that are not watchlists: licences, notes, the
-/// Spamhaus ASN list (JSON) and Suricata rules that match on content.
+/// Files under `intel/` that are not watchlists: licences, notes and the
+/// Spamhaus ASN list (JSON).
 const NOT_WATCHLISTS: &[&str] = &[
     "FEEDS.md",
     "et_open_2019/LICENSE",
@@ -323,7 +334,6 @@ const NOT_WATCHLISTS: &[&str] = &[
     "spamhaus_drop/Last-Checked-At",
     "spamhaus_drop/asn_drop.json",
     "tor_exits/Last-Checked-At",
-    "urlhaus_filter/urlhaus-filter-suricata-online.rules.head300",
     "zeek_intel_cps/LICENSE",
 ];
 
@@ -594,6 +604,18 @@ fn urlhaus_renderings_agree() {
     ));
     let expected: BTreeSet<String> = hosts.union(&ips).cloned().collect();
     assert_eq!(domains, expected);
+    // The rule set is the first 300 lines of its file, so its hosts are
+    // some of the others.
+    let rules = value_set(&load(
+        &dir,
+        "urlhaus_filter/urlhaus-filter-suricata-online.rules.head300",
+    ));
+    assert_eq!(rules.len(), 294);
+    assert!(
+        rules.is_subset(&domains),
+        "{:?}",
+        rules.difference(&domains).next()
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! One decoder per watchlist format, each reading numbered lines.
 
 pub(crate) mod csv;
+pub(crate) mod ids_rule;
 pub(crate) mod jsonl;
 pub(crate) mod plain;
 pub(crate) mod zeek;

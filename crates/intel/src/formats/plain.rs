@@ -17,6 +17,9 @@
 //! - BIND `zone "name" { ... };` lines.
 //! - Response policy zones: `name CNAME .` records; directives (`$TTL`)
 //!   and other records (SOA, NS) are skipped.
+//! - Suricata and Snort rules: the addresses of the header and the value
+//!   of each host, domain or fingerprint buffer (see [`super::ids_rule`]),
+//!   with `msg` as the description.
 //! - Header comments: maltrail `# Reference: <url>` lines apply to the
 //!   entries up to the next reference block, `# Aliases:` to the rest of the
 //!   file; FireHOL `# Maintainer : name` sets the provider and
@@ -27,6 +30,7 @@ use std::sync::Arc;
 
 use iocwatch_model::{IndicatorError, Meta, ParseOptions, parse_indicator};
 
+use super::ids_rule::ids_rule;
 use crate::columns::set_extra;
 use crate::error::LineError;
 use crate::watchlist::{Collector, MetaCache};
@@ -143,13 +147,16 @@ impl PlainDecoder {
 
         // A rule's options contain `;`, which would start an inline comment.
         if let Some(rule) = ids_rule(line) {
-            if rule.addresses.is_empty() {
+            if rule.is_empty() {
                 out.reject(number, line, LineError::RuleWithoutAddresses);
                 return;
             }
-            let meta = self.meta_for(rule.message);
+            let meta = self.meta_for(rule.message.as_deref());
             for address in rule.addresses {
                 out.add(number, address, None, &meta);
+            }
+            for (value, kind) in &rule.contents {
+                out.add(number, value, *kind, &meta);
             }
             return;
         }
@@ -289,61 +296,6 @@ fn single_value(body: &str) -> Option<&str> {
             .any(|prefix| prefix.as_bytes().first() == bytes.first() && body.starts_with(prefix))
         && !(bytes.len() <= MAX_RECORD_TYPE_LEN && RECORD_TYPES.contains(&body));
     plain.then_some(body)
-}
-
-/// The actions that start a Suricata or Snort rule.
-const RULE_ACTIONS: [&str; 7] = [
-    "alert",
-    "drop",
-    "pass",
-    "reject",
-    "rejectsrc",
-    "rejectdst",
-    "rejectboth",
-];
-
-/// The addresses and message of a Suricata or Snort rule.
-struct IdsRule<'a> {
-    /// The addresses and networks of the rule's source and destination,
-    /// without variables (`$HOME_NET`), `any` and negated entries.
-    addresses: Vec<&'a str>,
-    /// The `msg` option.
-    message: Option<&'a str>,
-}
-
-/// Reads `line` as a Suricata or Snort rule, such as the reputation rules
-/// that Emerging Threats compiles from address feeds:
-/// `alert ip [192.0.2.1,198.51.100.0/24] any -> $HOME_NET any (msg:"..."; ...)`.
-/// Returns `None` for a line that is not a rule.
-fn ids_rule(line: &str) -> Option<IdsRule<'_>> {
-    let (header, options) = line.split_once('(')?;
-    let fields: Vec<&str> = header.split_whitespace().collect();
-    let [
-        action,
-        _protocol,
-        source,
-        _source_port,
-        direction,
-        destination,
-        _destination_port,
-    ] = fields.as_slice()
-    else {
-        return None;
-    };
-    if !RULE_ACTIONS.contains(action) || !matches!(*direction, "->" | "<>") {
-        return None;
-    }
-    let addresses = [source, destination]
-        .into_iter()
-        .flat_map(|field| field.split(','))
-        .map(|entry| entry.trim_matches(['[', ']']))
-        .filter(|entry| !entry.is_empty() && *entry != "any" && !entry.starts_with(['!', '$']))
-        .collect();
-    let message = options
-        .split_once("msg:\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(message, _)| message);
-    Some(IdsRule { addresses, message })
 }
 
 /// Finds the values of one non-comment line.
@@ -547,52 +499,12 @@ mod tests {
         }
     }
 
-    /// A rule line and the addresses and message read from it, or `None`
-    /// for a line that is not a rule.
-    type RuleRow<'a> = (&'a str, Option<(&'a [&'a str], Option<&'a str>)>);
-
     #[test]
-    fn ids_rule_table() {
-        let rows: [RuleRow<'_>; 8] = [
-            (
-                r#"alert ip [192.0.2.1,198.51.100.0/24] any -> $HOME_NET any (msg:"ET DROP group 1"; sid:1;)"#,
-                Some((&["192.0.2.1", "198.51.100.0/24"], Some("ET DROP group 1"))),
-            ),
-            (
-                r#"alert ip $HOME_NET any -> [203.0.113.5,203.0.113.6] any (msg:"ET CNC group 2"; sid:2;)"#,
-                Some((&["203.0.113.5", "203.0.113.6"], Some("ET CNC group 2"))),
-            ),
-            (
-                r#"drop tcp 192.0.2.9 any <> any 443 (sid:3;)"#,
-                Some((&["192.0.2.9"], None)),
-            ),
-            (
-                r#"alert ip [!192.0.2.1,$EXTERNAL_NET,192.0.2.2] any -> any any (msg:"x";)"#,
-                Some((&["192.0.2.2"], Some("x"))),
-            ),
-            (
-                r#"alert http $HOME_NET any -> $EXTERNAL_NET any (msg:"content"; http.host; content:"evil.example";)"#,
-                Some((&[], Some("content"))),
-            ),
-            (
-                "alert ip 192.0.2.1 any 198.51.100.1 any (msg:\"no direction\";)",
-                None,
-            ),
-            ("notify ip 192.0.2.1 any -> any any (msg:\"x\";)", None),
-            ("evil.example (a comment)", None),
-        ];
-        for (line, expected) in rows {
-            let rule = ids_rule(line).map(|rule| (rule.addresses, rule.message));
-            let expected = expected.map(|(addresses, message)| (addresses.to_vec(), message));
-            assert_eq!(rule, expected, "{line}");
-        }
-    }
-
-    #[test]
-    fn rule_addresses_load_with_message() {
+    fn rule_values_load_with_message() {
         let text = "# ET rules\n\
                     alert ip [192.0.2.1,198.51.100.0/24] any -> $HOME_NET any (msg:\"ET DROP group 1\"; sid:1;)\n\
-                    alert http $HOME_NET any -> any any (msg:\"content\"; content:\"evil.example\";)\n";
+                    alert http $HOME_NET any -> any any (msg:\"content\"; content:\"evil.example\";)\n\
+                    alert http $HOME_NET any -> $EXTERNAL_NET any (msg:\"urlhaus\"; http.host; content:\"bad.example\"; sid:2;)\n";
         let watchlist = crate::load_reader(
             "et",
             "drop.rules",
@@ -605,10 +517,14 @@ mod tests {
             .iter()
             .map(|indicator| indicator.value.to_string())
             .collect();
-        assert_eq!(values, ["192.0.2.1", "198.51.100.0/24"]);
+        assert_eq!(values, ["192.0.2.1", "198.51.100.0/24", "bad.example"]);
         assert_eq!(
             watchlist.indicators[0].meta.description.as_deref(),
             Some("ET DROP group 1")
+        );
+        assert_eq!(
+            watchlist.indicators[2].meta.description.as_deref(),
+            Some("urlhaus")
         );
         assert_eq!(watchlist.report.rejected.len(), 1);
         assert_eq!(watchlist.report.rejected[0].line, 3);
