@@ -45,7 +45,7 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
             // subfolder, loads once.
             if !files
                 .iter()
-                .any(|(_, known, _): &(_, PathBuf, _)| same_file(known, &file))
+                .any(|(_, known, _): &(_, PathBuf, _)| crate::paths::same_file(known, &file))
             {
                 files.push((name, file, in_folder));
             }
@@ -292,15 +292,6 @@ pub(crate) fn expand(name: Option<String>, path: &Path) -> Result<Expanded> {
         .chain(listed.skipped_links)
         .collect();
     Ok(Expanded { files, warnings })
-}
-
-/// Tells whether two paths name one file.
-fn same_file(first: &Path, second: &Path) -> bool {
-    first == second
-        || matches!(
-            (first.canonicalize(), second.canonicalize()),
-            (Ok(first), Ok(second)) if first == second
-        )
 }
 
 /// Tells whether `file`, under the folder `root`, is hidden or lies in a

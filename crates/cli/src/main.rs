@@ -7,6 +7,7 @@ mod export;
 mod intel;
 mod lookup;
 mod output;
+mod paths;
 mod progress;
 mod run;
 mod scan;

@@ -106,7 +106,6 @@ fn report_skipped(skipped: &[String], unsupported: usize) {
 /// the log or watchlist before it is read. The output may be an input by
 /// its path, inside a scanned folder, or through a link of either kind.
 fn check_output_path(output: &Path, args: &ScanArgs) -> Result<()> {
-    let existing = std::fs::metadata(output).ok();
     // Where the output is or will be, to check it against scanned folders.
     let location = output
         .parent()
@@ -120,14 +119,7 @@ fn check_output_path(output: &Path, args: &ScanArgs) -> Result<()> {
         .and_then(|parent| parent.canonicalize().ok())
         .zip(output.file_name())
         .map(|(parent, name)| parent.join(name));
-    let canonical = output.canonicalize().ok();
-    let is_output = |file: &Path| {
-        let same_path = canonical.is_some() && file.canonicalize().ok() == canonical;
-        same_path
-            || existing
-                .as_ref()
-                .is_some_and(|output| std::fs::metadata(file).is_ok_and(|input| same_file(output, &input)))
-    };
+    let is_output = |file: &Path| crate::paths::same_file(file, output);
     let contains_output = |folder: &Path| {
         folder.is_dir()
             && folder.canonicalize().is_ok_and(|folder| {
@@ -170,21 +162,6 @@ fn output_is_input(output: &Path) -> anyhow::Error {
         "the output file {} is also an input; write alerts to a file outside the scanned paths",
         output.display()
     )
-}
-
-/// Returns whether two metadata describe one file, which hard and
-/// symbolic links give several paths.
-#[cfg(unix)]
-fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    a.dev() == b.dev() && a.ino() == b.ino()
-}
-
-/// Returns false: without device and inode numbers, only canonical paths
-/// are compared.
-#[cfg(not(unix))]
-fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
-    false
 }
 
 fn report_malformed(stats: &iocwatch_pipeline::ScanStats) {
