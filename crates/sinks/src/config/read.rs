@@ -10,6 +10,7 @@
 //! reads its secret itself and an unset variable shows beside the rest.
 
 use std::ops::Range;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use iocwatch_config::{ConfigError, ConfigIssue, Report, Spanned, Table, read_text};
@@ -177,9 +178,7 @@ fn read_webhook(table: &mut Table<'_>, report: &mut Report<'_>, before: usize) -
         "a webhook sink needs `url`, for example url = \"https://hooks.example.net/iocwatch\"",
     );
     let format = read_choice(table, report, "format", &WEBHOOK_FORMATS);
-    let secret = table.string(report, "secret");
-    let secret_file = table.path(report, "secret_file");
-    let secret_env = table.string(report, "secret_env");
+    let secret = SECRET_KEYS.read(table, report);
     let headers = table.string_map(report, "headers");
     let ca_file = table.path(report, "ca_file");
     let timeout = read_timeout(table, report);
@@ -187,30 +186,19 @@ fn read_webhook(table: &mut Table<'_>, report: &mut Report<'_>, before: usize) -
     if let Some(url) = &url {
         report.result(url, webhook::parse_url(url.get_ref()));
     }
-    check_single_form(table, report, &["secret", "secret_file", "secret_env"]);
-    let forms = [
-        secret
-            .as_ref()
-            .map(|value| ("secret", value.span(), SecretForm::Inline(value.get_ref()))),
-        secret_file
-            .as_ref()
-            .map(|path| ("secret_file", path.span(), SecretForm::File(path.get_ref()))),
-        secret_env
-            .as_ref()
-            .map(|name| ("secret_env", name.span(), SecretForm::Env(name.get_ref()))),
-    ];
-    check_unbuilt_secret(report, before, &forms);
     let headers = headers.map(Spanned::into_inner).unwrap_or_default();
     for (name, value) in &headers {
         report.result(name, webhook::header_name(name.get_ref()));
         report.result(value, webhook::header_value(name.get_ref(), value.get_ref()));
     }
+    // Checked last, after every other problem of the table is recorded.
+    secret.check(table, report, before);
     Some(SinkKind::Webhook(WebhookConfig {
         url: url?.into_inner(),
         format: format.unwrap_or_default(),
-        secret: secret.map(Spanned::into_inner),
-        secret_file: secret_file.map(Spanned::into_inner),
-        secret_env: secret_env.map(Spanned::into_inner),
+        secret: secret.inline.map(Spanned::into_inner),
+        secret_file: secret.file.map(Spanned::into_inner),
+        secret_env: secret.env.map(Spanned::into_inner),
         headers: headers
             .into_iter()
             .map(|(name, value)| (name.into_inner(), value.into_inner()))
@@ -274,8 +262,7 @@ fn read_email(table: &mut Table<'_>, report: &mut Report<'_>, before: usize) -> 
     let security = read_choice(table, report, "security", &EMAIL_SECURITIES);
     let ca_file = table.path(report, "ca_file");
     let username = table.string(report, "username");
-    let password_file = table.path(report, "password_file");
-    let password_env = table.string(report, "password_env");
+    let password = PASSWORD_KEYS.read(table, report);
     let from = table.required_string(
         report,
         "from",
@@ -306,16 +293,6 @@ fn read_email(table: &mut Table<'_>, report: &mut Report<'_>, before: usize) -> 
             report.result(recipient, email::mailbox("to", recipient.get_ref()));
         }
     }
-    check_single_form(table, report, &["password_file", "password_env"]);
-    let forms = [
-        password_file
-            .as_ref()
-            .map(|path| ("password_file", path.span(), SecretForm::File(path.get_ref()))),
-        password_env
-            .as_ref()
-            .map(|name| ("password_env", name.span(), SecretForm::Env(name.get_ref()))),
-    ];
-    check_unbuilt_secret(report, before, &forms);
     let username_place = place_of(table, "username");
     let password_place = place_of(table, "password_file").or_else(|| place_of(table, "password_env"));
     let credentials = email::check_credentials(username_place.is_some(), password_place.is_some());
@@ -325,14 +302,16 @@ fn read_email(table: &mut Table<'_>, report: &mut Report<'_>, before: usize) -> 
     if let (Some(ca_file), Some(security)) = (&ca_file, security) {
         report.result(ca_file, email::check_ca_file(ca_file.get_ref(), security));
     }
+    // Checked last, after every other problem of the table is recorded.
+    password.check(table, report, before);
     Some(SinkKind::Email(EmailConfig {
         server: server?.into_inner(),
         port,
         security: security.unwrap_or_default(),
         ca_file: ca_file.map(Spanned::into_inner),
         username: username.map(Spanned::into_inner),
-        password_file: password_file.map(Spanned::into_inner),
-        password_env: password_env.map(Spanned::into_inner),
+        password_file: password.file.map(Spanned::into_inner),
+        password_env: password.env.map(Spanned::into_inner),
         from: from?.into_inner(),
         to: strings_of(Some(to?)),
         batch: batch.unwrap_or(1),
@@ -377,20 +356,70 @@ fn check_single_form(table: &Table<'_>, report: &mut Report<'_>, keys: &[&'stati
     }
 }
 
-/// The forms of one secret that a table gives: key, place and form.
-type GivenForm<'a> = Option<(&'static str, Range<usize>, SecretForm<'a>)>;
+/// The keys of one secret: inline, in a file, in an environment variable.
+struct SecretKeys {
+    inline: Option<&'static str>,
+    file: &'static str,
+    env: &'static str,
+}
 
-/// Reads the secret of a table that has a problem recorded since `before`,
-/// and so is not built, and records a problem at its value when it cannot
-/// be read or is empty. A table that gives more than one form has that
-/// problem recorded already.
-fn check_unbuilt_secret(report: &mut Report<'_>, before: usize, forms: &[GivenForm<'_>]) {
-    let mut given = forms.iter().flatten();
-    if let (Some((key, place, form)), None) = (given.next(), given.next())
-        && report.count() > before
-        && let Err(problem) = secret::read(key, *form)
-    {
-        report.at_span(place.clone(), problem.to_string());
+const SECRET_KEYS: SecretKeys = SecretKeys {
+    inline: Some("secret"),
+    file: "secret_file",
+    env: "secret_env",
+};
+
+const PASSWORD_KEYS: SecretKeys = SecretKeys {
+    inline: None,
+    file: "password_file",
+    env: "password_env",
+};
+
+/// The values that a table gives for the keys of one secret.
+struct GivenSecret {
+    keys: &'static SecretKeys,
+    inline: Option<Spanned<String>>,
+    file: Option<Spanned<PathBuf>>,
+    env: Option<Spanned<String>>,
+}
+
+impl SecretKeys {
+    fn read(&'static self, table: &mut Table<'_>, report: &mut Report<'_>) -> GivenSecret {
+        GivenSecret {
+            keys: self,
+            inline: self.inline.and_then(|key| table.string(report, key)),
+            file: table.path(report, self.file),
+            env: table.string(report, self.env),
+        }
+    }
+}
+
+impl GivenSecret {
+    /// Records a problem when the table gives more than one form. When
+    /// it gives one, and the table has a problem recorded since `before`
+    /// and so is not built, reads the secret and records a problem at its
+    /// value when it cannot be read or is empty.
+    fn check(&self, table: &Table<'_>, report: &mut Report<'_>, before: usize) {
+        let keys = self.keys;
+        let inline = self.inline.as_ref().zip(keys.inline);
+        let forms = [
+            inline.map(|(value, key)| (key, value.span(), SecretForm::Inline(value.get_ref()))),
+            self.file
+                .as_ref()
+                .map(|path| (keys.file, path.span(), SecretForm::File(path.get_ref()))),
+            self.env
+                .as_ref()
+                .map(|name| (keys.env, name.span(), SecretForm::Env(name.get_ref()))),
+        ];
+        let all_keys: Vec<&'static str> = keys.inline.into_iter().chain([keys.file, keys.env]).collect();
+        check_single_form(table, report, &all_keys);
+        let mut set_forms = forms.iter().flatten();
+        if let (Some((key, place, form)), None) = (set_forms.next(), set_forms.next())
+            && report.count() > before
+            && let Err(problem) = secret::read(key, *form)
+        {
+            report.at_span(place.clone(), problem.to_string());
+        }
     }
 }
 

@@ -222,6 +222,13 @@ fn config_reads_secret_of_table_with_other_problem() {
         "{email:?}"
     );
 
+    let header = problems(
+        "name = \"chat\"\ntype = \"webhook\"\nurl = \"https://hooks.example.net/x\"\n\
+         headers = { \"Bad Name\" = \"v\" }\nsecret_env = \"IOCWATCH_TEST_UNSET_VARIABLE\"\n",
+    );
+    assert_eq!(header.len(), 2, "{header:?}");
+    assert!(header[1].contains("IOCWATCH_TEST_UNSET_VARIABLE"), "{header:?}");
+
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("secret");
     std::fs::write(&secret, "s3cret\n").unwrap();
@@ -439,11 +446,14 @@ fn config_requires_recipients_and_password() {
         ]
     );
     let found = problems(
-        "name = \"m\"\ntype = \"email\"\nserver = \"smtp\"\nfrom = \"a@example.net\"\nto = [\"b@example.net\"]\npassword_env = \"P\"\n",
+        "name = \"m\"\ntype = \"email\"\nserver = \"smtp\"\nfrom = \"a@example.net\"\nto = [\"b@example.net\"]\npassword_env = \"IOCWATCH_TEST_UNSET_VARIABLE\"\n",
     );
     assert_eq!(
         found,
-        ["line 6, column 16: missing `username`: a password is set, so the user name is needed"]
+        [
+            "line 6, column 16: missing `username`: a password is set, so the user name is needed",
+            "line 6, column 16: environment variable IOCWATCH_TEST_UNSET_VARIABLE named by `password_env` is not set or not UTF-8"
+        ]
     );
 }
 
