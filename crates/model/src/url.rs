@@ -30,7 +30,7 @@ impl CanonicalUrl {
     ///
     /// [`ValueError::InvalidUrl`] when the host or port is malformed.
     pub fn parse(value: &str) -> Result<Self, ValueError> {
-        canonicalise(value, true).map_err(|reason| ValueError::InvalidUrl(format!("{value:?}: {reason}")))
+        canonicalise(value, true).map_err(|reason| ValueError::InvalidUrl(reason.to_string()))
     }
 
     /// Canonicalises a URL seen in a log, or `None` when it has no host.

@@ -206,9 +206,9 @@ pub fn parse_domain(value: &str) -> Result<String, ValueError> {
     if trimmed.is_empty() {
         return Err(ValueError::Empty);
     }
-    let ascii = to_ascii_lower(trimmed)
-        .ok_or_else(|| ValueError::InvalidDomain(format!("{value:?} is not a valid IDN")))?;
-    validate_host_name(&ascii).map_err(|reason| ValueError::InvalidDomain(format!("{value:?} {reason}")))?;
+    let ascii =
+        to_ascii_lower(trimmed).ok_or_else(|| ValueError::InvalidDomain("not a valid IDN".to_owned()))?;
+    validate_host_name(&ascii).map_err(|reason| ValueError::InvalidDomain(reason.to_string()))?;
     Ok(ascii.into_owned())
 }
 
@@ -239,24 +239,24 @@ fn to_ascii_lower(value: &str) -> Option<Cow<'_, str>> {
 fn validate_host_name(ascii: &str) -> Result<(), &'static str> {
     let bytes = ascii.as_bytes();
     if bytes.len() > 253 {
-        return Err("is longer than 253 characters");
+        return Err("longer than 253 characters");
     }
     let top = bytes.rsplit(|&b| b == b'.').next().unwrap_or_default();
     if top.iter().all(u8::is_ascii_digit) {
-        return Err("ends in a numeric label, so it is an address, not a domain");
+        return Err("the last label is a number, so the value is an address, not a domain");
     }
     for label in bytes.split(|&b| b == b'.') {
         if label.is_empty() {
-            return Err("has an empty label");
+            return Err("an empty label");
         }
         if label.len() > 63 {
-            return Err("has a label longer than 63 characters");
+            return Err("a label longer than 63 characters");
         }
         if !label
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
-            return Err("contains a character not allowed in a host name");
+            return Err("a character that host names do not allow");
         }
     }
     Ok(())
@@ -370,7 +370,7 @@ pub fn observed_digest(value: &str, algo: DigestAlgo) -> Option<Cow<'_, str>> {
 /// [`ValueError::InvalidEmail`] when the value has no `@`, an empty local
 /// part or an invalid domain.
 pub fn parse_email(value: &str) -> Result<String, ValueError> {
-    let invalid = || ValueError::InvalidEmail(value.to_owned());
+    let invalid = || ValueError::InvalidEmail("expected user@domain or Name <user@domain>".to_owned());
     let addr = strip_display_name(value);
     let (local, domain) = addr.rsplit_once('@').ok_or_else(invalid)?;
     if local.is_empty() || local.contains(char::is_whitespace) || local.contains('@') {
