@@ -21,8 +21,18 @@ use tokio_util::sync::CancellationToken;
 
 use crate::args::{ConfigCheckArgs, LogFormat, RunArgs};
 
+/// How far the configuration check goes for sinks.
+#[derive(Clone, Copy)]
+enum SinkCheck {
+    /// Build each sink, as the service does at startup.
+    Build,
+    /// Build each sink and check that file sinks can write their file,
+    /// without leaving anything behind, for `config check`.
+    BuildAndProbe,
+}
+
 /// Reads and checks a configuration file; `None` gives the defaults.
-fn load_config(path: Option<&Path>) -> Result<Config, ConfigError> {
+fn load_config(path: Option<&Path>, sink_check: SinkCheck) -> Result<Config, ConfigError> {
     let Some(path) = path else {
         return Ok(Config::default());
     };
@@ -47,7 +57,10 @@ fn load_config(path: Option<&Path>) -> Result<Config, ConfigError> {
     };
     let checks = Checks {
         decoder: &decoder,
-        sink: &service::check_sink,
+        sink: match sink_check {
+            SinkCheck::Build => &service::check_sink,
+            SinkCheck::BuildAndProbe => &service::check_sink_writable,
+        },
         tls: &tls,
     };
     Config::parse(&shown, &text, &checks)
@@ -63,7 +76,7 @@ pub fn check(args: ConfigCheckArgs) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let _context = runtime.enter();
-    match load_config(Some(&args.file)) {
+    match load_config(Some(&args.file), SinkCheck::BuildAndProbe) {
         Ok(config) => {
             println!(
                 "{}: valid: {} source{}, {} sink{}, data in {}, HTTP on {}",
@@ -96,7 +109,7 @@ pub fn run(args: RunArgs, data_dir: Option<PathBuf>) -> Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let context = runtime.enter();
-    let mut config = match load_config(args.config.as_deref()) {
+    let mut config = match load_config(args.config.as_deref(), SinkCheck::Build) {
         Ok(config) => config,
         Err(err) => anyhow::bail!("{err}"),
     };

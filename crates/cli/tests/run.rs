@@ -1070,6 +1070,45 @@ fn example_config_lists_every_decoder() {
     }
 }
 
+/// `config check` reports a file sink that cannot write, and leaves
+/// nothing behind while it checks.
+#[test]
+fn config_check_probes_file_sink_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("blocker"), "a file, not a folder").unwrap();
+    std::fs::create_dir(dir.path().join("folder")).unwrap();
+    let config = dir.path().join("sinks.toml");
+    let check = |path: &str| {
+        let text = format!("[[sink]]\nname = \"archive\"\ntype = \"file\"\npath = {path:?}\n");
+        std::fs::write(&config, text).unwrap();
+        run(&["config", "check", config.to_str().unwrap()])
+    };
+    let under_file = dir.path().join("blocker/alerts.jsonl");
+    let output = check(under_file.to_str().unwrap());
+    assert_eq!(status(&output), 2);
+    let text = stderr(&output);
+    assert!(text.contains("line 4"), "{text}");
+    assert!(text.contains("blocker is not a folder"), "{text}");
+
+    let output = check(dir.path().join("folder").to_str().unwrap());
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("is a folder; name a file in it"),
+        "{}",
+        stderr(&output)
+    );
+
+    let new_file = dir.path().join("new/deeper/alerts.jsonl");
+    let output = check(new_file.to_str().unwrap());
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let mut entries: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries, ["blocker", "folder", "sinks.toml"]);
+}
+
 #[test]
 fn unwritable_file_sink_warned_at_start() {
     // The sink's folder would have to be created where a file is, which

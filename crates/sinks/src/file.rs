@@ -46,6 +46,67 @@ pub(crate) fn check_path(path: &Path) -> Result<(), ConfigErrorKind> {
     Ok(())
 }
 
+/// Checks, without leaving anything behind, that a file sink could
+/// write to `path`: an existing file opens for appending, and otherwise
+/// the nearest existing folder above it accepts a new file. The folder is
+/// tried with a file that is created and removed at once.
+pub(crate) fn check_writable(path: &Path) -> Result<(), ConfigErrorKind> {
+    let invalid = |reason: String| ConfigErrorKind::InvalidValue {
+        key: "path",
+        value: path.display().to_string(),
+        reason,
+    };
+    match fs::metadata(path) {
+        Ok(metadata) if metadata.is_dir() => Err(invalid("is a folder; name a file in it".to_owned())),
+        Ok(_) => OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map(drop)
+            .map_err(|error| invalid(format!("cannot be opened for writing: {error}"))),
+        Err(error)
+            if matches!(
+                error.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            let folder = path
+                .ancestors()
+                .skip(1)
+                .map(|folder| {
+                    if folder.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        folder
+                    }
+                })
+                .find(|folder| fs::symlink_metadata(folder).is_ok())
+                .unwrap_or(Path::new("."));
+            if !folder.is_dir() {
+                return Err(invalid(format!(
+                    "{} is not a folder, so the file cannot be created under it",
+                    folder.display()
+                )));
+            }
+            let probe = folder.join(format!(".iocwatch-write-check-{}", std::process::id()));
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&probe)
+                .map_err(|error| {
+                    invalid(format!(
+                        "the folder {} does not accept new files: {error}",
+                        folder.display()
+                    ))
+                })?;
+            // Only the probe file is removed; a failure leaves a harmless
+            // empty file.
+            let _ = fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(error) => Err(invalid(format!("cannot be read: {error}"))),
+    }
+}
+
 impl FileSink {
     pub fn new(name: &str, config: FileConfig) -> Result<Self, ConfigError> {
         if config.max_bytes == 0 {

@@ -111,6 +111,23 @@ impl Sink {
         Ok(Self { name, route, target })
     }
 
+    /// Checks, without leaving anything behind, that the sink can
+    /// write where it delivers: a file sink's file opens for appending, or
+    /// its nearest existing folder accepts a new file. Other sinks deliver
+    /// to a peer and pass.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] at the `path` key saying what failed.
+    pub fn check_writable(config: &SinkConfig) -> Result<(), ConfigError> {
+        match &config.kind {
+            SinkKind::File(file_config) => {
+                file::check_writable(&file_config.path).map_err(|kind| ConfigError::new(&config.name, kind))
+            }
+            SinkKind::Webhook(_) | SinkKind::Syslog(_) | SinkKind::Email(_) => Ok(()),
+        }
+    }
+
     /// Returns the sink name.
     pub fn name(&self) -> &str {
         &self.name

@@ -584,6 +584,18 @@ pub fn check_sink(config: &SinkConfig) -> Result<(), iocwatch_sinks::ConfigError
     Sink::new(config.clone()).map(drop)
 }
 
+/// Builds a configured sink as [`check_sink`] does, and then checks,
+/// without leaving anything behind, that a file sink can write its file.
+/// The service itself creates the folder and warns when it cannot.
+///
+/// # Errors
+///
+/// Returns the sink layer's error for the first check that fails.
+pub fn check_sink_writable(config: &SinkConfig) -> Result<(), iocwatch_sinks::ConfigError> {
+    check_sink(config)?;
+    Sink::check_writable(config)
+}
+
 fn decoder_choice(source: &SourceConfig) -> Result<DecoderChoice, ServiceError> {
     if source.decoder.0 == "auto" {
         return Ok(match source.kind {
