@@ -196,8 +196,9 @@ fn import(
     let mut failed = false;
     let mut paths = Vec::new();
     for file in files {
+        let in_folder = file.is_dir();
         match crate::intel::expand(None, file) {
-            Ok(found) => paths.extend(found.warn().into_iter().map(|(_, path)| path)),
+            Ok(found) => paths.extend(found.warn().into_iter().map(|(_, path)| (path, in_folder))),
             Err(error) => {
                 eprintln!("error: {error:#}; skipped");
                 failed = true;
@@ -212,7 +213,7 @@ fn import(
         allowlisted: Some(&covers),
     };
     let mut total = ImportReport::default();
-    for path in paths {
+    for (path, in_folder) in paths {
         let watchlist = match load_file(&path, Some(name), options) {
             Ok(watchlist) => watchlist,
             Err(error) => {
@@ -222,6 +223,14 @@ fn import(
             }
         };
         crate::intel::report(&watchlist, all_rejections);
+        // Notes and dates beside the feeds of a folder load nothing.
+        if watchlist.indicators.is_empty() && in_folder {
+            eprintln!(
+                "warning: {}: no indicator was loaded, so it is skipped; check that the file is a watchlist",
+                path.display()
+            );
+            continue;
+        }
         if watchlist.indicators.is_empty() {
             let hint = if watchlist.report.lines == 0 {
                 "the file is empty"

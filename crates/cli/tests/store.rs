@@ -274,6 +274,33 @@ fn import_without_indicators_fails() {
     );
 }
 
+/// A folder of feeds is walked into its subfolders, and a note beside
+/// the feeds is skipped with a warning rather than failing the import.
+#[test]
+fn import_folder_skips_notes() {
+    let data = Data::new();
+    let feeds = data.dir.path().join("feeds");
+    fs::create_dir_all(feeds.join("provider")).unwrap();
+    fs::write(
+        feeds.join("provider").join("drop.txt"),
+        "198.51.100.0/24 ; SBL1\n",
+    )
+    .unwrap();
+    fs::write(
+        feeds.join("provider").join("Last-Checked-At"),
+        "Tue Feb 27 09:25:55 IST 2024\n",
+    )
+    .unwrap();
+    let output = data.run(&["watchlist", "import", "feeds", feeds.to_str().unwrap()]);
+    let err = stderr(&output);
+    assert_eq!(status(&output), 0, "{err}");
+    assert!(
+        err.contains("Last-Checked-At: no indicator was loaded, so it is skipped"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("feeds: 1 added"));
+}
+
 #[test]
 fn import_warns_of_unreadable_expiry() {
     let data = Data::new();
