@@ -19,10 +19,11 @@ use crate::zeek::{observe_certificate_hash, observe_email, observe_once, observe
 use crate::{DecodeError, excerpt};
 
 /// ECS fields read one to one into an observable.
-const DIRECT_FIELDS: [(&str, Field); 13] = [
+const DIRECT_FIELDS: [(&str, Field); 14] = [
     ("dns.question.name", Field::DnsQuestionName),
     ("url.domain", Field::UrlDomain),
     ("tls.client.server_name", Field::TlsServerName),
+    ("tls.server.x509.alternative_names", Field::TlsCertName),
     ("tls.client.ja3", Field::TlsJa3),
     ("tls.server.ja3s", Field::TlsJa3s),
     ("tls.client.ja4", Field::TlsJa4),

@@ -478,7 +478,7 @@ fn fill_x509<'l>(line: &impl ZeekLine<'l>, record: &mut Record<'l>) {
     if let Some(fingerprint) = line.text(Key::Fingerprint) {
         observe_certificate_hash(record, fingerprint);
     }
-    line.each(Key::SanDns, |name| record.observe(Field::TlsServerName, name));
+    line.each(Key::SanDns, |name| record.observe(Field::TlsCertName, name));
     line.each(Key::SanIp, |ip| observe_related_ip(record, ip));
 }
 

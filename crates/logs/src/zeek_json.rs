@@ -349,7 +349,7 @@ mod tests {
                         "tls.server.hash.sha256",
                         "25b66694babc309f9da717c5d90ed24efe588601df9bc798908210bb483fb0c1",
                     ),
-                    ("tls.client.server_name", "localhost.localdomain"),
+                    ("tls.server.x509.alternative_names", "localhost.localdomain"),
                 ],
             ),
             (

@@ -200,7 +200,7 @@ impl Strategies {
                     self.addresses.match_ip(ip, port, &mut on_hit);
                 }
             }
-            Field::DnsQuestionName | Field::UrlDomain | Field::TlsServerName => {
+            Field::DnsQuestionName | Field::UrlDomain | Field::TlsServerName | Field::TlsCertName => {
                 if let Some(ip) = observed_ip(value) {
                     self.addresses.match_ip(ip, None, &mut on_hit);
                 } else {

@@ -24,6 +24,9 @@ pub enum Field {
     UrlFull,
     /// `tls.client.server_name`
     TlsServerName,
+    /// `tls.server.x509.alternative_names`: a name the server's
+    /// certificate is valid for, which may be a wildcard (`*.example.com`).
+    TlsCertName,
     /// `tls.client.ja3`
     TlsJa3,
     /// `tls.server.ja3s`
@@ -52,7 +55,7 @@ pub enum Field {
 
 impl Field {
     /// Every field, in declaration order.
-    pub const ALL: [Field; 20] = [
+    pub const ALL: [Field; 21] = [
         Self::SourceIp,
         Self::DestinationIp,
         Self::RelatedIp,
@@ -61,6 +64,7 @@ impl Field {
         Self::UrlDomain,
         Self::UrlFull,
         Self::TlsServerName,
+        Self::TlsCertName,
         Self::TlsJa3,
         Self::TlsJa3s,
         Self::TlsJa4,
@@ -86,6 +90,7 @@ impl Field {
             Self::UrlDomain => "url.domain",
             Self::UrlFull => "url.full",
             Self::TlsServerName => "tls.client.server_name",
+            Self::TlsCertName => "tls.server.x509.alternative_names",
             Self::TlsJa3 => "tls.client.ja3",
             Self::TlsJa3s => "tls.server.ja3s",
             Self::TlsJa4 => "tls.client.ja4",
