@@ -287,7 +287,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write alerts to FILE instead of standard output.
+    /// Write alerts to FILE instead of standard output. When a log path
+    /// cannot be read, the scan stops before FILE is created or emptied.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 

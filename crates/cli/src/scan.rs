@@ -19,6 +19,7 @@ pub fn run(args: ScanArgs) -> Result<ExitCode> {
     args.ignored.warn("scan");
     if let Some(output) = &args.output {
         check_output_path(output, &args)?;
+        check_log_paths(&args.paths)?;
     }
     let (matcher, allowlist) = crate::intel::load(&args.intel, args.quiet)?;
     let out: Box<dyn Write + Send> = match &args.output {
@@ -100,6 +101,18 @@ fn report_skipped(skipped: &[String], unsupported: usize) {
             if unsupported == 1 { " was" } else { "s were" }
         );
     }
+}
+
+/// Stops before the output file is created, and so emptied, when a log
+/// path cannot be read: the scan would end with an error and an output
+/// that lacks its alerts.
+fn check_log_paths(paths: &[String]) -> Result<()> {
+    for path in paths.iter().filter(|path| *path != "-") {
+        std::fs::metadata(path).with_context(|| {
+            format!("cannot read log path {path}; check the path (the output file was left as it was)")
+        })?;
+    }
+    Ok(())
 }
 
 /// Rejects an output file that is also an input: creating it would empty

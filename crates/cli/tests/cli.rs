@@ -1018,6 +1018,30 @@ fn output_over_input_rejected() {
     assert_eq!(fs::read_to_string(&intel).unwrap(), "198.51.100.1\n");
 }
 
+/// A mistyped log path leaves the alerts of an earlier scan in place.
+#[test]
+fn output_kept_when_log_path_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let intel = dir.path().join("list.txt");
+    fs::write(&intel, "198.51.100.1\n").unwrap();
+    let earlier = dir.path().join("alerts.json");
+    fs::write(&earlier, "{\"earlier\":true}\n").unwrap();
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        "-o",
+        earlier.to_str().unwrap(),
+        dir.path().join("conn.lgo").to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 2);
+    let messages = stderr(&output);
+    assert!(messages.contains("cannot read log path"), "{messages}");
+    assert!(messages.contains("conn.lgo"), "{messages}");
+    assert_eq!(fs::read_to_string(&earlier).unwrap(), "{\"earlier\":true}\n");
+}
+
 #[cfg(unix)]
 #[test]
 fn output_linked_to_input_rejected() {
