@@ -439,9 +439,60 @@ fn data_dir_help_per_command() {
     );
 }
 
+/// JSON lines that no reader knows, such as Windows events, are not taken
+/// for ECS: a file named on the command line is an error, one in a folder
+/// is skipped.
+#[test]
+fn unknown_json_lines_not_scanned() {
+    let (dir, intel, log) = fixture(
+        "192.0.2.7\n",
+        "{\"Event\":{\"System\":{\"EventID\":3},\"EventData\":{\"DestinationIp\":\"192.0.2.7\"}}}\n",
+    );
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), log.to_str().unwrap()]);
+    assert_eq!(status(&output), 2, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("JSON lines of a kind iocwatch does not read"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = run(&[
+        "scan",
+        "--intel",
+        intel.to_str().unwrap(),
+        dir.path().to_str().unwrap(),
+    ]);
+    let messages = stderr(&output);
+    assert_eq!(status(&output), 1, "{messages}");
+    assert!(messages.contains("; skipped"), "{messages}");
+    assert!(!messages.contains(" events"), "{messages}");
+}
+
+/// A gzip file cut within its header gives no data: it is reported as cut
+/// short, not as a log in an unknown format.
+#[test]
+fn gzip_cut_in_header_reported() {
+    use std::io::Write as _;
+    let (dir, intel, _) = fixture("192.0.2.7\n", "");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(b"{\"source\":{\"ip\":\"192.0.2.7\"}}\n")
+        .unwrap();
+    let compressed = encoder.finish().unwrap();
+    let cut = dir.path().join("cut.json.gz");
+    fs::write(&cut, &compressed[..10]).unwrap();
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), cut.to_str().unwrap()]);
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("not a readable gzip file: it ends before any data"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 #[test]
 fn data_dir_ignored_by_scan_and_lookup() {
-    let (dir, intel, log) = fixture("198.51.100.1\n", "{}\n");
+    let (dir, intel, log) = fixture("198.51.100.1\n", "{\"source\":{\"ip\":\"192.0.2.1\"}}\n");
     let data_dir = dir.path().join("data");
     let output = run(&[
         "scan",

@@ -45,6 +45,31 @@ const CONTEXT_FIELDS: [&str; 5] = [
     "observer.name",
 ];
 
+/// The top-level ECS objects that the decoder reads values from, besides
+/// those of [`DIRECT_FIELDS`] and [`CONTEXT_FIELDS`].
+const OTHER_OBJECTS: [&str; 7] = [
+    "@timestamp",
+    "source",
+    "client",
+    "destination",
+    "server",
+    "email",
+    "related",
+];
+
+/// Returns whether `key`, a top-level key of a JSON object, is one the
+/// decoder reads: an object such as `source` or a dotted key inside one,
+/// such as `source.ip`.
+pub(crate) fn reads_key(key: &str) -> bool {
+    let object = key.split('.').next().unwrap_or(key);
+    OTHER_OBJECTS.contains(&object)
+        || DIRECT_FIELDS
+            .iter()
+            .map(|(path, _)| *path)
+            .chain(CONTEXT_FIELDS)
+            .any(|path| path.split('.').next() == Some(object))
+}
+
 /// Decodes an ECS document.
 ///
 /// # Errors

@@ -21,6 +21,24 @@ use memchr::memmem::Finder;
 use crate::json_screen::{self, ScreenBuffers};
 use crate::{DecodeError, Decoder, ecs, eve, excerpt, zeek_json};
 
+/// The top-level keys that make a line Zeek JSON.
+const ZEEK_KEYS: [&str; 4] = ["_path", "ts", "uid", "id.orig_h"];
+
+/// Returns whether the JSON object `line` has a top-level key that one of
+/// the three formats reads: `event_type` (EVE), a Zeek key, or an ECS
+/// object the decoder reads. Returns true for a line that is not one JSON
+/// object, which the decoder then reports as malformed.
+pub(crate) fn has_known_key(line: &[u8]) -> bool {
+    let Ok(object) =
+        serde_json::from_slice::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>(line)
+    else {
+        return true;
+    };
+    object
+        .keys()
+        .any(|key| key == "event_type" || ZEEK_KEYS.contains(&key.as_str()) || ecs::reads_key(key))
+}
+
 /// Decoder for JSON lines: Suricata EVE, Zeek JSON and ECS documents,
 /// detected line by line.
 ///
@@ -51,12 +69,7 @@ impl JsonDecoder {
     pub fn new() -> Self {
         Self {
             event_type: Finder::new(b"\"event_type\"").into_owned(),
-            zeek_keys: [
-                Finder::new(b"\"_path\"").into_owned(),
-                Finder::new(b"\"ts\"").into_owned(),
-                Finder::new(b"\"uid\"").into_owned(),
-                Finder::new(b"\"id.orig_h\"").into_owned(),
-            ],
+            zeek_keys: ZEEK_KEYS.map(|key| Finder::new(format!("\"{key}\"").as_bytes()).into_owned()),
             screen_buffers: ScreenBuffers::default(),
         }
     }

@@ -133,7 +133,9 @@ pub enum Format {
 ///
 /// Blank lines and `#` comment lines are skipped until a line decides:
 /// `#separator` or `#fields` means Zeek TSV, a line starting with `{` means
-/// JSON lines unless it opens a JSON document written over several lines,
+/// JSON lines unless it opens a JSON document written over several lines
+/// or is an object with no key that the EVE, Zeek or ECS reader reads
+/// (Windows event logs turned into JSON, say),
 /// and a line in a [`SyslogBody`] format, with or without a syslog
 /// header, means syslog. A syslog line whose body is in no known
 /// format (a `sshd` message in a kernel log) is skipped as well, so the
@@ -166,9 +168,9 @@ pub fn detect_format(head: &[u8]) -> Option<Format> {
         }
         if line.first() == Some(&b'{') {
             if after_other {
-                return is_json_value(line).then_some(Format::Json);
+                return (is_json_value(line) && json::has_known_key(line)).then_some(Format::Json);
             }
-            return (!is_multiline_json(line, rest)).then_some(Format::Json);
+            return (!is_multiline_json(line, rest) && json::has_known_key(line)).then_some(Format::Json);
         }
         match syslog::classify(line) {
             syslog::LineKind::Syslog => return Some(Format::Syslog),
@@ -178,6 +180,19 @@ pub fn detect_format(head: &[u8]) -> Option<Format> {
         }
     }
     None
+}
+
+/// Returns true when the first line of `head` that is not blank or a
+/// comment is a JSON object with no key that the EVE, Zeek or ECS reader
+/// reads, such as a Windows event turned into JSON. [`detect_format`]
+/// returns `None` for such a head.
+pub fn is_unknown_json_lines(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let first = head
+        .split(|&byte| byte == b'\n')
+        .map(<[u8]>::trim_ascii)
+        .find(|line| !line.is_empty() && !line.starts_with(b"#"));
+    first.is_some_and(|line| line.starts_with(b"{") && is_json_value(line) && !json::has_known_key(line))
 }
 
 /// Returns true when `line` is one whole JSON value.
@@ -247,13 +262,19 @@ mod tests {
 
     #[test]
     fn detect_format_cases() {
-        let rows: [(&[u8], Option<Format>); 24] = [
+        let rows: [(&[u8], Option<Format>); 28] = [
             (b"#separator \\x09\n#set_separator\t,\n", Some(Format::ZeekTsv)),
             (b"#fields\tts\tuid\n", Some(Format::ZeekTsv)),
             (b"### BTest baseline\n#separator \\x09\n", Some(Format::ZeekTsv)),
             (b"{\"ts\":1}\n", Some(Format::Json)),
             (b"\n\n  {\"event_type\":\"flow\"}", Some(Format::Json)),
-            (b"\xEF\xBB\xBF{\"a\":1}", Some(Format::Json)),
+            (b"\xEF\xBB\xBF{\"@timestamp\":1}", Some(Format::Json)),
+            (b"{\"source.ip\":\"192.0.2.1\"}\n", Some(Format::Json)),
+            (b"{\"tls\":{\"client\":{}}}\n", Some(Format::Json)),
+            // Objects with no key any of the readers reads, such as
+            // Windows events turned into JSON, are not a supported log.
+            (b"{\"Event\":{\"System\":{\"EventID\":3}}}\n", None),
+            (b"{\"foo\":\"bar\",\"n\":1}\n{\"foo\":\"baz\"}\n", None),
             (b"### BTest baseline\n{\"ts\":1}", Some(Format::Json)),
             (b"1541117137.618695\tCYtJYz4gNk3t5ZEt2\n", None),
             (b"[1,2]\n", None),

@@ -480,11 +480,21 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<NotLog>, Strin
     let read = read_up_to(&mut file, &mut head).map_err(fail)?;
     head.truncate(read);
     let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let mut decompressed = Vec::new();
     let (format, is_empty) = if gzip {
-        let mut decompressed = vec![0; SNIFF];
+        decompressed.resize(SNIFF, 0);
         let mut decoder = flate2::read::MultiGzDecoder::new(&head[..]);
-        match read_up_to(&mut decoder, &mut decompressed) {
-            Ok(read) => (detect_format(&decompressed[..read]), read == 0),
+        let mut filled = 0;
+        let read = read_into(&mut decoder, &mut decompressed, &mut filled);
+        decompressed.truncate(filled);
+        match read {
+            Ok(()) => (detect_format(&decompressed), filled == 0),
+            // A gzip file cut before its first block gives no data.
+            Err(err) if err.kind() == io::ErrorKind::UnexpectedEof && filled == 0 => {
+                return Ok(Some(NotLog::Other(format!(
+                    "{display}: not a readable gzip file: it ends before any data, so it was cut short"
+                ))));
+            }
             // The sniffed head ends mid-stream, which is expected; any
             // other error means the data is not gzip after all.
             Err(err) if err.kind() == io::ErrorKind::UnexpectedEof => (detect_format(&decompressed), false),
@@ -500,6 +510,14 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<NotLog>, Strin
     let Some(format) = format else {
         if is_empty {
             return Ok(None);
+        }
+        let sniffed = if gzip { &decompressed } else { &head };
+        if iocwatch_logs::is_unknown_json_lines(sniffed) {
+            return Ok(Some(NotLog::Other(format!(
+                "{display}: JSON lines of a kind iocwatch does not read: no key of Suricata EVE \
+                 (event_type), Zeek (ts, uid, id.orig_h) or ECS (@timestamp, source, destination, dns, \
+                 url, tls, file, email) at the top level"
+            ))));
         }
         if matches!(head.trim_ascii_start().first(), Some(b'{' | b'[')) {
             return Ok(Some(NotLog::Other(format!(
@@ -621,15 +639,22 @@ fn leading_header_lines(head: &[u8]) -> Vec<Vec<u8>> {
 
 fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
-    while filled < buffer.len() {
-        match reader.read(&mut buffer[filled..]) {
+    read_into(reader, buffer, &mut filled)?;
+    Ok(filled)
+}
+
+/// Reads until `buffer` is full or the reader ends, counting the bytes
+/// read in `filled`, which keeps its count when a read fails.
+fn read_into(reader: &mut impl Read, buffer: &mut [u8], filled: &mut usize) -> io::Result<()> {
+    while *filled < buffer.len() {
+        match reader.read(&mut buffer[*filled..]) {
             Ok(0) => break,
-            Ok(read) => filled += read,
+            Ok(read) => *filled += read,
             Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
             Err(err) => return Err(err),
         }
     }
-    Ok(filled)
+    Ok(())
 }
 
 impl UnitResult {
