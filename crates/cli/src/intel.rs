@@ -56,8 +56,8 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
         .par_iter()
         .map(|(name, file, _)| load_file(file, name.as_deref(), &options))
         .collect();
-    let mut watchlists = Vec::with_capacity(loaded.len());
-    for ((_, _, in_folder), watchlist) in files.iter().zip(loaded) {
+    let mut kept = Vec::with_capacity(loaded.len());
+    for ((name, _, in_folder), watchlist) in files.iter().zip(loaded) {
         // A log beside the feeds of a watchlist folder is skipped. One
         // named on its own is an error.
         let watchlist = match watchlist {
@@ -67,22 +67,27 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
             }
             loaded => loaded.context("cannot load watchlist")?,
         };
+        // Notes and dates beside the feeds of a folder load nothing, so
+        // they take no watchlist name.
+        let skipped = *in_folder && watchlist.indicators.is_empty() && watchlist.report.lines > 0;
+        kept.push((watchlist, name.is_some(), skipped));
+    }
+    name_watchlists(&mut kept);
+    let mut watchlists = Vec::with_capacity(kept.len());
+    for (watchlist, _, skipped) in kept {
         if !quiet {
             report(&watchlist, args.all_rejections);
         }
-        // Notes and dates beside the feeds of a folder load nothing and
-        // would only take a watchlist name.
         if watchlist.indicators.is_empty() && watchlist.report.lines > 0 {
-            let action = if *in_folder { ", so it is skipped" } else { "" };
+            let action = if skipped { ", so it is skipped" } else { "" };
             eprintln!(
                 "warning: {}: no indicator was loaded{action}; check that the file is a watchlist",
                 watchlist.source
             );
-            if *in_folder {
-                continue;
-            }
         }
-        watchlists.push(watchlist);
+        if !skipped {
+            watchlists.push(watchlist);
+        }
     }
     let allowlist = load_allowlist(&args.allowlist, &options, quiet, args.all_rejections)?;
     if let Some(allowlist) = &allowlist {
@@ -101,7 +106,6 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
             );
         }
     }
-    make_names_unique(&mut watchlists, quiet);
     // Named here because `--quiet` hides the reports.
     let sources: Vec<String> = watchlists
         .iter()
@@ -314,23 +318,38 @@ fn is_documentation(file: &Path) -> bool {
     prefixes.iter().any(|prefix| name.starts_with(prefix)) || name.ends_with(".MD")
 }
 
-/// Gives every watchlist a distinct name: a repeated name gets `-2`,
-/// `-3` and so on, with a warning, so alerts tell the lists apart.
-fn make_names_unique(watchlists: &mut [Watchlist], quiet: bool) {
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for watchlist in watchlists {
-        let count = seen.entry(watchlist.name.clone()).or_default();
-        *count += 1;
-        if *count > 1 {
-            let renamed = format!("{}-{count}", watchlist.name);
-            if !quiet {
-                eprintln!(
-                    "warning: watchlist name {} is already taken; {} is named {renamed}",
-                    watchlist.name, watchlist.source
-                );
-            }
-            watchlist.name = renamed;
+/// Gives every watchlist named after its file a name that no other
+/// watchlist has, before the reports print it. A name that is taken gets
+/// the name of the file's folder in front (`spamhaus_drop/drop`), and then
+/// `-2`, `-3` and so on. A name given with `NAME=` is kept, so that files
+/// given the same name load as one watchlist. Skipped entries take no
+/// name.
+fn name_watchlists(entries: &mut [(Watchlist, bool, bool)]) {
+    let mut taken: std::collections::HashSet<String> = entries
+        .iter()
+        .filter(|(_, given, skipped)| *given && !*skipped)
+        .map(|(watchlist, _, _)| watchlist.name.clone())
+        .collect();
+    for (watchlist, given, skipped) in entries.iter_mut() {
+        if *given || *skipped {
+            continue;
         }
+        let folder = Path::new(&watchlist.source)
+            .parent()
+            .and_then(Path::file_name)
+            .map(|folder| format!("{}/{}", folder.to_string_lossy(), watchlist.name));
+        let mut candidates = std::iter::once(watchlist.name.clone()).chain(folder);
+        let name = candidates
+            .find(|candidate| !taken.contains(candidate))
+            .unwrap_or_else(|| {
+                let base = watchlist.name.clone();
+                (2..)
+                    .map(|count| format!("{base}-{count}"))
+                    .find(|candidate| !taken.contains(candidate))
+                    .unwrap_or(base)
+            });
+        taken.insert(name.clone());
+        watchlist.name = name;
     }
 }
 

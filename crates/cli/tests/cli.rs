@@ -1631,7 +1631,7 @@ fn unparsable_time_marked() {
 }
 
 #[test]
-fn watchlist_folder_walks_subfolders_skips_docs() {
+fn watchlist_folder_names_and_skips_docs() {
     let dir = tempfile::tempdir().unwrap();
     let lists = dir.path().join("lists");
     fs::create_dir_all(lists.join("more")).unwrap();
@@ -1668,12 +1668,30 @@ fn watchlist_folder_walks_subfolders_skips_docs() {
         messages.contains("Last-Checked-At: no indicator was loaded, so it is skipped"),
         "{messages}"
     );
-    assert!(messages.contains("is named ips-2"), "{messages}");
-    assert!(!messages.contains("ips-3"), "{messages}");
+    assert!(messages.contains("watchlist ips: "), "{messages}");
+    assert!(messages.contains("watchlist more/ips: "), "{messages}");
     assert!(messages.contains("from 2 watchlists"), "{messages}");
     let alert = &alerts(&output)[0];
     assert_eq!(enrichments(alert).len(), 1);
-    assert_eq!(enrichments(alert)[0]["feed"]["name"], "ips-2");
+    assert_eq!(enrichments(alert)[0]["feed"]["name"], "more/ips");
+
+    // Files given one name load as one watchlist.
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        &format!("feeds={}", lists.join("ips.txt").display()),
+        "--intel",
+        &format!("feeds={}", lists.join("more").join("ips.txt").display()),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("from 1 watchlist "),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(enrichments(&alerts(&output)[0])[0]["feed"]["name"], "feeds");
 }
 
 #[test]

@@ -3,8 +3,9 @@
 use iocwatch_intel::Watchlist;
 use iocwatch_matcher::{BuildError, DomainMatch, Matcher, MatcherBuilder};
 
-/// Builds one matcher from every watchlist. Returns the matcher and the
-/// number of indicators a watchlist listed twice.
+/// Builds one matcher from every watchlist. Watchlists of the same name,
+/// such as two files given one name, become one. Returns the matcher and
+/// the number of indicators a watchlist listed twice.
 ///
 /// # Errors
 ///
@@ -12,8 +13,11 @@ use iocwatch_matcher::{BuildError, DomainMatch, Matcher, MatcherBuilder};
 /// matcher can number.
 pub fn build_matcher(watchlists: Vec<Watchlist>) -> Result<(Matcher, u64), BuildError> {
     let mut builder = MatcherBuilder::new();
+    let mut ids = std::collections::HashMap::new();
     for watchlist in watchlists {
-        let id = builder.add_watchlist(&watchlist.name, DomainMatch::Subdomains);
+        let id = *ids
+            .entry(watchlist.name.clone())
+            .or_insert_with(|| builder.add_watchlist(&watchlist.name, DomainMatch::Subdomains));
         builder.add_all(id, watchlist.indicators, |_| true);
     }
     let duplicates = builder.duplicates();
