@@ -130,7 +130,9 @@ fn plain_notes_rejected_whole_and_words_describe() {
                 evil.example is bad # seen 2024\n\
                 192.0.2.8 203.0.113.9 junk\n\
                 1.2.3 4.5.6 198.51.100.1\n\
-                Feb 27 2024 01:00\n";
+                Feb 27 2024 01:00\n\
+                192.0.2.9,198.51.100.9\n\
+                http://evil.example/a,b\n";
     let watchlist = load("notes.txt", text);
     assert_eq!(
         values(&watchlist),
@@ -139,7 +141,10 @@ fn plain_notes_rejected_whole_and_words_describe() {
             "evil.example",
             "192.0.2.8",
             "203.0.113.9",
-            "198.51.100.1"
+            "198.51.100.1",
+            "192.0.2.9",
+            "198.51.100.9",
+            "http://evil.example/a,b"
         ]
     );
     let descriptions: Vec<Option<&str>> = watchlist
@@ -149,7 +154,16 @@ fn plain_notes_rejected_whole_and_words_describe() {
         .collect();
     assert_eq!(
         descriptions,
-        [Some("scanning host"), Some("is bad seen 2024"), None, None, None]
+        [
+            Some("scanning host"),
+            Some("is bad seen 2024"),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None
+        ]
     );
     assert_eq!(rejected_lines(&watchlist), [1, 2, 5, 6, 6, 7]);
     let text = |others, tokens| LineError::Text { others, tokens };

@@ -4,7 +4,7 @@
 //! - Comment lines start with `#`, `;` or `!` (adblock). An inline comment
 //!   starts with `#` or `;` after a blank (`1.10.16.0/20 ; SBL256894`) and
 //!   becomes the description of the line's indicators.
-//! - Several values may share a line, separated by blanks. A value
+//! - Several values may share a line, separated by blanks or commas. A value
 //!   followed only by words (`192.0.2.7 scanning host`) takes the words as
 //!   its description. A line of mostly words is a note, such as a file's
 //!   date or the prose beside a feed, and is rejected whole, so that a
@@ -286,8 +286,9 @@ fn single_value(body: &str) -> Option<&str> {
     let bytes = body.as_bytes();
     let starts_alphanumeric = bytes.first().is_some_and(u8::is_ascii_alphanumeric);
     // Without an early exit, so that the check runs on many bytes at once.
+    // A comma may join several values, which `entry` splits.
     let graphic = bytes.iter().fold(true, |graphic, &byte| {
-        graphic & (byte.wrapping_sub(b'!') <= b'~' - b'!')
+        graphic & (byte.wrapping_sub(b'!') <= b'~' - b'!') & (byte != b',')
     });
     let plain = starts_alphanumeric
         && graphic
@@ -328,8 +329,10 @@ fn entry(body: &str) -> Entry<'_> {
 }
 
 /// Reads the blank-separated `tokens` of `body`: values, one value with
-/// a description, or a line of text.
+/// a description, or a line of text. A token of values joined by commas
+/// (`192.0.2.9,198.51.100.9`) counts as those values.
 fn blank_separated<'a>(body: &'a str, tokens: Vec<&'a str>) -> Entry<'a> {
+    let tokens: Vec<&str> = tokens.into_iter().flat_map(comma_separated).collect();
     if tokens.len() < 2 {
         return Entry::Values(tokens);
     }
@@ -360,6 +363,21 @@ fn blank_separated<'a>(body: &'a str, tokens: Vec<&'a str>) -> Entry<'a> {
         });
     }
     Entry::Values(tokens)
+}
+
+/// Splits `token` at its commas when every part between them is an
+/// indicator, and otherwise returns it whole, as a URL with a comma in
+/// its path is.
+fn comma_separated(token: &str) -> Vec<&str> {
+    if !token.contains(',') {
+        return vec![token];
+    }
+    let parts: Vec<&str> = token.split(',').filter(|part| !part.is_empty()).collect();
+    if parts.iter().all(|part| looks_like_indicator(part)) {
+        parts
+    } else {
+        vec![token]
+    }
 }
 
 /// True when `token` parses as an indicator, or would but for being too
