@@ -40,7 +40,7 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
     for spec in &args.intel {
         let (name, path) = split_spec(spec)?;
         let in_folder = path.is_dir();
-        for (name, file) in expand(name, &path)?.warn() {
+        for (name, file) in expand(name, &path, "watchlist")?.warn() {
             // A file that two specs name, such as a folder and its
             // subfolder, loads once.
             if !files
@@ -170,7 +170,7 @@ fn load_allowlist(
     };
     let mut entries = Vec::new();
     for path in paths {
-        for (_, file) in expand(None, path)?.warn() {
+        for (_, file) in expand(None, path, "allowlist")?.warn() {
             let list = load_file(&file, None, &options).context("cannot load allowlist")?;
             if !quiet {
                 report_list("allowlist", &list, all_rejections);
@@ -255,15 +255,15 @@ impl Expanded {
 /// Lists the files a spec names: the file itself, or every file under a
 /// directory and its subdirectories (sorted), each its own watchlist.
 /// Documentation beside the feeds and hidden files and folders are left
-/// out.
+/// out. `kind`, `watchlist` or `allowlist`, names the list in messages.
 ///
 /// # Errors
 ///
 /// Fails when `path` cannot be read, when `name` is given for a
 /// directory, and when a directory has no watchlist file.
-pub(crate) fn expand(name: Option<String>, path: &Path) -> Result<Expanded> {
+pub(crate) fn expand(name: Option<String>, path: &Path, kind: &str) -> Result<Expanded> {
     let metadata =
-        std::fs::metadata(path).with_context(|| format!("cannot read watchlist {}", path.display()))?;
+        std::fs::metadata(path).with_context(|| format!("cannot read {kind} {}", path.display()))?;
     if !metadata.is_dir() {
         return Ok(Expanded {
             files: vec![(name, path.to_owned())],
@@ -285,7 +285,7 @@ pub(crate) fn expand(name: Option<String>, path: &Path) -> Result<Expanded> {
         .collect();
     if files.is_empty() {
         bail!(
-            "the watchlist directory {} has no watchlist file; documentation (README, LICENSE, *.md) \
+            "the {kind} directory {} has no {kind} file; documentation (README, LICENSE, *.md) \
              and hidden files are not loaded",
             path.display()
         );

@@ -160,7 +160,7 @@ fn check_output_path(output: &Path, args: &ScanArgs) -> Result<()> {
         if contains_output(&path) {
             return Err(output_is_input(output));
         }
-        if let Ok(expanded) = crate::intel::expand(name, &path) {
+        if let Ok(expanded) = crate::intel::expand(name, &path, "watchlist") {
             inputs.extend(expanded.files.into_iter().map(|(_, file)| file));
         }
     }

@@ -197,7 +197,7 @@ fn import(
     let mut paths = Vec::new();
     for file in files {
         let in_folder = file.is_dir();
-        match crate::intel::expand(None, file) {
+        match crate::intel::expand(None, file, "watchlist") {
             Ok(found) => paths.extend(found.warn().into_iter().map(|(_, path)| (path, in_folder))),
             Err(error) => {
                 eprintln!("error: {error:#}; skipped");
@@ -275,10 +275,14 @@ fn import(
         total.updated += report.updated;
         total.skipped_allowlisted += report.skipped_allowlisted;
     }
-    println!(
-        "watchlist {name}: {} added, {} updated, {} skipped as allowlisted",
-        total.added, total.updated, total.skipped_allowlisted
-    );
+    // A watchlist that no file could create has nothing to summarise; the
+    // errors above say why.
+    if exists {
+        println!(
+            "watchlist {name}: {} added, {} updated, {} skipped as allowlisted",
+            total.added, total.updated, total.skipped_allowlisted
+        );
+    }
     Ok(if failed {
         ExitCode::from(EXIT_PARTIAL)
     } else {

@@ -1514,6 +1514,22 @@ fn allowlist_leaves_out_indicators_and_values() {
         text.contains("www.example.net  (domain www.example.net)\n  MATCH"),
         "{text}"
     );
+
+    let missing = dir.path().join("missing-allow.txt");
+    let output = run(&[
+        "lookup",
+        "--intel",
+        intel.to_str().unwrap(),
+        "--allowlist",
+        missing.to_str().unwrap(),
+        "198.51.100.1",
+    ]);
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("cannot read allowlist"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -267,6 +267,11 @@ fn import_without_indicators_fails() {
         assert_eq!(status(&output), 2, "{err}");
         assert!(err.contains("no indicators were loaded from"), "{err}");
         assert!(err.contains(hint), "{err}");
+        assert!(
+            output.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
     }
     assert!(
         data.watchlists().is_empty(),

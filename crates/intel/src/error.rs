@@ -94,7 +94,7 @@ pub enum IntelErrorKind {
     /// an `indicator` column, rather than a Zeek intel file.
     #[error(
         "a Zeek {0} log, not a watchlist: its #fields line has no indicator column; \
-         give logs as paths to scan, and watchlists with --intel"
+         scan it as a log, for example iocwatch scan --intel WATCHLIST LOG"
     )]
     ZeekLog(String),
     /// A Zeek intel file has data before any `#fields` line with an
