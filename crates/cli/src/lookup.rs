@@ -113,13 +113,13 @@ fn lookup(
             })
         })
         .collect();
-    let answer = json!({ "value": raw, "type": kind, "normalised": normalised, "problem": problem, "matches": matches });
+    let answer = json!({ "value": raw, "type": kind, "normalized": normalised, "problem": problem, "matches": matches });
     (answer, parsed.map(|_| ()))
 }
 
 fn print_text(answer: &Value) {
     let value = answer["value"].as_str().unwrap_or_default();
-    match (answer["type"].as_str(), answer["normalised"].as_str()) {
+    match (answer["type"].as_str(), answer["normalized"].as_str()) {
         (Some(kind), Some(normalised)) => println!("{value}  ({kind} {normalised})"),
         _ => println!(
             "{value}  ({})",
@@ -131,7 +131,7 @@ fn print_text(answer: &Value) {
         .map(Vec::as_slice)
         .unwrap_or_default();
     if matches.is_empty() {
-        if answer["normalised"].is_string() {
+        if answer["normalized"].is_string() {
             println!("  not on any watchlist");
         } else {
             // A value that is no valid indicator is looked up as written.

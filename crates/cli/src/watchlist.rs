@@ -262,11 +262,18 @@ fn import(
         }
         let report = store.import(name, watchlist.indicators, &import_options, now)?;
         if let Some(line) = report.first_unreadable_expiry_line {
+            let which = match report.unreadable_expiry {
+                1 => {
+                    format!("1 indicator, on line {line}, has an expiry that is no date or time, so it does")
+                }
+                count => format!(
+                    "{count} indicators, the first on line {line}, have an expiry that is no date or time, \
+                     so they do"
+                ),
+            };
             eprintln!(
-                "warning: {}: {} indicators, the first on line {line}, have an expiry that is no date or time, \
-                 so they do not expire; write it as 2030-01-01, 2030-01-01T00:00:00Z or epoch seconds",
+                "warning: {}: {which} not expire; write it as 2030-01-01, 2030-01-01T00:00:00Z or epoch seconds",
                 path.display(),
-                report.unreadable_expiry
             );
         }
         let after = import_json(&report, &path.display().to_string());

@@ -1640,7 +1640,7 @@ fn unparsable_time_marked() {
     let alerts = alerts(&output);
     assert_eq!(alerts[0]["iocwatch"]["timestamp_source"], "scan");
     assert!(
-        stderr(&output).contains("1 alerts carry the scan time"),
+        stderr(&output).contains("1 alert carries the scan time: its log line has no event time"),
         "{}",
         stderr(&output)
     );
@@ -1739,6 +1739,8 @@ fn lookup_address_with_port_and_url_host() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(answers[0]["matches"][0]["indicator"], "198.51.100.23");
+    // The key the API's search answers use too.
+    assert_eq!(answers[0]["normalized"], "198.51.100.23:443");
     assert_eq!(
         answers[1]["matches"][0]["indicator"],
         "update-check.badcdn.example"

@@ -163,12 +163,20 @@ impl ScanStats {
             let _ = writeln!(out, "malformed lines: {malformed} ({})", by_format.join(", "));
         }
         let _ = writeln!(out, "alerts: {}", self.alerts);
-        if self.alerts_without_event_time > 0 {
-            let _ = writeln!(
-                out,
-                "  {} alerts carry the scan time: their log lines have no event time that parses",
-                self.alerts_without_event_time
-            );
+        match self.alerts_without_event_time {
+            0 => {}
+            1 => {
+                let _ = writeln!(
+                    out,
+                    "  1 alert carries the scan time: its log line has no event time that parses"
+                );
+            }
+            count => {
+                let _ = writeln!(
+                    out,
+                    "  {count} alerts carry the scan time: their log lines have no event time that parses"
+                );
+            }
         }
         let mut lists: Vec<(&str, u64)> = self
             .alerts_by_watchlist
