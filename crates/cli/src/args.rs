@@ -247,7 +247,9 @@ pub struct IntelArgs {
 
     /// The CSV column that contains the indicators, when its name is not one
     /// of the usual ones (indicator, ioc, value, ip, domain, url, md5,
-    /// sha256, ...).
+    /// sha256, ...). It applies to every CSV watchlist of the command, so
+    /// CSV files with different columns are scanned in separate runs or
+    /// imported into stored watchlists first.
     #[arg(long, value_name = "NAME")]
     pub column: Option<String>,
 
