@@ -382,7 +382,8 @@ fn remove(store: &Store, name: &str, raw_values: &[String], now: OffsetDateTime)
             }
         }
     }
-    let removed = store.remove(name, &values)?;
+    let removed_each = store.remove_each(name, &values)?;
+    let removed: u64 = removed_each.iter().sum();
     let shown: Vec<String> = values.iter().map(ToString::to_string).collect();
     let before = json!({ "values": shown });
     audit(
@@ -400,8 +401,17 @@ fn remove(store: &Store, name: &str, raw_values: &[String], now: OffsetDateTime)
     if invalid > 0 {
         return Ok(ExitCode::from(EXIT_PARTIAL));
     }
-    if removed < values.len() as u64 {
-        eprintln!("note: values not removed were not in the watchlist");
+    let missing: Vec<&str> = shown
+        .iter()
+        .zip(&removed_each)
+        .filter(|(_, count)| **count == 0)
+        .map(|(value, _)| value.as_str())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "note: not in the watchlist, so not removed: {}",
+            missing.join(", ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -495,8 +495,15 @@ fn add_defanged_and_remove() {
         "--ttl overrides the watchlist's 30d"
     );
 
-    let removed = data.ok(&["watchlist", "remove", "manual", "198.51.100[.]7", "192.0.2.1"]);
+    let output = data.run(&["watchlist", "remove", "manual", "198.51.100[.]7", "192.0.2.1"]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let removed = String::from_utf8_lossy(&output.stdout);
     assert!(removed.contains("1 of 2 values removed"), "{removed}");
+    assert!(
+        stderr(&output).contains("not in the watchlist, so not removed: 192.0.2.1"),
+        "{}",
+        stderr(&output)
+    );
     assert_eq!(data.indicator_count("manual"), 1);
 }
 

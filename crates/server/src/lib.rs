@@ -526,7 +526,12 @@ fn split_events(bytes: &[u8]) -> Result<Split, ApiError> {
             continue;
         }
         let number = index + 1;
-        let problem = if line.first() != Some(&b'{') {
+        let problem = if line.first() == Some(&b'[') {
+            Some(format!(
+                "line {number} is a JSON array, not an object; send one JSON object per line, \
+                 or the whole body as one JSON array of objects"
+            ))
+        } else if line.first() != Some(&b'{') {
             Some(format!(
                 "line {number} is not a JSON object; send one JSON object per line"
             ))

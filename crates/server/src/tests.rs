@@ -131,7 +131,7 @@ async fn gzip_bodies_are_read() {
 
 #[tokio::test]
 async fn bad_lines_are_left_out_and_listed() {
-    let rows: [(&str, usize, &str, Value); 3] = [
+    let rows: [(&str, usize, &str, Value); 4] = [
         (
             "{\"a\":1}\n{\"a\":\n{\"b\":2}\n",
             2,
@@ -142,6 +142,13 @@ async fn bad_lines_are_left_out_and_listed() {
             "{\"a\":1}\nplain text\n",
             1,
             "line 2 is not a JSON object; send one JSON object per line",
+            json!(2),
+        ),
+        (
+            "{\"a\":1}\n[{\"a\":2}]\n",
+            1,
+            "line 2 is a JSON array, not an object; send one JSON object per line, or the whole body as one \
+             JSON array of objects",
             json!(2),
         ),
         (

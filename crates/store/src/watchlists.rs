@@ -363,16 +363,28 @@ impl Store {
     ///
     /// [`StoreError::UnknownWatchlist`] when no watchlist has the name.
     pub fn remove(&self, watchlist: &str, values: &[IndicatorValue]) -> Result<u64> {
+        let removed = self.remove_each(watchlist, values)?;
+        Ok(removed.iter().sum())
+    }
+
+    /// Removes values from a watchlist, as [`Store::remove`] does, and
+    /// returns how many indicators each value removed, in the order of
+    /// `values`: 0 for a value the watchlist did not list.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownWatchlist`] when no watchlist has the name.
+    pub fn remove_each(&self, watchlist: &str, values: &[IndicatorValue]) -> Result<Vec<u64>> {
         self.write(|tx| {
             let (id, _) = watchlist_id_and_ttl(tx, watchlist)?;
             let mut statement =
                 tx.prepare("DELETE FROM indicators WHERE watchlist_id = ?1 AND value = ?2")?;
-            let mut removed = 0;
+            let mut removed = Vec::with_capacity(values.len());
             for value in values {
-                removed += statement.execute(params![id, value.to_string()])? as u64;
+                removed.push(statement.execute(params![id, value.to_string()])? as u64);
             }
             drop(statement);
-            if removed > 0 {
+            if removed.iter().any(|count| *count > 0) {
                 bump_revision(tx)?;
             }
             Ok(removed)
