@@ -567,7 +567,7 @@ pub enum AlertsCommand {
         /// A comment for the history.
         #[arg(long)]
         comment: Option<String>,
-        /// The user name for the history (default: the USER environment variable).
+        /// The user name for the history (default: the USER or LOGNAME environment variable).
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
     },
@@ -579,7 +579,7 @@ pub enum AlertsCommand {
         /// A comment for the history.
         #[arg(long)]
         comment: Option<String>,
-        /// The user name for the history (default: the USER environment variable).
+        /// The user name for the history (default: the USER or LOGNAME environment variable).
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
     },
@@ -591,7 +591,7 @@ pub enum AlertsCommand {
         /// A comment for the history.
         #[arg(long)]
         comment: Option<String>,
-        /// The user name for the history (default: the USER environment variable).
+        /// The user name for the history (default: the USER or LOGNAME environment variable).
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
     },
@@ -605,7 +605,7 @@ pub enum AlertsCommand {
         /// The findings, for the history.
         #[arg(long)]
         comment: String,
-        /// The user name for the history (default: the USER environment variable).
+        /// The user name for the history (default: the USER or LOGNAME environment variable).
         #[arg(long, value_name = "NAME")]
         by: Option<String>,
     },
