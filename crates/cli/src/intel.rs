@@ -80,10 +80,19 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
         }
         if watchlist.indicators.is_empty() && watchlist.report.lines > 0 {
             let action = if skipped { ", so it is skipped" } else { "" };
-            eprintln!(
-                "warning: {}: no indicator was loaded{action}; check that the file is a watchlist",
-                watchlist.source
-            );
+            // A header without entries, as feeds publish for an empty
+            // list, is a watchlist all the same.
+            if watchlist.report.rejected.is_empty() {
+                eprintln!(
+                    "warning: {}: the file lists no indicator{action}",
+                    watchlist.source
+                );
+            } else {
+                eprintln!(
+                    "warning: {}: no indicator was loaded{action}; check that the file is a watchlist",
+                    watchlist.source
+                );
+            }
         }
         if !skipped {
             watchlists.push(watchlist);
@@ -112,6 +121,9 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
         .map(|watchlist| watchlist.source.clone())
         .collect();
     let lines: u64 = watchlists.iter().map(|watchlist| watchlist.report.lines).sum();
+    // A watchlist without indicators matches nothing and would only count
+    // in the summary; its warning is printed above.
+    watchlists.retain(|watchlist| !watchlist.indicators.is_empty());
     let (matcher, duplicates) = build_matcher(watchlists).context("cannot build the matcher")?;
     if matcher.is_empty() {
         let hint = if lines == 0 && sources.len() == 1 {

@@ -1532,6 +1532,37 @@ fn allowlist_leaves_out_indicators_and_values() {
     );
 }
 
+/// A watchlist that lists nothing, such as a feed's header published
+/// for an empty list, is named in a warning and does not count as loaded.
+#[test]
+fn empty_watchlist_warned_not_counted() {
+    let (dir, intel, log) = fixture("198.51.100.1\n", "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n");
+    let empty = dir.path().join("talos.intel");
+    fs::write(
+        &empty,
+        "#fields\tindicator\tindicator_type\tmeta.source\tmeta.do_notice\tmeta.desc\n",
+    )
+    .unwrap();
+    let output = run(&[
+        "scan",
+        "--intel",
+        empty.to_str().unwrap(),
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    let messages = stderr(&output);
+    assert_eq!(status(&output), 0, "{messages}");
+    assert!(
+        messages.contains("talos.intel: the file lists no indicator"),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("loaded 1 indicator from 1 watchlist "),
+        "{messages}"
+    );
+}
+
 #[test]
 fn mostly_rejected_file_warned() {
     let dir = tempfile::tempdir().unwrap();
