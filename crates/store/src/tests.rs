@@ -690,6 +690,30 @@ fn queue_retry_survives_reopen() {
 }
 
 #[test]
+fn queue_depth_counts_one_sink() {
+    let (_dir, store) = open();
+    assert_eq!(store.queue_depth("jsonl").unwrap(), 0);
+    let mut webhook = sighting("b", T0);
+    webhook.sinks = vec!["jsonl".to_owned(), "webhook".to_owned()];
+    store
+        .commit_batch(&[sighting("a", T0), webhook], &[], T0)
+        .unwrap();
+    assert_eq!(store.queue_depth("jsonl").unwrap(), 2);
+    assert_eq!(store.queue_depth("webhook").unwrap(), 1);
+    assert_eq!(store.queue_depth("email").unwrap(), 0);
+
+    let due = store.due_deliveries("jsonl", T0, 10).unwrap();
+    store.retry_later(due[0].id, T0 + HOUR, "timed out").unwrap();
+    assert_eq!(
+        store.queue_depth("jsonl").unwrap(),
+        2,
+        "a retried delivery stays queued"
+    );
+    store.delivered(due[1].id).unwrap();
+    assert_eq!(store.queue_depth("jsonl").unwrap(), 1);
+}
+
+#[test]
 fn status_changes_recorded() {
     let (_dir, store) = open();
     let id = store.commit_batch(&[sighting("k", T0)], &[], T0).unwrap()[0].id();
