@@ -148,6 +148,8 @@ fn parse_time(option: &str, text: &str, now: OffsetDateTime) -> Result<OffsetDat
 }
 
 fn list(store: &Store, args: &AlertListArgs, now: OffsetDateTime) -> Result<()> {
+    let instant =
+        |option: &str, text: Option<&str>| text.map(|text| parse_time(option, text, now)).transpose();
     let filter = AlertFilter {
         status: args.status,
         statuses: Vec::new(),
@@ -156,17 +158,12 @@ fn list(store: &Store, args: &AlertListArgs, now: OffsetDateTime) -> Result<()> 
         min_severity: args.severity,
         watchlist: args.watchlist.clone(),
         internal_host: args.host.clone(),
-        indicator: args.indicator.clone(),
-        since: args
-            .since
-            .as_deref()
-            .map(|text| parse_time("--since", text, now))
-            .transpose()?,
-        until: args
-            .until
-            .as_deref()
-            .map(|text| parse_time("--until", text, now))
-            .transpose()?,
+        indicator: None,
+        indicator_covers: args.indicator.clone(),
+        since: instant("--since", args.since.as_deref())?,
+        until: instant("--until", args.until.as_deref())?,
+        event_since: instant("--event-since", args.event_since.as_deref())?,
+        event_until: instant("--event-until", args.event_until.as_deref())?,
         limit: Some(args.limit),
         offset: args.offset,
     };
@@ -289,6 +286,8 @@ fn alert_json(alert: &StoredAlert, history: Option<&[HistoryEntry]>) -> Value {
         "internal_host": alert.internal_host,
         "first_seen": format_timestamp(alert.first_seen),
         "last_seen": format_timestamp(alert.last_seen),
+        "created_at": format_timestamp(alert.created_at),
+        "last_sighting_at": format_timestamp(alert.last_sighting_at),
         "count": alert.count,
         "document": alert.document,
     });

@@ -626,16 +626,29 @@ pub struct AlertListArgs {
     /// Only alerts involving this internal host.
     #[arg(long, value_name = "ADDRESS")]
     pub host: Option<String>,
-    /// Only alerts on this indicator.
+    /// Only alerts whose indicator covers this value, defanged or not: the
+    /// value itself, a network that contains it, a parent domain of it, or
+    /// the address with any port. A URL is also covered under http or https
+    /// and by the indicators that cover its host.
     #[arg(long, value_name = "VALUE")]
     pub indicator: Option<String>,
-    /// Only alerts last seen since this time: RFC 3339 (2024-05-01T10:00:00Z)
-    /// or a duration before now (24h).
+    /// Only alerts that iocwatch raised, or sighted again, at or after this
+    /// time, whatever the time of the log events: RFC 3339
+    /// (2024-05-01T10:00:00Z), epoch seconds, or a duration before now
+    /// (24h).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only alerts first seen before this time, in the same forms.
+    /// Only alerts that iocwatch raised before this time, in the same forms.
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
+    /// Only alerts whose latest event, by the time in the log, is at or
+    /// after this time, in the same forms.
+    #[arg(long, value_name = "TIME")]
+    pub event_since: Option<String>,
+    /// Only alerts whose earliest event, by the time in the log, is before
+    /// this time, in the same forms.
+    #[arg(long, value_name = "TIME")]
+    pub event_until: Option<String>,
     /// Alerts to show.
     #[arg(long, default_value_t = 50)]
     pub limit: u64,

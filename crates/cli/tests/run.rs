@@ -435,17 +435,128 @@ fn sink_outage_delays_only_that_sink() {
         .map(|alert| alert["iocwatch"]["alert_id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(delivered, alert_ids(&service.alerts()));
-    // One warning for the outage, not one per alert and attempt.
+    // The service logs the first failed attempts of the outage one by one
+    // and only counts the rest until the summary interval passes.
     let log = service.log();
     assert_eq!(
         log.matches("delivery failed; it will be tried again").count(),
+        LOGGED_FAILURES_PER_OUTAGE,
+        "{log}"
+    );
+    assert_eq!(
+        log.matches("further failed deliveries of this sink are logged at most once per interval")
+            .count(),
         1,
         "{log}"
     );
-    assert!(log.contains("the sink accepts deliveries again"), "{log}");
-    let (_, metrics) = service::http_get(service.http, "/metrics").unwrap();
-    assert!(metrics.contains("iocwatch_sink_deliveries_total"), "{metrics}");
+    let recovered: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("the sink accepts deliveries again"))
+        .collect();
+    assert_eq!(recovered.len(), 1, "{log}");
+    let failed_attempts = log_field(recovered[0], "failed_attempts").unwrap();
+    assert!(failed_attempts >= 10, "{}", recovered[0]);
+    assert!(failed_deliveries(&service, "hook") >= 10);
     service.stop();
+    assert!(
+        !service.log().contains("still queued for this sink at shutdown"),
+        "{}",
+        service.log()
+    );
+}
+
+/// Failed attempts of an outage that the service logs one by one.
+const LOGGED_FAILURES_PER_OUTAGE: usize = 5;
+
+/// Returns the number after `name=` in a text log line.
+fn log_field(line: &str, name: &str) -> Option<u64> {
+    let (_, rest) = line.split_once(&format!(" {name}="))?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Returns `iocwatch_sink_deliveries_total{outcome="failed"}` of `sink`
+/// from `/metrics`, 0 when absent.
+fn failed_deliveries(service: &Service, sink: &str) -> u64 {
+    let (_, metrics) = service::http_get(service.http, "/metrics").unwrap();
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("iocwatch_sink_deliveries_total{"))
+        .filter(|line| line.contains(&format!("sink=\"{sink}\"")) && line.contains("outcome=\"failed\""))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|value| value as u64)
+        .sum()
+}
+
+#[test]
+fn unreachable_webhook_logged_and_kept_queued() {
+    let closed_port = free_tcp_port();
+    let hook = |port: u16| {
+        format!(
+            "{FILE_SOURCE}\n[[sink]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"http://127.0.0.1:{port}/alerts\"\nformat = \"generic\"\n"
+        )
+    };
+    let mut service = Service::new(&hook(closed_port));
+    address_watchlist(&service, 8);
+    service.start();
+    let body: String = (0..8)
+        .map(|i| conn(1_733_300_000 + i, "10.4.0.2", &format!("203.0.113.{}", i + 1)))
+        .collect();
+    assert_eq!(service.ingest("shippers", &body).0, 202);
+    service.wait_for("failed webhook attempts", Duration::from_secs(20), || {
+        failed_deliveries(&service, "hook") >= 12
+    });
+    let log = service.log();
+    assert_eq!(
+        log.matches("delivery failed; it will be tried again").count(),
+        LOGGED_FAILURES_PER_OUTAGE,
+        "{log}"
+    );
+    assert!(
+        log.contains("further failed deliveries of this sink are logged at most once per interval"),
+        "{log}"
+    );
+    assert!(!log.contains("the sink accepts deliveries again"), "{log}");
+
+    service.stop();
+    let log = service.log();
+    let queued: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("alerts are still queued for this sink at shutdown"))
+        .collect();
+    assert_eq!(queued.len(), 1, "only the webhook has alerts left:\n{log}");
+    assert!(queued[0].contains("hook"), "{}", queued[0]);
+    assert_eq!(log_field(queued[0], "queued_alerts"), Some(8), "{}", queued[0]);
+
+    // Without the sink in the configuration, its alerts stay queued.
+    service.write_config(FILE_SOURCE);
+    service.start();
+    service.stop();
+    assert!(
+        service
+            .log()
+            .contains("alerts are queued for a sink that is not configured"),
+        "{}",
+        service.log()
+    );
+
+    // The next start with a sink of that name delivers them.
+    let receiver = Receiver::start();
+    receiver.up.store(true, Ordering::SeqCst);
+    service.write_config(&hook(receiver.port));
+    service.start();
+    service.wait_for("the queued alerts delivered", Duration::from_secs(20), || {
+        receiver.accepted.lock().unwrap().len() >= 8
+    });
+    service.stop();
+    let delivered: BTreeSet<String> = receiver
+        .accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|alert| alert["iocwatch"]["alert_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(delivered, alert_ids(&service.alerts()));
 }
 
 #[test]

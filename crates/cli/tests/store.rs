@@ -613,6 +613,87 @@ fn seed_alerts(data_dir: &Path) -> (String, String) {
     (outcomes[0].id().to_string(), outcomes[1].id().to_string())
 }
 
+/// Stores alerts as the service does when it reads, ten minutes ago, log
+/// lines of two days before: one on a network and one on a domain.
+fn seed_replayed_alerts(data_dir: &Path) -> (String, String) {
+    let store = Store::open(data_dir).unwrap();
+    let stored_at = time::OffsetDateTime::now_utc() - time::Duration::minutes(10);
+    let event_time = stored_at - time::Duration::days(2);
+    let sighting = |key: &str, indicator: &str| NewSighting {
+        dedup_key: key.to_owned(),
+        watchlist: "c2".to_owned(),
+        indicator: indicator.to_owned(),
+        internal_host: Some("10.0.0.5".to_owned()),
+        severity: Severity::High,
+        event_time,
+        window: Duration::from_secs(3600),
+        document: json!({"event": {"kind": "alert"}}),
+        sinks: Vec::new(),
+    };
+    let outcomes = store
+        .commit_batch(
+            &[
+                sighting("net", "203.0.113.0/28"),
+                sighting("domain", "evil.example"),
+            ],
+            &[],
+            stored_at,
+        )
+        .unwrap();
+    (outcomes[0].id().to_string(), outcomes[1].id().to_string())
+}
+
+#[test]
+fn alerts_list_since_uses_store_time() {
+    let data = Data::new();
+    let (network, domain) = seed_replayed_alerts(&data.path());
+
+    let recent = json_lines(&data.ok(&["alerts", "list", "--since", "1h", "--json"]));
+    let ids: BTreeSet<&str> = recent.iter().map(|alert| alert["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, BTreeSet::from([network.as_str(), domain.as_str()]));
+    assert!(recent[0]["last_sighting_at"].is_string(), "{}", recent[0]);
+    assert_eq!(
+        data.ok(&["alerts", "list", "--until", "1h"]).trim(),
+        "no alerts match"
+    );
+
+    let by_event = data.ok(&["alerts", "list", "--event-since", "1h"]);
+    assert_eq!(by_event.trim(), "no alerts match");
+    let old_events = json_lines(&data.ok(&["alerts", "list", "--event-until", "1d", "--json"]));
+    assert_eq!(old_events.len(), 2);
+
+    let bad = data.run(&["alerts", "list", "--event-since", "soon"]);
+    assert_eq!(status(&bad), 2);
+    assert!(stderr(&bad).contains("--event-since"), "{}", stderr(&bad));
+
+    let help = data.ok(&["alerts", "list", "--help"]);
+    assert!(help.contains("iocwatch raised"), "{help}");
+    assert!(help.contains("time in the log"), "{help}");
+}
+
+#[test]
+fn alerts_list_indicator_finds_covering_alerts() {
+    let data = Data::new();
+    let (network, domain) = seed_replayed_alerts(&data.path());
+    let listed = |value: &str| -> Vec<String> {
+        json_lines(&data.ok(&["alerts", "list", "--indicator", value, "--json"]))
+            .iter()
+            .map(|alert| alert["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    assert_eq!(listed("203.0.113.9"), [network.as_str()]);
+    assert_eq!(listed("203.0.113[.]9"), [network.as_str()]);
+    assert_eq!(listed("203.0.113.0/28"), [network.as_str()]);
+    assert!(listed("203.0.113.16").is_empty());
+    assert_eq!(listed("EVIL.example"), [domain.as_str()]);
+    assert_eq!(listed("hxxps://www.evil[.]example/login"), [domain.as_str()]);
+    assert!(listed("notevil.example").is_empty());
+
+    let table = data.ok(&["alerts", "list", "--indicator", "203.0.113.9"]);
+    assert!(table.contains("203.0.113.0/28"), "{table}");
+}
+
 #[test]
 fn alerts_list_show_and_triage() {
     let data = Data::new();

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use crate::Store;
 use crate::codec::{duration_micros, instant, micros};
+use crate::covering::covering;
 use crate::error::{Result, StoreError};
 use crate::queue::enqueue;
 use crate::watchlists::Severity;
@@ -230,6 +231,9 @@ pub struct StoredAlert {
     pub updated_at: OffsetDateTime,
     /// The user the alert is assigned to.
     pub assignee: Option<String>,
+    /// When iocwatch stored its latest sighting: its creation, or the last
+    /// sighting folded into it. Triage leaves it alone.
+    pub last_sighting_at: OffsetDateTime,
 }
 
 /// One state change of an alert.
@@ -269,12 +273,26 @@ pub struct AlertFilter {
     pub watchlist: Option<String>,
     /// Only alerts involving this internal host.
     pub internal_host: Option<String>,
-    /// Only alerts on this indicator (normalised).
+    /// Only alerts on this indicator (normalised), compared as text.
     pub indicator: Option<String>,
-    /// Only alerts last seen at or after this instant.
+    /// Only alerts whose indicator covers this value, which may be
+    /// defanged. The indicator covers it when it is the value, a network
+    /// that contains the address or network, or a parent domain of the
+    /// domain. An address with any port covers the bare address, and a URL
+    /// is also covered by the same resource under `http`, `https` or no
+    /// scheme and by the indicators that cover its host.
+    pub indicator_covers: Option<String>,
+    /// Only alerts that iocwatch created, or sighted again, at or after
+    /// this instant, whatever the event times of their logs.
     pub since: Option<OffsetDateTime>,
-    /// Only alerts first seen before this instant.
+    /// Only alerts that iocwatch created before this instant.
     pub until: Option<OffsetDateTime>,
+    /// Only alerts whose latest event time, from the log, is at or after
+    /// this instant.
+    pub event_since: Option<OffsetDateTime>,
+    /// Only alerts whose earliest event time, from the log, is before
+    /// this instant.
+    pub event_until: Option<OffsetDateTime>,
     /// Maximum alerts to return; `None` for all.
     pub limit: Option<u64>,
     /// Alerts to skip.
@@ -307,7 +325,8 @@ pub struct StatusChange {
 pub const MIN_ALERT_PREFIX: usize = 4;
 
 const ALERT_COLUMNS: &str = "id, dedup_key, watchlist, indicator, internal_host, severity, status, resolution, \
-                             first_seen, last_seen, count, document, created_at, updated_at, assignee";
+                             first_seen, last_seen, count, document, created_at, updated_at, assignee, \
+                             last_sighting_at";
 
 /// Sighting times kept per alert; older ones are pruned.
 pub const MAX_SIGHTINGS: u64 = 100;
@@ -444,6 +463,26 @@ impl Store {
     }
 }
 
+/// Returns the condition of [`AlertFilter::indicator_covers`], adding its
+/// parameters to `values`.
+fn covering_condition(value: &str, values: &mut Vec<rusqlite::types::Value>) -> String {
+    let covering = covering(value);
+    let mut placeholder = |value: String| {
+        values.push(value.into());
+        format!("?{}", values.len())
+    };
+    let listed: Vec<String> = covering.values.into_iter().map(&mut placeholder).collect();
+    let mut alternatives = vec![format!("indicator IN ({})", listed.join(", "))];
+    for host in covering.socket_hosts {
+        // Every `host:port` text sorts between `host:` and `host;` because
+        // ';' follows ':' in ASCII. Unlike LIKE, the range uses the index.
+        let low = placeholder(format!("{host}:"));
+        let high = placeholder(format!("{host};"));
+        alternatives.push(format!("(indicator >= {low} AND indicator < {high})"));
+    }
+    format!("({})", alternatives.join(" OR "))
+}
+
 /// Builds the WHERE clause of an alert filter and its parameters.
 fn filter_sql(filter: &AlertFilter) -> (String, Vec<rusqlite::types::Value>) {
     {
@@ -472,9 +511,15 @@ fn filter_sql(filter: &AlertFilter) -> (String, Vec<rusqlite::types::Value>) {
             condition("indicator = ?", indicator.clone().into());
         }
         if let Some(since) = filter.since {
-            condition("last_seen >= ?", micros(since).into());
+            condition("last_sighting_at >= ?", micros(since).into());
         }
         if let Some(until) = filter.until {
+            condition("created_at < ?", micros(until).into());
+        }
+        if let Some(since) = filter.event_since {
+            condition("last_seen >= ?", micros(since).into());
+        }
+        if let Some(until) = filter.event_until {
             condition("first_seen < ?", micros(until).into());
         }
         if let Some(after) = filter.updated_after {
@@ -504,6 +549,9 @@ fn filter_sql(filter: &AlertFilter) -> (String, Vec<rusqlite::types::Value>) {
                 .collect::<Vec<_>>()
                 .join(", ");
             conditions.push(format!("status IN ({list})"));
+        }
+        if let Some(value) = &filter.indicator_covers {
+            conditions.push(covering_condition(value, &mut values));
         }
 
         let clause = if conditions.is_empty() {
@@ -759,6 +807,7 @@ fn store_sighting(tx: &Transaction<'_>, sighting: &NewSighting, now: OffsetDateT
     let reopened = candidate.status == AlertStatus::Closed;
     tx.execute(
         "UPDATE alerts SET count = ?2, first_seen = ?3, last_seen = ?4, document = ?5, updated_at = ?6,
+             last_sighting_at = ?6,
              severity = CASE WHEN ?7 > (CASE severity WHEN 'low' THEN 0 WHEN 'medium' THEN 1
                  WHEN 'high' THEN 2 ELSE 3 END) THEN ?8 ELSE severity END,
              status = CASE WHEN ?9 THEN 'new' ELSE status END,
@@ -809,8 +858,8 @@ fn create_alert(
     let event = micros(sighting.event_time);
     tx.execute(
         "INSERT INTO alerts (id, dedup_key, watchlist, indicator, internal_host, severity, status, resolution,
-             first_seen, last_seen, count, document, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', NULL, ?7, ?7, 1, ?8, ?9, ?9)",
+             first_seen, last_seen, count, document, created_at, updated_at, last_sighting_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'new', NULL, ?7, ?7, 1, ?8, ?9, ?9, ?9)",
         params![
             id.to_string(),
             sighting.dedup_key,
@@ -958,6 +1007,7 @@ fn stored_alert(row: &Row<'_>) -> Result<StoredAlert> {
         created_at: instant(row.get(12)?)?,
         updated_at: instant(row.get(13)?)?,
         assignee: row.get(14)?,
+        last_sighting_at: instant(row.get(15)?)?,
     })
 }
 

@@ -40,6 +40,7 @@ mod alerts;
 mod allowlist;
 mod audit;
 mod codec;
+mod covering;
 mod error;
 mod queue;
 mod schema;

@@ -122,6 +122,22 @@ impl Store {
         })
     }
 
+    /// Returns the number of documents waiting for `sink`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sqlite`] when reading fails.
+    pub fn queue_depth(&self, sink: &str) -> Result<u64> {
+        self.read(|conn| {
+            let depth: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM deliveries WHERE sink = ?1",
+                params![sink],
+                |row| row.get(0),
+            )?;
+            Ok(depth.max(0) as u64)
+        })
+    }
+
     /// Returns the queue of every sink that has documents waiting, by name.
     ///
     /// # Errors

@@ -7,7 +7,7 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 /// Migrations in order; migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     r"
 CREATE TABLE store_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -171,6 +171,14 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_by_target ON audit (target, id);
 CREATE INDEX audit_by_actor ON audit (actor, id);
+",
+    // An alert stored before this version takes its last change as its
+    // last sighting, although that change may have been a triage change.
+    r"
+ALTER TABLE alerts ADD COLUMN last_sighting_at INTEGER NOT NULL DEFAULT 0;
+UPDATE alerts SET last_sighting_at = updated_at;
+CREATE INDEX alerts_by_last_sighting_at ON alerts (last_sighting_at);
+CREATE INDEX alerts_by_indicator ON alerts (indicator);
 ",
 ];
 

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -690,6 +690,30 @@ fn queue_retry_survives_reopen() {
 }
 
 #[test]
+fn queue_depth_counts_one_sink() {
+    let (_dir, store) = open();
+    assert_eq!(store.queue_depth("jsonl").unwrap(), 0);
+    let mut webhook = sighting("b", T0);
+    webhook.sinks = vec!["jsonl".to_owned(), "webhook".to_owned()];
+    store
+        .commit_batch(&[sighting("a", T0), webhook], &[], T0)
+        .unwrap();
+    assert_eq!(store.queue_depth("jsonl").unwrap(), 2);
+    assert_eq!(store.queue_depth("webhook").unwrap(), 1);
+    assert_eq!(store.queue_depth("email").unwrap(), 0);
+
+    let due = store.due_deliveries("jsonl", T0, 10).unwrap();
+    store.retry_later(due[0].id, T0 + HOUR, "timed out").unwrap();
+    assert_eq!(
+        store.queue_depth("jsonl").unwrap(),
+        2,
+        "a retried delivery stays queued"
+    );
+    store.delivered(due[1].id).unwrap();
+    assert_eq!(store.queue_depth("jsonl").unwrap(), 1);
+}
+
+#[test]
 fn status_changes_recorded() {
     let (_dir, store) = open();
     let id = store.commit_batch(&[sighting("k", T0)], &[], T0).unwrap()[0].id();
@@ -775,14 +799,14 @@ fn alert_filters() {
     );
     assert_eq!(
         count(AlertFilter {
-            since: Some(T0 + time::Duration::hours(1)),
+            event_since: Some(T0 + time::Duration::hours(1)),
             ..AlertFilter::default()
         }),
         1
     );
     assert_eq!(
         count(AlertFilter {
-            until: Some(T0 + time::Duration::hours(1)),
+            event_until: Some(T0 + time::Duration::hours(1)),
             ..AlertFilter::default()
         }),
         1
@@ -803,6 +827,151 @@ fn alert_filters() {
         .unwrap();
     assert_eq!(page.len(), 1);
     assert_eq!(page[0].dedup_key, "a", "last seen first");
+}
+
+#[test]
+fn since_and_until_use_store_times() {
+    let (_dir, store) = open();
+    let stored_at = T0 + time::Duration::days(2);
+    // Log lines of the day before, read two days later.
+    let old_event = T0 - time::Duration::days(1);
+    let early = store.commit_batch(&[sighting("a", old_event)], &[], T0).unwrap()[0].id();
+    let late = store
+        .commit_batch(&[sighting("b", old_event)], &[], stored_at)
+        .unwrap()[0]
+        .id();
+    let ids = |filter: AlertFilter| -> Vec<uuid::Uuid> {
+        store
+            .list_alerts(&filter)
+            .unwrap()
+            .iter()
+            .map(|alert| alert.id)
+            .collect()
+    };
+
+    let an_hour_before = stored_at - time::Duration::hours(1);
+    assert_eq!(
+        ids(AlertFilter {
+            since: Some(an_hour_before),
+            ..AlertFilter::default()
+        }),
+        [late]
+    );
+    assert_eq!(
+        ids(AlertFilter {
+            until: Some(an_hour_before),
+            ..AlertFilter::default()
+        }),
+        [early]
+    );
+    assert!(
+        ids(AlertFilter {
+            event_since: Some(an_hour_before),
+            ..AlertFilter::default()
+        })
+        .is_empty()
+    );
+
+    // A later sighting moves the alert's last sighting, triage does not.
+    let again = stored_at + time::Duration::hours(1);
+    store
+        .set_status(early, &actor_change(AlertStatus::Acknowledged), again)
+        .unwrap();
+    let after_triage = AlertFilter {
+        since: Some(again),
+        ..AlertFilter::default()
+    };
+    assert!(ids(after_triage.clone()).is_empty());
+    store
+        .commit_batch(&[sighting("a", old_event)], &[], again)
+        .unwrap();
+    assert_eq!(ids(after_triage), [early]);
+    let detail = store.alert(early).unwrap().unwrap();
+    assert_eq!(detail.alert.created_at, T0);
+    assert_eq!(detail.alert.last_sighting_at, again);
+}
+
+#[test]
+fn indicator_covers_finds_containing_indicators() {
+    let (_dir, store) = open();
+    let raise = |key: &str, indicator: &str| {
+        let mut sighting = sighting(key, T0);
+        sighting.indicator = indicator.to_owned();
+        store.commit_batch(&[sighting], &[], T0).unwrap()[0].id()
+    };
+    let network = raise("net", "203.0.113.0/28");
+    let address = raise("ip", "203.0.113.9");
+    let socket = raise("socket", "203.0.113.9:8443");
+    let other_network = raise("other", "203.0.113.16/28");
+    let domain = raise("domain", "evil.example");
+    let v6_socket = raise("v6", "[2001:db8::9]:443");
+    let covered = |value: &str| -> BTreeSet<uuid::Uuid> {
+        store
+            .list_alerts(&AlertFilter {
+                indicator_covers: Some(value.to_owned()),
+                ..AlertFilter::default()
+            })
+            .unwrap()
+            .iter()
+            .map(|alert| alert.id)
+            .collect()
+    };
+
+    assert_eq!(covered("203.0.113.9"), BTreeSet::from([network, address, socket]));
+    assert_eq!(
+        covered("203.0.113[.]9"),
+        BTreeSet::from([network, address, socket])
+    );
+    assert_eq!(covered("203.0.113.10"), BTreeSet::from([network]));
+    assert_eq!(covered("203.0.113.17"), BTreeSet::from([other_network]));
+    assert_eq!(covered("203.0.113.0/28"), BTreeSet::from([network]));
+    assert_eq!(
+        covered("203.0.113.9:8443"),
+        BTreeSet::from([network, address, socket])
+    );
+    assert_eq!(covered("203.0.113.9:80"), BTreeSet::from([network, address]));
+    assert_eq!(covered("cdn.EVIL.example"), BTreeSet::from([domain]));
+    assert_eq!(covered("http://www.evil.example/a"), BTreeSet::from([domain]));
+    assert!(covered("notevil.example").is_empty());
+    assert_eq!(covered("2001:DB8::9"), BTreeSet::from([v6_socket]));
+    assert!(covered("not an indicator").is_empty());
+    let count = store
+        .count_alerts(&AlertFilter {
+            indicator_covers: Some("203.0.113.9".to_owned()),
+            watchlist: Some("c2".to_owned()),
+            ..AlertFilter::default()
+        })
+        .unwrap();
+    assert_eq!(count, 3);
+}
+
+#[test]
+fn migration_takes_last_change_as_last_sighting() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        assert_eq!(schema::version(&conn).unwrap(), 0);
+        for (index, sql) in schema::MIGRATIONS[..2].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.execute(
+                "INSERT INTO schema_migrations (version) VALUES (?1)",
+                [index as i64 + 1],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO alerts (id, dedup_key, watchlist, indicator, internal_host, severity, status,
+                 resolution, first_seen, last_seen, count, document, created_at, updated_at)
+             VALUES ('0b8e2d4c-5a1f-4f0e-9c1d-2b3a4c5d6e7f', 'k', 'c2', '198.51.100.7', NULL, 'high', 'new',
+                 NULL, ?1, ?1, 1, '{}', ?1, ?2)",
+            [codec::micros(T0), codec::micros(T0 + time::Duration::hours(3))],
+        )
+        .unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let alerts = store.list_alerts(&AlertFilter::default()).unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].last_sighting_at, T0 + time::Duration::hours(3));
 }
 
 #[test]

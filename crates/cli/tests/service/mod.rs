@@ -47,18 +47,27 @@ impl Service {
         let dir = tempfile::tempdir().unwrap();
         let http: SocketAddr = format!("127.0.0.1:{}", free_tcp_port()).parse().unwrap();
         let config = dir.path().join("iocwatch.toml");
-        let text = format!(
-            "data_dir = {data:?}\n\n[http]\nlisten = \"{http}\"\n\n{body}",
-            data = dir.path().join("data").display().to_string(),
-            body = body.replace("{dir}", &dir.path().display().to_string()),
-        );
-        std::fs::write(&config, text).unwrap();
-        Self {
+        let service = Self {
             dir,
             http,
             config,
             child: None,
-        }
+        };
+        service.write_config(body);
+        service
+    }
+
+    /// Replaces the configuration with `body` after the data folder and
+    /// HTTP lines, as [`Service::new`] writes it. The next
+    /// [`Service::start`] reads it.
+    pub fn write_config(&self, body: &str) {
+        let text = format!(
+            "data_dir = {data:?}\n\n[http]\nlisten = \"{http}\"\n\n{body}",
+            data = self.dir.path().join("data").display().to_string(),
+            http = self.http,
+            body = body.replace("{dir}", &self.dir.path().display().to_string()),
+        );
+        std::fs::write(&self.config, text).unwrap();
     }
 
     /// Returns the path of a file in the test's folder.

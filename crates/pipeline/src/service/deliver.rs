@@ -7,11 +7,18 @@
 //! request, for example) is logged as an error and tried again at the
 //! maximum backoff. Every alert stays queued until its sink accepts it, so
 //! it is delivered once an operator fixes the cause.
+//!
+//! A failing sink stays visible in the log without flooding it. The first
+//! [`LOGGED_FAILURES_PER_OUTAGE`] failed attempts since the sink's last
+//! successful delivery are logged one by one. After them, at most one
+//! "still failing" line per [`FAILURE_SUMMARY_INTERVAL`] gives the number
+//! of failed attempts and of queued alerts. The first successful delivery
+//! after failures is logged once.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use iocwatch_sinks::Sink;
+use iocwatch_sinks::{DeliveryError, Sink};
 use iocwatch_store::{Delivery, Store};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -28,6 +35,77 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// Deliveries fetched from the queue at once.
 const FETCH: usize = 64;
 
+/// Failed attempts of one outage that are logged one by one.
+pub const LOGGED_FAILURES_PER_OUTAGE: u64 = 5;
+
+/// Minimum time between two "still failing" lines of one sink, once its
+/// first [`LOGGED_FAILURES_PER_OUTAGE`] failed attempts are logged.
+pub const FAILURE_SUMMARY_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The log entry of one failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FailureReport {
+    /// Logged on its own. `last` is set on the last attempt logged this
+    /// way in the outage.
+    Each {
+        /// Whether later attempts go into "still failing" lines.
+        last: bool,
+    },
+    /// Logged as a "still failing" line with the outage's counts.
+    Summary,
+    /// Counted only, at debug level and in the metrics.
+    Counted,
+}
+
+/// The failed attempts of one sink since its last successful delivery.
+#[derive(Debug, Default)]
+struct Outage {
+    /// Failed delivery attempts, 0 while the sink works.
+    failed_attempts: u64,
+    /// When the first of them failed.
+    started: Option<Instant>,
+    /// When a line about the outage was last logged.
+    last_logged: Option<Instant>,
+}
+
+impl Outage {
+    /// Counts a failed attempt at `now` and decides how to log it.
+    fn failed(&mut self, now: Instant) -> FailureReport {
+        self.failed_attempts += 1;
+        let started = *self.started.get_or_insert(now);
+        if self.failed_attempts <= LOGGED_FAILURES_PER_OUTAGE {
+            self.last_logged = Some(now);
+            return FailureReport::Each {
+                last: self.failed_attempts == LOGGED_FAILURES_PER_OUTAGE,
+            };
+        }
+        let last_logged = self.last_logged.unwrap_or(started);
+        if now.saturating_duration_since(last_logged) >= FAILURE_SUMMARY_INTERVAL {
+            self.last_logged = Some(now);
+            return FailureReport::Summary;
+        }
+        FailureReport::Counted
+    }
+
+    /// Returns how long the outage has lasted at `now`.
+    fn duration(&self, now: Instant) -> Duration {
+        self.started
+            .map_or(Duration::ZERO, |started| now.saturating_duration_since(started))
+    }
+
+    /// Ends the outage on a successful delivery at `now`. Returns the
+    /// number of failed attempts and the outage's duration, or `None` when
+    /// the sink was not failing.
+    fn recovered(&mut self, now: Instant) -> Option<(u64, Duration)> {
+        if self.failed_attempts == 0 {
+            return None;
+        }
+        let ended = (self.failed_attempts, self.duration(now));
+        *self = Self::default();
+        Some(ended)
+    }
+}
+
 /// Returns the wait before attempt `attempts + 1` of a delivery.
 pub fn backoff(attempts: u32) -> Duration {
     let exponent = attempts.min(16);
@@ -43,6 +121,7 @@ pub async fn run_worker(
     shutdown: CancellationToken,
 ) {
     let name = sink.name().to_owned();
+    let mut outage = Outage::default();
     loop {
         if shutdown.is_cancelled() {
             return;
@@ -69,7 +148,7 @@ pub async fn run_worker(
             if shutdown.is_cancelled() {
                 return;
             }
-            deliver_chunk(&sink, &store, &health, chunk).await;
+            deliver_chunk(&sink, &store, &health, &mut outage, chunk).await;
         }
         if fetched < FETCH {
             tokio::select! {
@@ -83,7 +162,13 @@ pub async fn run_worker(
 
 /// Delivers a group of queued alerts in one call to the sink, and settles
 /// each in the queue.
-async fn deliver_chunk(sink: &Sink, store: &Arc<Store>, health: &SinkHealth, chunk: &[Delivery]) {
+async fn deliver_chunk(
+    sink: &Sink,
+    store: &Arc<Store>,
+    health: &SinkHealth,
+    outage: &mut Outage,
+    chunk: &[Delivery],
+) {
     let name = sink.name();
     let alerts: Vec<serde_json::Value> = chunk.iter().map(|delivery| delivery.payload.clone()).collect();
     let result = if alerts.len() == 1 {
@@ -94,8 +179,13 @@ async fn deliver_chunk(sink: &Sink, store: &Arc<Store>, health: &SinkHealth, chu
     let count = chunk.len() as u64;
     match result {
         Ok(()) => {
-            if health.is_failing() {
-                tracing::info!(sink = name, "the sink accepts deliveries again");
+            if let Some((failed_attempts, duration)) = outage.recovered(Instant::now()) {
+                tracing::info!(
+                    sink = name,
+                    failed_attempts,
+                    failing_for_s = duration.as_secs(),
+                    "the sink accepts deliveries again"
+                );
             }
             metrics::counter!("iocwatch_sink_deliveries_total", "sink" => name.to_owned(), "outcome" => "delivered")
                 .increment(count);
@@ -115,24 +205,82 @@ async fn deliver_chunk(sink: &Sink, store: &Arc<Store>, health: &SinkHealth, chu
             } else {
                 MAX_BACKOFF
             };
-            let ids: Vec<String> = chunk
-                .iter()
-                .map(|delivery| delivery.alert_id.to_string())
-                .collect();
-            let ids = ids.join(",");
-            if health.is_failing() {
-                // One message per outage: the first failure is logged
-                // below, the rest only at debug level and in the metrics.
-                tracing::debug!(sink = name, alert_ids = %ids, attempts = attempts + 1, retry_in_s = wait.as_secs(), error = %err.message(), "delivery failed again");
-            } else if err.is_retryable() {
-                tracing::warn!(sink = name, alert_ids = %ids, attempts = attempts + 1, retry_in_s = wait.as_secs(), error = %err.message(), "delivery failed; it will be tried again");
-            } else {
-                tracing::error!(sink = name, alert_ids = %ids, attempts = attempts + 1, retry_in_s = wait.as_secs(), error = %err.message(), "the sink rejected the delivery; check the sink's configuration, the alerts stay queued");
-            }
             metrics::counter!("iocwatch_sink_deliveries_total", "sink" => name.to_owned(), "outcome" => "failed")
                 .increment(count);
             health.failed(err.message());
+            report_failure(name, store, outage, &err, chunk, attempts + 1, wait).await;
             settle(store, chunk, Some((wait, err.message().to_owned()))).await;
+        }
+    }
+}
+
+/// Logs a failed attempt as [`Outage::failed`] decides. `attempt` is the
+/// number of this attempt of the chunk's deliveries, counting earlier runs
+/// of the service.
+async fn report_failure(
+    name: &str,
+    store: &Arc<Store>,
+    outage: &mut Outage,
+    err: &DeliveryError,
+    chunk: &[Delivery],
+    attempt: u32,
+    wait: Duration,
+) {
+    let ids: Vec<String> = chunk
+        .iter()
+        .map(|delivery| delivery.alert_id.to_string())
+        .collect();
+    let ids = ids.join(",");
+    let retry_in_s = wait.as_secs();
+    let now = Instant::now();
+    match outage.failed(now) {
+        FailureReport::Each { last } => {
+            if err.is_retryable() {
+                tracing::warn!(sink = name, alert_ids = %ids, attempts = attempt, retry_in_s, error = %err.message(), "delivery failed; it will be tried again");
+            } else {
+                tracing::error!(sink = name, alert_ids = %ids, attempts = attempt, retry_in_s, error = %err.message(), "the sink rejected the delivery; check the sink's configuration, the alerts stay queued");
+            }
+            if last {
+                tracing::warn!(
+                    sink = name,
+                    failed_attempts = outage.failed_attempts,
+                    interval_s = FAILURE_SUMMARY_INTERVAL.as_secs(),
+                    "further failed deliveries of this sink are logged at most once per interval, until it accepts one"
+                );
+            }
+        }
+        FailureReport::Summary => {
+            let queued_alerts = queue_depth(store, name).await;
+            let failing_for_s = outage.duration(now).as_secs();
+            if err.is_retryable() {
+                tracing::warn!(sink = name, failed_attempts = outage.failed_attempts, failing_for_s, queued_alerts, retry_in_s, error = %err.message(), "delivery still fails and the alerts stay queued");
+            } else {
+                tracing::error!(sink = name, failed_attempts = outage.failed_attempts, failing_for_s, queued_alerts, retry_in_s, error = %err.message(), "the sink still rejects deliveries and the alerts stay queued; check the sink's configuration");
+            }
+        }
+        FailureReport::Counted => {
+            tracing::debug!(sink = name, alert_ids = %ids, attempts = attempt, retry_in_s, error = %err.message(), "delivery failed again");
+        }
+    }
+}
+
+/// Returns the number of alerts queued for `sink`, or `None` when the
+/// store cannot be read.
+async fn queue_depth(store: &Arc<Store>, sink: &str) -> Option<u64> {
+    let result = {
+        let store = store.clone();
+        let sink = sink.to_owned();
+        tokio::task::spawn_blocking(move || store.queue_depth(&sink)).await
+    };
+    match result {
+        Ok(Ok(depth)) => Some(depth),
+        Ok(Err(err)) => {
+            tracing::warn!(sink, error = %err, "failed to count the alerts queued for the sink");
+            None
+        }
+        Err(err) => {
+            tracing::warn!(sink, error = %err, "the task counting the alerts queued for the sink failed");
+            None
         }
     }
 }
@@ -173,5 +321,55 @@ mod tests {
         assert_eq!(backoff(5), Duration::from_secs(32));
         assert_eq!(backoff(9), MAX_BACKOFF);
         assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn outage_logs_first_failures_then_summaries() {
+        let start = Instant::now();
+        let mut outage = Outage::default();
+        let reports: Vec<FailureReport> = (0..7).map(|_| outage.failed(start)).collect();
+        assert_eq!(
+            reports,
+            [
+                FailureReport::Each { last: false },
+                FailureReport::Each { last: false },
+                FailureReport::Each { last: false },
+                FailureReport::Each { last: false },
+                FailureReport::Each { last: true },
+                FailureReport::Counted,
+                FailureReport::Counted,
+            ]
+        );
+
+        let almost = start + FAILURE_SUMMARY_INTERVAL - Duration::from_millis(1);
+        assert_eq!(outage.failed(almost), FailureReport::Counted);
+        let first_summary = start + FAILURE_SUMMARY_INTERVAL;
+        assert_eq!(outage.failed(first_summary), FailureReport::Summary);
+        assert_eq!(
+            outage.failed(first_summary + Duration::from_secs(1)),
+            FailureReport::Counted
+        );
+        let second_summary = first_summary + FAILURE_SUMMARY_INTERVAL;
+        assert_eq!(outage.failed(second_summary), FailureReport::Summary);
+        assert_eq!(outage.failed_attempts, 11);
+        assert_eq!(outage.duration(second_summary), 2 * FAILURE_SUMMARY_INTERVAL);
+    }
+
+    #[test]
+    fn outage_recovery_reports_once_and_resets() {
+        let start = Instant::now();
+        let mut outage = Outage::default();
+        assert_eq!(outage.recovered(start), None);
+
+        for _ in 0..8 {
+            outage.failed(start);
+        }
+        let later = start + Duration::from_secs(90);
+        assert_eq!(outage.recovered(later), Some((8, Duration::from_secs(90))));
+        assert_eq!(outage.recovered(later), None);
+
+        // A new outage logs its first failures one by one again.
+        assert_eq!(outage.failed(later), FailureReport::Each { last: false });
+        assert_eq!(outage.failed_attempts, 1);
     }
 }

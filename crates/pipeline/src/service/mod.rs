@@ -220,7 +220,55 @@ impl Running {
         }
         self.shutdown.cancel();
         while self.tasks.join_next().await.is_some() {}
+        let configured: Vec<String> = self
+            .health
+            .sinks
+            .iter()
+            .map(|sink| sink.name().to_owned())
+            .collect();
+        report_queued_at_shutdown(&self.store, &configured).await;
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Logs one warning per sink that still has alerts queued once the
+/// delivery workers have stopped. The queue is in the store, so the next
+/// start delivers them to a configured sink of the same name.
+async fn report_queued_at_shutdown(store: &Arc<Store>, configured: &[String]) {
+    let stats = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.queue_stats()).await
+    };
+    let stats = match stats {
+        Ok(Ok(stats)) => stats,
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "failed to read the delivery queue at shutdown; alerts may still be queued");
+            return;
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "the delivery queue read at shutdown stopped; alerts may still be queued");
+            return;
+        }
+    };
+    for queue in stats.iter().filter(|queue| queue.depth > 0) {
+        let oldest = queue.oldest_enqueued_at.map(rfc3339);
+        let oldest = oldest.as_deref();
+        if configured.contains(&queue.sink) {
+            tracing::warn!(
+                sink = %queue.sink,
+                queued_alerts = queue.depth,
+                retrying = queue.retrying,
+                oldest_queued_at = oldest,
+                "alerts are still queued for this sink at shutdown; they stay in the store and are delivered after the next start"
+            );
+        } else {
+            tracing::warn!(
+                sink = %queue.sink,
+                queued_alerts = queue.depth,
+                oldest_queued_at = oldest,
+                "alerts are queued for a sink that is not configured; they stay in the store until a sink of this name is configured again"
+            );
+        }
     }
 }
 

@@ -53,6 +53,10 @@ pub struct AlertSummary {
     pub first_seen: String,
     /// The last sighting, RFC 3339.
     pub last_seen: String,
+    /// When iocwatch raised the alert, RFC 3339.
+    pub created_at: String,
+    /// When iocwatch stored the alert's latest sighting, RFC 3339.
+    pub last_sighting_at: String,
     /// Sightings folded into the alert.
     pub count: u64,
     /// The user the alert is assigned to.
@@ -84,6 +88,8 @@ impl AlertSummary {
             direction,
             first_seen: rfc3339(alert.first_seen),
             last_seen: rfc3339(alert.last_seen),
+            created_at: rfc3339(alert.created_at),
+            last_sighting_at: rfc3339(alert.last_sighting_at),
             count: alert.count,
             assignee: alert.assignee.clone(),
             title,
@@ -121,14 +127,26 @@ pub struct AlertQuery {
     pub watchlist: Option<String>,
     /// An internal host address.
     pub host: Option<String>,
-    /// A normalised indicator value.
+    /// Only alerts whose indicator covers this value, defanged or not:
+    /// the value itself, a network that contains it, a parent domain of
+    /// it, or the address with any port. A URL is also covered under
+    /// `http` or `https` and by the indicators that cover its host.
     pub indicator: Option<String>,
-    /// Only alerts last seen at or after this RFC 3339 time.
+    /// Only alerts that iocwatch raised, or sighted again, at or after this
+    /// RFC 3339 time, whatever the time of the log events.
     #[param(format = DateTime, pattern = r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))$")]
     pub since: Option<String>,
-    /// Only alerts first seen before this RFC 3339 time.
+    /// Only alerts that iocwatch raised before this RFC 3339 time.
     #[param(format = DateTime, pattern = r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))$")]
     pub until: Option<String>,
+    /// Only alerts whose latest event, by the time in the log, is at or
+    /// after this RFC 3339 time.
+    #[param(format = DateTime, pattern = r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))$")]
+    pub event_since: Option<String>,
+    /// Only alerts whose earliest event, by the time in the log, is before
+    /// this RFC 3339 time.
+    #[param(format = DateTime, pattern = r"^(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))$")]
+    pub event_until: Option<String>,
     /// Text to find in the watchlist, indicator or host.
     pub q: Option<String>,
     /// Page size, 1 to 1000; default 50.
@@ -147,9 +165,14 @@ impl QueryParams for AlertQuery {
         ("min_severity", "low, medium, high or critical"),
         ("watchlist", "a watchlist name"),
         ("host", "an IP address such as 10.1.0.5"),
-        ("indicator", "a normalised indicator value"),
+        (
+            "indicator",
+            "an indicator value such as 203.0.113.9 or evil.example",
+        ),
         ("since", "an RFC 3339 time such as 2024-05-01T10:00:00Z"),
         ("until", "an RFC 3339 time such as 2024-05-01T10:00:00Z"),
+        ("event_since", "an RFC 3339 time such as 2024-05-01T10:00:00Z"),
+        ("event_until", "an RFC 3339 time such as 2024-05-01T10:00:00Z"),
         ("q", "text to find"),
         ("limit", "an integer from 1 to 1000"),
         ("offset", "an integer from 0 to 9223372036854775807"),
@@ -182,29 +205,41 @@ fn parse_host(text: &str) -> Result<String, ApiError> {
         })
 }
 
-fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
-    let since = query
-        .since
-        .as_deref()
-        .map(|text| parse_time("since", text))
-        .transpose()?;
-    let until = query
-        .until
-        .as_deref()
-        .map(|text| parse_time("until", text))
-        .transpose()?;
+/// Reads a pair of time filters, `since_name` and `until_name`.
+///
+/// # Errors
+///
+/// An invalid time, or an until before the since, at the field at fault.
+fn time_range(
+    (since_name, since): (&'static str, Option<&str>),
+    (until_name, until): (&'static str, Option<&str>),
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), ApiError> {
+    let since = since.map(|text| parse_time(since_name, text)).transpose()?;
+    let until = until.map(|text| parse_time(until_name, text)).transpose()?;
     if let (Some(since), Some(until)) = (since, until)
         && since > until
     {
         return Err(ApiError::invalid(
-            "until",
+            until_name,
             format!(
-                "until {} is before since {}; give an until at or after since",
+                "{until_name} {} is before {since_name} {}; give an {until_name} at or after {since_name}",
                 rfc3339(until),
                 rfc3339(since)
             ),
         ));
     }
+    Ok((since, until))
+}
+
+fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
+    let (since, until) = time_range(
+        ("since", query.since.as_deref()),
+        ("until", query.until.as_deref()),
+    )?;
+    let (event_since, event_until) = time_range(
+        ("event_since", query.event_since.as_deref()),
+        ("event_until", query.event_until.as_deref()),
+    )?;
     let min_severity = query
         .min_severity
         .as_deref()
@@ -229,9 +264,16 @@ fn filter(query: &AlertQuery) -> Result<AlertFilter, ApiError> {
             .filter(|host| !host.trim().is_empty())
             .map(parse_host)
             .transpose()?,
-        indicator: query.indicator.clone(),
+        // An empty filter, as a form with a blank field sends it, is no filter.
+        indicator_covers: query
+            .indicator
+            .as_deref()
+            .filter(|value| !value.trim().is_empty())
+            .map(str::to_owned),
         since,
         until,
+        event_since,
+        event_until,
         text: query.q.clone(),
         limit: Some(limit(query.limit)?),
         offset: offset(query.offset)?,

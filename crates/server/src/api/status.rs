@@ -260,7 +260,7 @@ pub(crate) async fn dashboard(
     let store = state.store.clone();
     let (alerts, open) = blocking(move || {
         let alerts = store.list_alerts(&AlertFilter {
-            since: Some(start),
+            event_since: Some(start),
             limit: Some(DASHBOARD_ALERTS),
             ..AlertFilter::default()
         })?;

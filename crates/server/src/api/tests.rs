@@ -765,6 +765,83 @@ async fn alert_list_filters_and_pages() {
     h.check_schemas();
 }
 
+/// `since` and `until` select alerts by when iocwatch stored them, the
+/// `event_` pair by the event time in the log, and `indicator` also finds
+/// an alert on a network that contains the value.
+#[tokio::test]
+async fn alert_list_store_times_and_covering_indicator() {
+    let h = harness();
+    // Whole seconds, which the store keeps exactly.
+    let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+    // Lines of a log from two days ago, read now.
+    let sighting = NewSighting {
+        dedup_key: "c2/203.0.113.0/28/10.1.0.5".to_owned(),
+        watchlist: "c2".to_owned(),
+        indicator: "203.0.113.0/28".to_owned(),
+        internal_host: Some("10.1.0.5".to_owned()),
+        severity: Severity::High,
+        event_time: now - time::Duration::days(2),
+        window: Duration::from_secs(3600),
+        document: json!({"event": {"kind": "alert"}}),
+        sinks: Vec::new(),
+    };
+    let id = h.store.commit_batch(&[sighting], &[], now).unwrap()[0]
+        .id()
+        .to_string();
+    let hour_ago = crate::api::rfc3339(now - time::Duration::hours(1));
+    let total = |reply: &Reply| reply.body["total"].as_u64().unwrap();
+
+    let since = h
+        .get(
+            &format!("/api/v1/alerts?since={hour_ago}"),
+            "/api/v1/alerts",
+            &h.viewer,
+        )
+        .await;
+    assert_eq!(total(&since), 1, "{}", since.body);
+    assert_eq!(since.body["items"][0]["id"], id.as_str());
+    assert_eq!(
+        since.body["items"][0]["last_sighting_at"],
+        crate::api::rfc3339(now)
+    );
+    for (query, expected) in [
+        (format!("until={hour_ago}"), 0),
+        (format!("event_since={hour_ago}"), 0),
+        (format!("event_until={hour_ago}"), 1),
+        ("indicator=203.0.113.9".to_owned(), 1),
+        ("indicator=203.0.113%5B.%5D9".to_owned(), 1),
+        ("indicator=203.0.113.0/24".to_owned(), 0),
+        ("indicator=203.0.113.17".to_owned(), 0),
+        ("indicator=".to_owned(), 1),
+    ] {
+        let reply = h
+            .get(&format!("/api/v1/alerts?{query}"), "/api/v1/alerts", &h.viewer)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{query}: {}", reply.body);
+        assert_eq!(total(&reply), expected, "{query}: {}", reply.body);
+    }
+
+    let bad = h
+        .get(
+            "/api/v1/alerts?event_since=yesterday",
+            "/api/v1/alerts",
+            &h.viewer,
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["error"]["field"], "event_since");
+    let reversed = h
+        .get(
+            "/api/v1/alerts?event_since=2024-05-02T00:00:00Z&event_until=2024-05-01T00:00:00Z",
+            "/api/v1/alerts",
+            &h.viewer,
+        )
+        .await;
+    assert_eq!(reversed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(reversed.body["error"]["field"], "event_until");
+    h.check_schemas();
+}
+
 #[tokio::test]
 async fn alert_detail_related_and_next_steps() {
     let h = harness();
