@@ -427,13 +427,7 @@ fn sink_outage_delays_only_that_sink() {
         Duration::from_secs(40),
         || receiver.accepted.lock().unwrap().len() >= 10,
     );
-    let delivered: BTreeSet<String> = receiver
-        .accepted
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|alert| alert["iocwatch"]["alert_id"].as_str().unwrap().to_owned())
-        .collect();
+    let delivered = alert_ids(&receiver.accepted.lock().unwrap());
     assert_eq!(delivered, alert_ids(&service.alerts()));
     // The service logs the first failed attempts of the outage one by one
     // and only counts the rest until the summary interval passes.
@@ -549,13 +543,7 @@ fn unreachable_webhook_logged_and_kept_queued() {
         receiver.accepted.lock().unwrap().len() >= 8
     });
     service.stop();
-    let delivered: BTreeSet<String> = receiver
-        .accepted
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|alert| alert["iocwatch"]["alert_id"].as_str().unwrap().to_owned())
-        .collect();
+    let delivered = alert_ids(&receiver.accepted.lock().unwrap());
     assert_eq!(delivered, alert_ids(&service.alerts()));
 }
 
