@@ -455,7 +455,7 @@ fn innermost(err: &ignore::Error) -> &ignore::Error {
 /// when its content is no supported log format.
 /// The log formats that a scan reads, as messages list them.
 pub const SUPPORTED_FORMATS: &str = "Zeek TSV, Zeek JSON, Suricata EVE, ECS JSON lines, \
-     Sysmon events as JSON lines, \
+     Sysmon JSON lines, \
      or syslog with a netfilter body with IN= and OUT=, a pfSense filterlog, PAN-OS or CEF body, \
      or a body of at least three key=value pairs";
 
