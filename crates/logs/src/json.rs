@@ -28,7 +28,7 @@ const ZEEK_KEYS: [&str; 4] = ["_path", "ts", "uid", "id.orig_h"];
 
 /// Returns whether the JSON object `line` has a top-level key that one of
 /// the formats reads: `event_type` (EVE), a Zeek key, an ECS object the
-/// decoder reads, or `Event` holding a Sysmon event. Returns true for a
+/// decoder reads, or `Event` containing a Sysmon event. Returns true for a
 /// line that is not one JSON object, which the decoder then reports as
 /// malformed.
 pub(crate) fn has_known_key(line: &[u8]) -> bool {
@@ -143,24 +143,29 @@ impl Decoder for JsonDecoder {
         "json"
     }
 
-    /// Leaves every line that names the Sysmon provider to the full
-    /// decode, because a Sysmon value such as `Hashes` or `QueryResults`
-    /// holds several observables in one string.
+    /// Leaves a line that would be read as ECS but names the Sysmon
+    /// provider to the full decode, because a Sysmon value such as
+    /// `Hashes` or `QueryResults` contains several observables in one
+    /// string. A line screened as EVE or Zeek decodes as that format
+    /// before the Sysmon reader is tried, so it needs no such search.
     fn screen(&mut self, line: &[u8], values: &mut Vec<Range<usize>>) -> Option<&'static str> {
-        if self.sysmon_provider.find(line).is_some() {
-            return None;
-        }
+        let values_before = values.len();
         let event_type = &self.event_type;
         let has_event_type = || event_type.find(line).is_some();
         let zeek_keys = &self.zeek_keys;
         let zeek_candidate = || zeek_keys.iter().any(|key| key.find(line).is_some());
-        json_screen::screen(
+        let format = json_screen::screen(
             line,
             has_event_type,
             zeek_candidate,
             &mut self.screen_buffers,
             values,
-        )
+        )?;
+        if format == "ecs" && self.sysmon_provider.find(line).is_some() {
+            values.truncate(values_before);
+            return None;
+        }
+        Some(format)
     }
 }
 

@@ -273,13 +273,14 @@ mod tests {
             (b"{\"source.ip\":\"192.0.2.1\"}\n", Some(Format::Json)),
             (b"{\"tls\":{\"client\":{}}}\n", Some(Format::Json)),
             // Objects with no key any of the readers reads, such as
-            // Windows events turned into JSON, are not a supported log.
+            // Windows events of providers other than Sysmon, are not a
+            // supported log.
             (b"{\"Event\":{\"System\":{\"EventID\":3}}}\n", None),
             (
                 b"{\"Event\":{\"System\":{\"Provider\":{\"#attributes\":{\"Name\":\"Microsoft-Windows-Security-Auditing\"}},\"EventID\":4624}}}\n",
                 None,
             ),
-            // Sysmon events are.
+            // Sysmon events are a supported log.
             (
                 b"{\"Event\":{\"System\":{\"Provider\":{\"#attributes\":{\"Name\":\"Microsoft-Windows-Sysmon\"}},\"EventID\":3},\"EventData\":{}}}\n",
                 Some(Format::Json),
@@ -340,7 +341,7 @@ mod tests {
             "#path\tdns",
             "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tquery\tanswers\thost\turi",
         ];
-        let samples: [(Format, &str); 5] = [
+        let samples: [(Format, &str); 6] = [
             (
                 Format::ZeekTsv,
                 "1.0\tC1\t10.0.0.1\t53\t[2001:db8::1]\t65535\ta\\x2cb.example\\\\\tx,192.0.2.1,(empty)\thost:80\t/p?q",
@@ -360,6 +361,10 @@ mod tests {
             (
                 Format::Json,
                 r#"{"ts":"2018-03-24T17:15:20Z","fingerprint":"ab","certificate.subject":"CN=x","san.dns":["a"],"san.ip":["192.0.2.1"]}"#,
+            ),
+            (
+                Format::Json,
+                r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":{"#text":3},"TimeCreated":{"#attributes":{"SystemTime":"2024-01-01T00:00:00Z"}},"Computer":"h"},"EventData":{"UtcTime":"2024-01-01 00:00:00.000","Image":"C:\\a.exe","Initiated":"false","SourceIp":"10.0.0.1","SourcePort":"1","DestinationIp":"::ffff:192.0.2.1","DestinationPort":2,"DestinationHostname":"d.example","QueryName":"q","QueryResults":"type:  5 c;192.0.2.2;","Hashes":"MD5=00,SHA256=11,IMPHASH=22"}}}"##,
             ),
         ];
         let specials = [
