@@ -14,6 +14,7 @@
 
 use std::borrow::Cow;
 
+use iocwatch_model::record::is_placeholder;
 use iocwatch_model::value::observed_ip;
 use iocwatch_model::{Field, Record};
 use serde_json::{Map, Value};
@@ -183,7 +184,7 @@ fn read_connection(data: &Map<String, Value>, record: &mut Record<'static>) -> R
         ("SourceIp", "SourcePort", Field::SourceIp),
         ("DestinationIp", "DestinationPort", Field::DestinationIp),
     ] {
-        let Some(ip) = text(data, address) else {
+        let Some(ip) = text(data, address).filter(|ip| !is_placeholder(ip)) else {
             continue;
         };
         if observed_ip(&ip).is_none() {
@@ -415,6 +416,18 @@ mod tests {
             Some(445)
         );
         assert!(context(&record).contains(&("network.direction", "ingress")));
+    }
+
+    #[test]
+    fn empty_addresses_are_skipped() {
+        let line = event(
+            3,
+            r#"{"SourceIp":"","SourcePort":0,"DestinationIp":"-","DestinationHostname":"","DestinationPort":""}"#,
+        );
+        let record = decode_one(&line);
+        assert!(record.source.is_none());
+        assert!(record.destination.is_none());
+        assert!(record.observables.is_empty());
     }
 
     #[test]
