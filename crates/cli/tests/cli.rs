@@ -439,9 +439,75 @@ fn data_dir_help_per_command() {
     );
 }
 
-/// JSON lines that no reader knows, such as Windows events, are not taken
-/// for ECS: a file named on the command line is an error, one in a folder
-/// is skipped.
+/// Sysmon events exported as JSON lines alert on the connection, the DNS
+/// query and the process hash, each under its ECS field name.
+#[test]
+fn sysmon_events_alert_with_field_names() {
+    let event = |id: u32, data: &str| {
+        format!(
+            r##"{{"Event":{{"System":{{"Provider":{{"#attributes":{{"Name":"Microsoft-Windows-Sysmon"}}}},"EventID":{id},"TimeCreated":{{"#attributes":{{"SystemTime":"2024-05-01T10:00:0{id}Z"}}}},"Computer":"ws-7.corp.example"}},"EventData":{data}}}}}"##
+        )
+    };
+    let log = [
+        event(
+            3,
+            r#"{"Image":"C:\\Windows\\System32\\wbem\\WMIC.exe","User":"CORP\\alice","Protocol":"tcp","Initiated":true,"SourceIp":"10.0.2.15","SourcePort":49167,"DestinationIp":"203.0.113.27","DestinationHostname":"quiet.test","DestinationPort":443}"#,
+        ),
+        event(
+            22,
+            r#"{"QueryName":"www.evil.example","QueryResults":"type:  5 cdn.quiet.test;::ffff:192.0.2.44;","Image":"C:\\Windows\\System32\\svchost.exe"}"#,
+        ),
+        event(
+            1,
+            r#"{"Image":"C:\\Tools\\dropper.exe","Hashes":"SHA1=DA39A3EE5E6B4B0D3255BFEF95601890AFD80709,MD5=D41D8CD98F00B204E9800998ECF8427E,SHA256=E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855,IMPHASH=00000000000000000000000000000000"}"#,
+        ),
+    ]
+    .join("\n");
+    let (_dir, intel, log) = fixture(
+        "203.0.113.27\nevil.example\n192.0.2.44\n\
+         e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n\
+         00000000000000000000000000000000\n",
+        &log,
+    );
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let alerts = alerts(&output);
+    assert_eq!(alerts.len(), 3, "{alerts:#?}");
+    assert_eq!(
+        atomics(&alerts),
+        [
+            ("destination.ip".to_owned(), "203.0.113.27".to_owned()),
+            ("dns.question.name".to_owned(), "www.evil.example".to_owned()),
+            ("dns.resolved_ip".to_owned(), "192.0.2.44".to_owned()),
+            (
+                "file.hash.sha256".to_owned(),
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_owned()
+            ),
+        ]
+    );
+
+    let connection = &alerts[0];
+    assert_eq!(connection["event"]["dataset"], "sysmon.network");
+    assert_eq!(connection["@timestamp"], "2024-05-01T10:00:03.000000Z");
+    assert_eq!(connection["source"]["ip"], "10.0.2.15");
+    assert_eq!(connection["source"]["port"], 49167);
+    assert_eq!(connection["destination"]["port"], 443);
+    assert_eq!(connection["iocwatch"]["direction"], "outbound");
+    assert_eq!(connection["iocwatch"]["internal_host"], "10.0.2.15");
+    assert_eq!(alerts[1]["event"]["dataset"], "sysmon.dns");
+    assert_eq!(alerts[2]["event"]["dataset"], "sysmon.process");
+    assert!(stderr(&output).contains("sysmon"), "{}", stderr(&output));
+}
+
+/// JSON lines that no reader reads, such as Windows events from a
+/// provider other than Sysmon, are not taken for ECS. A file named on the
+/// command line is an error, and one in a folder is skipped.
 #[test]
 fn unknown_json_lines_not_scanned() {
     let (dir, intel, log) = fixture(

@@ -211,7 +211,60 @@ fn generated_lines_same_alerts_both_paths() {
     .join("\n");
     let zeek_tsv = write(dir.path(), "dns.log", zeek_tsv.as_bytes());
 
-    let both = scan_both(&[&intel], &[&eve, &zeek_json, &zeek_tsv]);
+    let sysmon = [
+        // Hits inside strings that contain several values, with no escape.
+        r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"Computer":"ws-1"},"EventData":{"Image":"a.exe","Hashes":"SHA1=DA39A3EE5E6B4B0D3255BFEF95601890AFD80709,SHA256=E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855,IMPHASH=D41D8CD98F00B204E9800998ECF8427E"}}}"##,
+        r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":22,"Computer":"ws-1"},"EventData":{"QueryName":"quiet.test","QueryResults":"type:  5 cdn.quiet.test;::ffff:203.0.113.9;"}}}"##,
+        r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":22,"Computer":"ws-1"},"EventData":{"QueryName":"www.evil.example","QueryResults":"-"}}}"##,
+        // A hit beside an escape.
+        r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":3,"Computer":"ws-1"},"EventData":{"Image":"C:\\Windows\\x.exe","Protocol":"tcp","SourceIp":"10.0.0.8","SourcePort":49167,"DestinationIp":"198.51.100.7","DestinationHostname":"files.bad.example","DestinationPort":443}}}"##,
+        // A near miss and a malformed event.
+        r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":3,"Computer":"ws-1"},"EventData":{"SourceIp":"10.0.0.8","DestinationIp":"198.51.100.70"}}}"##,
+        r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":3,"Computer":"ws-1"},"EventData":{"SourceIp":"10.0.0.999","DestinationIp":"198.51.100.7"}}}"##,
+    ]
+    .join("\n");
+    let sysmon = write(dir.path(), "sysmon.jsonl", sysmon.as_bytes());
+
+    let both = scan_both(&[&intel], &[&eve, &zeek_json, &zeek_tsv, &sysmon]);
     assert_same(&both);
-    assert_eq!(both[0].0.len(), 22, "{:#?}", both[0].0);
+    let sysmon_alerts = both[0]
+        .0
+        .iter()
+        .filter(|alert| {
+            alert["event"]["dataset"]
+                .as_str()
+                .is_some_and(|dataset| dataset.starts_with("sysmon"))
+        })
+        .count();
+    assert_eq!(sysmon_alerts, 4, "{:#?}", both[0].0);
+    assert_eq!(both[0].0.len(), 26, "{:#?}", both[0].0);
+}
+
+#[test]
+fn real_sysmon_same_alerts_both_paths() {
+    let Some(sysmon) = shared("data/sysmon") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Values in the Sysmon logs: a destination address and host name of
+    // WMIC.exe, the SHA-256 of WMIC.exe, the SHA-256 of a deleted
+    // consent.exe, and the SHA-1 of the emotet process.
+    let intel = write(
+        dir.path(),
+        "sysmon-intel.txt",
+        b"45.76.12.27
+inwitelecom.net
+          132AA270790F56A7524CAB968927ED5E1D91B9A26D4BADCB24E450E7DECC5F81
+          19FD0010DA92B654D1CA270247061A39EA13C0A58529FD8257A97E2EF7794911
+          ED13AF4A0A754B8DAEE4929134D2FF15EBE053CD
+",
+    );
+    let logs = sysmon.display().to_string();
+    let both = scan_both(&[&intel], &[&logs]);
+    assert_same(&both);
+    // 45.76.12.27 is in one connection. inwitelecom.net is in two
+    // connections of the mshta log and one of the WMIC log. The WMIC.exe
+    // hash is in one event, the consent.exe hash in two deletions and the
+    // emotet hash in one event.
+    assert_eq!(both[0].0.len(), 8, "{:#?}", both[0].0);
 }

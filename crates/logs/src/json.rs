@@ -1,5 +1,5 @@
-//! The JSON lines decoder: reads each line as Suricata EVE, Zeek JSON or
-//! ECS, deciding per line, so one stream may mix the three.
+//! The JSON lines decoder: reads each line as Suricata EVE, Zeek JSON,
+//! a Sysmon event or ECS, deciding per line, so one stream may mix them.
 //!
 //! The decision costs almost nothing for the common cases. A substring
 //! search for a key sends the line to the format that has it, and that
@@ -7,7 +7,9 @@
 //!
 //! 1. `"event_type"` at the top level: Suricata EVE.
 //! 2. `"_path"`, `"ts"`, `"uid"` or `"id.orig_h"` at the top level: Zeek.
-//! 3. Anything else: ECS.
+//! 3. `"Microsoft-Windows-Sysmon"` as the provider of a top-level `Event`
+//!    object: Sysmon.
+//! 4. Anything else: ECS.
 //!
 //! A line whose key is only nested (an ECS document that keeps the EVE
 //! event under `suricata.eve`) is parsed a second time as the next format.
@@ -19,36 +21,41 @@ use iocwatch_model::{Endpoint, Observed, Record};
 use memchr::memmem::Finder;
 
 use crate::json_screen::{self, ScreenBuffers};
-use crate::{DecodeError, Decoder, ecs, eve, excerpt, zeek_json};
+use crate::{DecodeError, Decoder, ecs, eve, excerpt, sysmon, zeek_json};
 
 /// The top-level keys that make a line Zeek JSON.
 const ZEEK_KEYS: [&str; 4] = ["_path", "ts", "uid", "id.orig_h"];
 
 /// Returns whether the JSON object `line` has a top-level key that one of
-/// the three formats reads: `event_type` (EVE), a Zeek key, or an ECS
-/// object the decoder reads. Returns true for a line that is not one JSON
-/// object, which the decoder then reports as malformed.
+/// the formats reads: `event_type` (EVE), a Zeek key, an ECS object the
+/// decoder reads, or `Event` containing a Sysmon event. Returns true for a
+/// line that is not one JSON object, which the decoder then reports as
+/// malformed.
 pub(crate) fn has_known_key(line: &[u8]) -> bool {
     let Ok(object) =
         serde_json::from_slice::<std::collections::BTreeMap<String, serde::de::IgnoredAny>>(line)
     else {
         return true;
     };
-    object
-        .keys()
-        .any(|key| key == "event_type" || ZEEK_KEYS.contains(&key.as_str()) || ecs::reads_key(key))
+    object.keys().any(|key| {
+        key == "event_type"
+            || ZEEK_KEYS.contains(&key.as_str())
+            || ecs::reads_key(key)
+            || (key == "Event" && sysmon::is_sysmon_event(line))
+    })
 }
 
-/// Decoder for JSON lines: Suricata EVE, Zeek JSON and ECS documents,
-/// detected line by line.
+/// Decoder for JSON lines: Suricata EVE, Zeek JSON, Sysmon events and ECS
+/// documents, detected line by line.
 ///
-/// Records of EVE and Zeek lines borrow their values from the line. ECS
-/// records own theirs, and so do records of lines that are not valid
+/// Records of EVE and Zeek lines borrow their values from the line. Sysmon
+/// and ECS records own theirs, and so do records of lines that are not valid
 /// UTF-8, which are decoded after replacing the invalid bytes with U+FFFD.
 /// Blank lines and lines starting with `#` are skipped.
 pub struct JsonDecoder {
     event_type: Finder<'static>,
     zeek_keys: [Finder<'static>; 4],
+    sysmon_provider: Finder<'static>,
     screen_buffers: ScreenBuffers,
 }
 
@@ -70,6 +77,7 @@ impl JsonDecoder {
         Self {
             event_type: Finder::new(b"\"event_type\"").into_owned(),
             zeek_keys: ZEEK_KEYS.map(|key| Finder::new(format!("\"{key}\"").as_bytes()).into_owned()),
+            sysmon_provider: Finder::new(format!("\"{}\"", sysmon::PROVIDER).as_bytes()).into_owned(),
             screen_buffers: ScreenBuffers::default(),
         }
     }
@@ -109,6 +117,11 @@ impl JsonDecoder {
         {
             return Ok(Some(record));
         }
+        if self.sysmon_provider.find(line).is_some()
+            && let Some(record) = sysmon::decode(line)?
+        {
+            return Ok(Some(record));
+        }
         ecs::decode(line).map(Some)
     }
 }
@@ -130,18 +143,29 @@ impl Decoder for JsonDecoder {
         "json"
     }
 
+    /// Leaves a line that would be read as ECS but names the Sysmon
+    /// provider to the full decode, because a Sysmon value such as
+    /// `Hashes` or `QueryResults` contains several observables in one
+    /// string. A line screened as EVE or Zeek decodes as that format
+    /// before the Sysmon reader is tried, so it needs no such search.
     fn screen(&mut self, line: &[u8], values: &mut Vec<Range<usize>>) -> Option<&'static str> {
+        let values_before = values.len();
         let event_type = &self.event_type;
         let has_event_type = || event_type.find(line).is_some();
         let zeek_keys = &self.zeek_keys;
         let zeek_candidate = || zeek_keys.iter().any(|key| key.find(line).is_some());
-        json_screen::screen(
+        let format = json_screen::screen(
             line,
             has_event_type,
             zeek_candidate,
             &mut self.screen_buffers,
             values,
-        )
+        )?;
+        if format == "ecs" && self.sysmon_provider.find(line).is_some() {
+            values.truncate(values_before);
+            return None;
+        }
+        Some(format)
     }
 }
 
@@ -216,6 +240,8 @@ mod tests {
             r#"{"ts":1332008617.54,"uid":"C2","id.orig_h":"192.168.202.138","id.orig_p":36510,"id.resp_h":"192.168.21.253","id.resp_p":443,"server_name":"example.org"}"#,
             r#"{"@timestamp":"2024-05-01T10:00:00Z","event":{"dataset":"suricata.eve","kind":"event"},"suricata":{"eve":{"event_type":"dns"}},"dns":{"question":{"name":"ecs.example"}}}"#,
             r#"{"@timestamp":"2024-05-01T10:00:00Z","source.ip":"10.0.0.1","zeek":{"session_id":"C3","ts":1}}"#,
+            r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":22,"Computer":"ws-1"},"EventData":{"QueryName":"sysmon.example","QueryResults":"192.0.2.7;"}}}"##,
+            r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":3},"EventData":{"DestinationIp":"192.0.2.8","ts":1}},"event_type":"flow","src_ip":"10.0.0.2"}"##,
         ]
         .join("\n");
         let mut decoder = JsonDecoder::new();
@@ -235,10 +261,19 @@ mod tests {
                 ("zeek-json", "zeek.ssl"),
                 ("ecs", "suricata.eve"),
                 ("ecs", "ecs"),
+                ("sysmon", "sysmon.dns"),
+                ("suricata-eve", "suricata.eve"),
             ]
         );
         assert_eq!(pairs(&records[3]), [("dns.question.name", "ecs.example")]);
         assert_eq!(pairs(&records[4]), [("source.ip", "10.0.0.1")]);
+        assert_eq!(
+            pairs(&records[5]),
+            [
+                ("dns.question.name", "sysmon.example"),
+                ("dns.resolved_ip", "192.0.2.7")
+            ]
+        );
     }
 
     #[test]

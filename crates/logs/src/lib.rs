@@ -10,8 +10,8 @@
 //! - [`ZeekTsvDecoder`] reads Zeek's tab-separated logs, driven by their
 //!   `#` header lines.
 //! - [`JsonDecoder`] reads JSON lines and decides for each line whether it
-//!   is a Suricata EVE event, a Zeek JSON record or an ECS document, so
-//!   one stream may mix all three.
+//!   is a Suricata EVE event, a Zeek JSON record, a Sysmon event or an ECS
+//!   document, so one stream may mix them.
 //! - [`SyslogDecoder`] reads what firewalls and sensors send over syslog:
 //!   an optional syslog header, then a netfilter, pfSense filterlog,
 //!   PAN-OS, CEF, `key=value` or JSON body, decided per line.
@@ -41,6 +41,7 @@ mod masks;
 mod netfilter;
 mod panos;
 mod syslog;
+mod sysmon;
 #[cfg(test)]
 mod testing;
 mod zeek;
@@ -118,7 +119,7 @@ impl DecodeError {
 pub enum Format {
     /// Zeek's tab-separated logs with `#` header lines.
     ZeekTsv,
-    /// One JSON object per line: Suricata EVE, Zeek JSON or ECS.
+    /// One JSON object per line: Suricata EVE, Zeek JSON, Sysmon or ECS.
     Json,
     /// Text lines, each an optional syslog header and then a body in any
     /// [`SyslogBody`] format, decided per line.
@@ -134,8 +135,8 @@ pub enum Format {
 /// Blank lines and `#` comment lines are skipped until a line decides:
 /// `#separator` or `#fields` means Zeek TSV, a line starting with `{` means
 /// JSON lines unless it opens a JSON document written over several lines
-/// or is an object with no key that the EVE, Zeek or ECS reader reads
-/// (Windows event logs turned into JSON, say),
+/// or is an object with no key that the EVE, Zeek, Sysmon or ECS reader
+/// reads (Windows events of providers other than Sysmon, say),
 /// and a line in a [`SyslogBody`] format, with or without a syslog
 /// header, means syslog. A syslog line whose body is in no known
 /// format (a `sshd` message in a kernel log) is skipped as well, so the
@@ -183,8 +184,8 @@ pub fn detect_format(head: &[u8]) -> Option<Format> {
 }
 
 /// Returns true when the first line of `head` that is not blank or a
-/// comment is a JSON object with no key that the EVE, Zeek or ECS reader
-/// reads, such as a Windows event turned into JSON. [`detect_format`]
+/// comment is a JSON object with no key that the EVE, Zeek, Sysmon or ECS
+/// reader reads, such as a Windows event of another provider. [`detect_format`]
 /// returns `None` for such a head.
 pub fn is_unknown_json_lines(head: &[u8]) -> bool {
     let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
@@ -262,7 +263,7 @@ mod tests {
 
     #[test]
     fn detect_format_cases() {
-        let rows: [(&[u8], Option<Format>); 28] = [
+        let rows: [(&[u8], Option<Format>); 30] = [
             (b"#separator \\x09\n#set_separator\t,\n", Some(Format::ZeekTsv)),
             (b"#fields\tts\tuid\n", Some(Format::ZeekTsv)),
             (b"### BTest baseline\n#separator \\x09\n", Some(Format::ZeekTsv)),
@@ -272,8 +273,18 @@ mod tests {
             (b"{\"source.ip\":\"192.0.2.1\"}\n", Some(Format::Json)),
             (b"{\"tls\":{\"client\":{}}}\n", Some(Format::Json)),
             // Objects with no key any of the readers reads, such as
-            // Windows events turned into JSON, are not a supported log.
+            // Windows events of providers other than Sysmon, are not a
+            // supported log.
             (b"{\"Event\":{\"System\":{\"EventID\":3}}}\n", None),
+            (
+                b"{\"Event\":{\"System\":{\"Provider\":{\"#attributes\":{\"Name\":\"Microsoft-Windows-Security-Auditing\"}},\"EventID\":4624}}}\n",
+                None,
+            ),
+            // Sysmon events are a supported log.
+            (
+                b"{\"Event\":{\"System\":{\"Provider\":{\"#attributes\":{\"Name\":\"Microsoft-Windows-Sysmon\"}},\"EventID\":3},\"EventData\":{}}}\n",
+                Some(Format::Json),
+            ),
             (b"{\"foo\":\"bar\",\"n\":1}\n{\"foo\":\"baz\"}\n", None),
             (b"### BTest baseline\n{\"ts\":1}", Some(Format::Json)),
             (b"1541117137.618695\tCYtJYz4gNk3t5ZEt2\n", None),
@@ -330,7 +341,7 @@ mod tests {
             "#path\tdns",
             "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tquery\tanswers\thost\turi",
         ];
-        let samples: [(Format, &str); 5] = [
+        let samples: [(Format, &str); 6] = [
             (
                 Format::ZeekTsv,
                 "1.0\tC1\t10.0.0.1\t53\t[2001:db8::1]\t65535\ta\\x2cb.example\\\\\tx,192.0.2.1,(empty)\thost:80\t/p?q",
@@ -350,6 +361,10 @@ mod tests {
             (
                 Format::Json,
                 r#"{"ts":"2018-03-24T17:15:20Z","fingerprint":"ab","certificate.subject":"CN=x","san.dns":["a"],"san.ip":["192.0.2.1"]}"#,
+            ),
+            (
+                Format::Json,
+                r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":{"#text":3},"TimeCreated":{"#attributes":{"SystemTime":"2024-01-01T00:00:00Z"}},"Computer":"h"},"EventData":{"UtcTime":"2024-01-01 00:00:00.000","Image":"C:\\a.exe","Initiated":"false","SourceIp":"10.0.0.1","SourcePort":"1","DestinationIp":"::ffff:192.0.2.1","DestinationPort":2,"DestinationHostname":"d.example","QueryName":"q","QueryResults":"type:  5 c;192.0.2.2;","Hashes":"MD5=00,SHA256=11,IMPHASH=22"}}}"##,
             ),
         ];
         let specials = [

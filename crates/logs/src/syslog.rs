@@ -60,7 +60,7 @@ pub enum SyslogBody {
     /// `key=value` pairs with optionally quoted values, as FortiGate
     /// writes them.
     Kv,
-    /// A JSON object (Suricata EVE, Zeek JSON, ECS), read by
+    /// A JSON object (Suricata EVE, Zeek JSON, Sysmon, ECS), read by
     /// [`JsonDecoder`].
     Json,
 }

@@ -200,6 +200,15 @@ const UNSCREENED_JSON: [&[u8]; 16] = [
     br#"{"@timestamp":"2024-01-01T00:00:00Z","source":{"ip":"192.0.2.1"},"score":0.5}"#,
 ];
 
+/// Sysmon events with no escape or byte outside ASCII, which the screen
+/// could otherwise read, and with several observables in one string
+/// (`Hashes`, `QueryResults`).
+const SYSMON_LINES: [&str; 3] = [
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":1,"TimeCreated":{"#attributes":{"SystemTime":"2024-05-01T10:00:00Z"}},"Computer":"ws-1"},"EventData":{"Image":"a.exe","Hashes":"SHA1=4368DBD172224EC9461364BE1AC9DFFC5D9224A8,MD5=A03CF3838775E0801A0894C8BACD2E56,SHA256=132AA270790F56A7524CAB968927ED5E1D91B9A26D4BADCB24E450E7DECC5F81,IMPHASH=B59AF26B08AA14BA66272388BC9C2443"}}}"##,
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":22,"Computer":"ws-1"},"EventData":{"QueryName":"update.evil.example","QueryResults":"type:  5 cdn.evil.example;::ffff:192.0.2.1;198.51.100.2;"}}}"##,
+    r##"{"Event":{"System":{"Provider":{"#attributes":{"Name":"Microsoft-Windows-Sysmon"}},"EventID":3,"Computer":"ws-1"},"EventData":{"Protocol":"tcp","Initiated":true,"SourceIp":"10.0.2.15","SourcePort":49167,"DestinationIp":"203.0.113.27","DestinationHostname":"c2.evil.example","DestinationPort":443}}}"##,
+];
+
 #[test]
 fn screen_agrees_with_decode_on_json_lines() {
     let mut decoder = new_decoder(Format::Json);
@@ -284,6 +293,41 @@ fn screen_leaves_odd_json_to_decode() {
             "{}",
             String::from_utf8_lossy(line)
         );
+    }
+}
+
+#[test]
+fn screen_leaves_sysmon_to_decode() {
+    let mut decoder = new_decoder(Format::Json);
+    for line in SYSMON_LINES {
+        assert_eq!(check(decoder.as_mut(), line.as_bytes(), "sysmon"), None, "{line}");
+        let record = decoder.decode(line.as_bytes());
+        let format = record.ok().flatten().map(|record| record.format);
+        assert_eq!(format, Some("sysmon"), "{line}");
+    }
+}
+
+/// Every prefix of each Sysmon line, and every line with one byte
+/// replaced. A damaged line that no longer names the Sysmon provider may
+/// be screened as ECS, and must then decode as ECS.
+#[test]
+fn screen_agrees_with_decode_on_damaged_sysmon() {
+    let specials = [b'"', b'\\', b'{', b'}', b',', b':', b'-', 0xff];
+    let mut decoder = new_decoder(Format::Json);
+    for line in SYSMON_LINES {
+        let bytes = line.as_bytes();
+        for end in 0..=bytes.len() {
+            check(decoder.as_mut(), &bytes[..end], "sysmon prefix");
+        }
+        let mut damaged = bytes.to_vec();
+        for position in 0..bytes.len() {
+            for special in specials {
+                let original = damaged[position];
+                damaged[position] = special;
+                check(decoder.as_mut(), &damaged, "damaged sysmon");
+                damaged[position] = original;
+            }
+        }
     }
 }
 

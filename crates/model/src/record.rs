@@ -44,7 +44,7 @@ pub struct Endpoint<'l> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Record<'l> {
     /// The log format the line was read as, for statistics: `zeek-tsv`,
-    /// `zeek-json`, `suricata-eve`, `ecs`, or a syslog body format
+    /// `zeek-json`, `suricata-eve`, `ecs`, `sysmon`, or a syslog body format
     /// (`netfilter`, `filterlog`, `panos`, `cef`, `kv`).
     pub format: &'static str,
     /// ECS `event.dataset`, such as `zeek.conn` or `suricata.eve`.

@@ -455,6 +455,7 @@ fn innermost(err: &ignore::Error) -> &ignore::Error {
 /// when its content is no supported log format.
 /// The log formats that a scan reads, as messages list them.
 pub const SUPPORTED_FORMATS: &str = "Zeek TSV, Zeek JSON, Suricata EVE, ECS JSON lines, \
+     Sysmon JSON lines, \
      or syslog with a netfilter body with IN= and OUT=, a pfSense filterlog, PAN-OS or CEF body, \
      or a body of at least three key=value pairs";
 
@@ -516,7 +517,8 @@ fn plan_file(path: &Path, units: &mut Vec<Unit>) -> Result<Option<NotLog>, Strin
             return Ok(Some(NotLog::Other(format!(
                 "{display}: JSON lines of a kind iocwatch does not read: no key of Suricata EVE \
                  (event_type), Zeek (ts, uid, id.orig_h) or ECS (@timestamp, source, destination, dns, \
-                 url, tls, file, email) at the top level"
+                 url, tls, file, email) at the top level, and no Event from the Microsoft-Windows-Sysmon \
+                 provider"
             ))));
         }
         if matches!(head.trim_ascii_start().first(), Some(b'{' | b'[')) {
