@@ -1629,6 +1629,32 @@ fn empty_watchlist_warned_not_counted() {
     );
 }
 
+/// The table interleaves the alerts of several logs by event time.
+#[test]
+fn table_rows_in_time_order() {
+    let (dir, intel, _) = fixture("198.51.100.1\n198.51.100.2\n", "");
+    let logs = dir.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    fs::write(
+        logs.join("a.json"),
+        "{\"@timestamp\":\"2024-05-01T10:00:05Z\",\"destination\":{\"ip\":\"198.51.100.1\"}}\n",
+    )
+    .unwrap();
+    fs::write(
+        logs.join("b.json"),
+        "{\"@timestamp\":\"2024-05-01T10:00:01Z\",\"destination\":{\"ip\":\"198.51.100.2\"}}\n",
+    )
+    .unwrap();
+    let output = run(&["scan", "--intel", intel.to_str().unwrap(), logs.to_str().unwrap()]);
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    let table = String::from_utf8_lossy(&output.stdout);
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(rows[0].starts_with("2024-05-01 10:00:01"), "{table}");
+    assert!(rows[0].contains("198.51.100.2"), "{table}");
+    assert!(rows[1].starts_with("2024-05-01 10:00:05"), "{table}");
+}
+
 #[test]
 fn mostly_rejected_file_warned() {
     let dir = tempfile::tempdir().unwrap();

@@ -265,6 +265,7 @@ fn write_in_order(
     let mut lines_before: HashMap<Arc<str>, u64> = HashMap::new();
     // The header lines of the current file's ranges written so far.
     let mut headers_before: Vec<Vec<u8>> = Vec::new();
+    let mut rows = table::TimeOrder::default();
     for (index, result) in receiver {
         pending.insert(index, result);
         while let Some(mut result) = pending.remove(&next) {
@@ -296,11 +297,16 @@ fn write_in_order(
                 out.write_all(table_header.as_bytes())?;
                 header_written = true;
             }
-            out.write_all(&result.output)?;
+            if format == OutputFormat::Table {
+                rows.add(&result.output, &mut out)?;
+            } else {
+                out.write_all(&result.output)?;
+            }
             results.push((result.stats, result.error));
             next += 1;
         }
     }
+    rows.finish(&mut out)?;
     out.flush()?;
     Ok(results)
 }

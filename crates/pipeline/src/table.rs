@@ -1,6 +1,6 @@
 //! The readable alert table printed when the output is not JSON.
 
-use std::io::Write;
+use std::io::{self, Write};
 
 use iocwatch_matcher::Matcher;
 
@@ -84,13 +84,106 @@ fn truncate(text: &str, width: usize) -> String {
     cut
 }
 
+/// Table bytes held to be sorted by time, at most. Past it the rows held
+/// are written in time order and the rest follow in file order, so that
+/// a scan with millions of alerts does not hold them all.
+const MAX_SORTED_BYTES: usize = 64 * 1024 * 1024;
+
+/// Rows of the table, held until the scan ends and then written in the
+/// order of their event times, so that alerts of several logs of the
+/// same period interleave. An alert's rows stay together and in order,
+/// and alerts of the same second keep the order of the scan.
+#[derive(Debug, Default)]
+pub(crate) struct TimeOrder {
+    held: Vec<u8>,
+    /// Set once the rows held passed [`MAX_SORTED_BYTES`] and were written.
+    streaming: bool,
+}
+
+impl TimeOrder {
+    /// Adds the rows of one unit of the scan, writing to `out` once the
+    /// table is too large to hold.
+    pub(crate) fn add(&mut self, rows: &[u8], out: &mut impl Write) -> io::Result<()> {
+        if self.streaming {
+            return out.write_all(rows);
+        }
+        self.held.extend_from_slice(rows);
+        if self.held.len() > MAX_SORTED_BYTES {
+            self.finish(out)?;
+            self.streaming = true;
+        }
+        Ok(())
+    }
+
+    /// Writes the rows held, sorted by time.
+    pub(crate) fn finish(&mut self, out: &mut impl Write) -> io::Result<()> {
+        let held = std::mem::take(&mut self.held);
+        for block in sorted_blocks(&held) {
+            out.write_all(block)?;
+        }
+        Ok(())
+    }
+}
+
+/// Splits table rows into the blocks of one alert each (its first row and
+/// the `+` rows after it) and sorts them by the time that starts the
+/// first row. The time is written as `YYYY-MM-DD HH:MM:SS` in UTC, so
+/// its text sorts in time order.
+fn sorted_blocks(rows: &[u8]) -> Vec<&[u8]> {
+    let mut blocks: Vec<&[u8]> = Vec::new();
+    let mut start = 0;
+    let mut position = 0;
+    while position < rows.len() {
+        let end = memchr::memchr(b'\n', &rows[position..]).map_or(rows.len(), |offset| position + offset + 1);
+        let continues = rows[position..end].starts_with(b"  +");
+        if !continues && position > start {
+            blocks.push(&rows[start..position]);
+            start = position;
+        }
+        position = end;
+    }
+    if start < rows.len() {
+        blocks.push(&rows[start..]);
+    }
+    blocks.sort_by_key(|block| block.get(..19).unwrap_or(block));
+    blocks
+}
+
 #[cfg(test)]
 mod tests {
-    use super::truncate;
+    use super::{TimeOrder, sorted_blocks, truncate};
 
     #[test]
     fn truncate_marks_cut() {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
+    }
+
+    #[test]
+    fn blocks_sorted_by_time_with_their_rows() {
+        let rows = b"2024-05-01 10:00:02 high   outbound  10.0.0.1        c2   destination.ip 192.0.2.1\n\
+                     \x20\x20+                  high   outbound  10.0.0.1        tor  destination.ip 192.0.2.1\n\
+                     2024-05-01 09:59:59 low    outbound  10.0.0.2        c2   dns.question.name evil.example\n\
+                     2024-05-01 10:00:02 medium inbound   10.0.0.3        c2   source.ip 198.51.100.1\n";
+        let blocks: Vec<String> = sorted_blocks(rows)
+            .into_iter()
+            .map(|block| String::from_utf8_lossy(block).into_owned())
+            .collect();
+        assert_eq!(blocks.len(), 3);
+        assert!(blocks[0].starts_with("2024-05-01 09:59:59 low"), "{blocks:?}");
+        assert!(blocks[1].starts_with("2024-05-01 10:00:02 high"), "{blocks:?}");
+        assert!(blocks[1].contains("\n  +"), "{blocks:?}");
+        assert!(blocks[2].starts_with("2024-05-01 10:00:02 medium"), "{blocks:?}");
+    }
+
+    #[test]
+    fn held_rows_written_once_in_order() {
+        let mut order = TimeOrder::default();
+        let mut out = Vec::new();
+        order.add(b"2024-05-01 10:00:02 b\n", &mut out).unwrap();
+        order.add(b"2024-05-01 10:00:01 a\n", &mut out).unwrap();
+        assert!(out.is_empty());
+        order.finish(&mut out).unwrap();
+        assert_eq!(out, b"2024-05-01 10:00:01 a\n2024-05-01 10:00:02 b\n");
     }
 }
