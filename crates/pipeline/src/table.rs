@@ -95,7 +95,7 @@ const MAX_SORTED_BYTES: usize = 64 * 1024 * 1024;
 /// and alerts of the same second keep the order of the scan.
 #[derive(Debug, Default)]
 pub(crate) struct TimeOrder {
-    held: Vec<u8>,
+    buffered: Vec<u8>,
     /// Set once the rows held passed [`MAX_SORTED_BYTES`] and were written.
     streaming: bool,
 }
@@ -107,8 +107,8 @@ impl TimeOrder {
         if self.streaming {
             return out.write_all(rows);
         }
-        self.held.extend_from_slice(rows);
-        if self.held.len() > MAX_SORTED_BYTES {
+        self.buffered.extend_from_slice(rows);
+        if self.buffered.len() > MAX_SORTED_BYTES {
             self.finish(out)?;
             self.streaming = true;
         }
@@ -117,8 +117,8 @@ impl TimeOrder {
 
     /// Writes the rows held, sorted by time.
     pub(crate) fn finish(&mut self, out: &mut impl Write) -> io::Result<()> {
-        let held = std::mem::take(&mut self.held);
-        for block in sorted_blocks(&held) {
+        let buffered = std::mem::take(&mut self.buffered);
+        for block in sorted_blocks(&buffered) {
             out.write_all(block)?;
         }
         Ok(())
