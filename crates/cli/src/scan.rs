@@ -104,13 +104,12 @@ fn report_skipped(skipped: &[String], unsupported: usize) {
 }
 
 /// Stops before the output file is created, and so emptied, when a log
-/// path cannot be read: the scan would end with an error and an output
-/// that lacks its alerts.
+/// path cannot be read or a file named is not a supported log: the scan
+/// would end with an error and an output that lacks its alerts.
 fn check_log_paths(paths: &[String]) -> Result<()> {
     for path in paths.iter().filter(|path| *path != "-") {
-        std::fs::metadata(path).with_context(|| {
-            format!("cannot read log path {path}; check the path (the output file was left as it was)")
-        })?;
+        iocwatch_pipeline::scan::check_named_log(Path::new(path))
+            .map_err(|problem| anyhow::anyhow!("{problem}; the output file was left as it was"))?;
     }
     Ok(())
 }

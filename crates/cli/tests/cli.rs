@@ -1157,6 +1157,33 @@ fn output_kept_when_log_path_missing() {
     assert!(messages.contains("cannot read log path"), "{messages}");
     assert!(messages.contains("conn.lgo"), "{messages}");
     assert_eq!(fs::read_to_string(&earlier).unwrap(), "{\"earlier\":true}\n");
+
+    // A file named that is not a supported log stops the scan as well.
+    let log = dir.path().join("ecs.json");
+    fs::write(&log, "{\"destination\":{\"ip\":\"198.51.100.1\"}}\n").unwrap();
+    let other = dir.path().join("other.json");
+    fs::write(&other, "{\"foo\":1}\n").unwrap();
+    let output = run(&[
+        "scan",
+        "--json",
+        "--intel",
+        intel.to_str().unwrap(),
+        "-o",
+        earlier.to_str().unwrap(),
+        log.to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(status(&output), 2);
+    let messages = stderr(&output);
+    assert!(
+        messages.contains("JSON lines of a kind iocwatch does not read"),
+        "{messages}"
+    );
+    assert!(
+        messages.contains("the output file was left as it was"),
+        "{messages}"
+    );
+    assert_eq!(fs::read_to_string(&earlier).unwrap(), "{\"earlier\":true}\n");
 }
 
 #[cfg(unix)]

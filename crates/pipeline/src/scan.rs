@@ -383,6 +383,27 @@ pub struct ListedFiles {
     pub skipped_links: Vec<String>,
 }
 
+/// Checks a log path named on the command line the way the scan will:
+/// it must exist, and when it is a file, it must be a log in a supported
+/// format. A folder passes, since the scan skips the files in it that are
+/// not logs.
+///
+/// # Errors
+///
+/// The message the scan would report for the path.
+pub fn check_named_log(path: &Path) -> Result<(), String> {
+    let metadata = std::fs::metadata(path)
+        .map_err(|err| format!("cannot read log path {}: {err}; check the path", path.display()))?;
+    if metadata.is_dir() {
+        return Ok(());
+    }
+    match plan_file(path, &mut Vec::new())? {
+        None => Ok(()),
+        Some(NotLog::Unsupported(display)) => Err(format!("{display}: {UNSUPPORTED} ({SUPPORTED_FORMATS})")),
+        Some(NotLog::Other(problem)) => Err(problem),
+    }
+}
+
 /// Lists the files a scan reads for `path`: `path` itself when it is not
 /// a folder, else every file under it, following links. Watchlist
 /// folders are listed the same way.
