@@ -502,6 +502,9 @@ fn sysmon_events_alert_with_field_names() {
     assert_eq!(connection["iocwatch"]["internal_host"], "10.0.2.15");
     assert_eq!(alerts[1]["event"]["dataset"], "sysmon.dns");
     assert_eq!(alerts[2]["event"]["dataset"], "sysmon.process");
+    // A process event names no address, so its steps name the machine.
+    let steps = alerts[2]["iocwatch"]["next_steps"].to_string();
+    assert!(steps.contains("host ws-7.corp.example"), "{steps}");
     assert!(stderr(&output).contains("sysmon"), "{}", stderr(&output));
 }
 

@@ -67,6 +67,10 @@ pub struct Alert {
     pub direction: Option<Direction>,
     /// `iocwatch.internal_host`.
     pub internal_host: Option<IpAddr>,
+    /// The log's `host.name` when no internal address is known, as for
+    /// an endpoint event (a Sysmon process or file event) that names the
+    /// machine it happened on but no connection.
+    pub host_name: Option<String>,
     /// `iocwatch.severity`.
     pub severity: Severity,
     /// One entry per matching indicator.
@@ -132,6 +136,7 @@ impl AlertBuilder {
         let source_ip = record.source.as_ref().and_then(|e| observed_ip(&e.ip));
         let destination_ip = record.destination.as_ref().and_then(|e| observed_ip(&e.ip));
         let (direction, internal_host) = self.home.classify(source_ip, destination_ip);
+        let host_name = internal_host.is_none().then(|| host_name(record)).flatten();
         let event_time = record.timestamp.as_deref().and_then(parse_timestamp);
         let time = event_time.unwrap_or(created);
         let timestamp = format_timestamp(time);
@@ -210,7 +215,7 @@ impl AlertBuilder {
         insert(&mut doc, "iocwatch.watchlists", json!(watchlists));
         let steps: BTreeSet<String> = matches
             .iter()
-            .map(|m| self.next_step(m, direction, internal_host))
+            .map(|m| self.next_step(m, direction, internal_host, host_name.as_deref()))
             .collect();
         insert(&mut doc, "iocwatch.next_steps", json!(steps));
 
@@ -221,6 +226,7 @@ impl AlertBuilder {
             event_time_known: event_time.is_some(),
             direction,
             internal_host,
+            host_name,
             severity,
             matches,
             document: Value::Object(doc),
@@ -296,8 +302,18 @@ impl AlertBuilder {
     }
 
     /// Suggests a first response step for the analyst, by indicator kind.
-    fn next_step(&self, found: &AlertMatch, direction: Option<Direction>, host: Option<IpAddr>) -> String {
-        let host = host.map_or_else(|| "the internal host".to_owned(), |ip| ip.to_string());
+    fn next_step(
+        &self,
+        found: &AlertMatch,
+        direction: Option<Direction>,
+        host: Option<IpAddr>,
+        host_name: Option<&str>,
+    ) -> String {
+        let host = match (host, host_name) {
+            (Some(ip), _) => ip.to_string(),
+            (None, Some(name)) => format!("host {name}"),
+            (None, None) => "the internal host".to_owned(),
+        };
         let value = &found.atomic;
         let kind = self.matcher.entry(found.indicator).indicator.value.kind();
         match kind {
@@ -431,6 +447,15 @@ pub fn insert(doc: &mut Map<String, Value>, path: &str, value: Value) {
     } else {
         doc.insert(path.to_owned(), value);
     }
+}
+
+/// Returns the record's `host.name`, when it has one that is not empty.
+fn host_name(record: &Record<'_>) -> Option<String> {
+    record
+        .context
+        .iter()
+        .find(|(name, value)| *name == "host.name" && !value.trim().is_empty())
+        .map(|(_, value)| value.trim().to_owned())
 }
 
 #[cfg(test)]

@@ -41,9 +41,11 @@ pub fn header(matcher: &Matcher) -> String {
 /// the same alert show `+` in place of the time.
 pub fn write_rows(output: &mut Vec<u8>, alert: &Alert, matcher: &Matcher) {
     let direction = alert.direction.map_or("-", |d| d.as_str());
-    let host = alert
-        .internal_host
-        .map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    let host = match (&alert.internal_host, &alert.host_name) {
+        (Some(ip), _) => ip.to_string(),
+        (None, Some(name)) => name.clone(),
+        (None, None) => "-".to_owned(),
+    };
     // Seconds are enough to place an event; the JSON output has the rest.
     let time = alert
         .timestamp
