@@ -157,21 +157,61 @@ fn plain_notes_rejected_whole_and_words_describe() {
         [
             Some("scanning host"),
             Some("is bad seen 2024"),
-            None,
-            None,
+            Some("junk"),
+            Some("junk"),
             None,
             None,
             None,
             None
         ]
     );
-    assert_eq!(rejected_lines(&watchlist), [1, 2, 5, 6, 6, 7]);
+    assert_eq!(rejected_lines(&watchlist), [1, 2, 6, 6, 7]);
     let text = |others, tokens| LineError::Text { others, tokens };
     assert_eq!(watchlist.report.rejected[0].error, text(6, 6));
     assert_eq!(watchlist.report.rejected[1].error, text(7, 9));
-    assert_eq!(watchlist.report.rejected[5].error, text(4, 4));
+    assert_eq!(watchlist.report.rejected[4].error, text(4, 4));
     let note = watchlist.report.rejected[1].to_string();
     assert!(note.contains("start notes with #"), "{note}");
+}
+
+#[test]
+fn plain_values_then_words_described() {
+    let rows: [(&str, &[&str], &str); 6] = [
+        ("203.0.113.97,scanner", &["203.0.113.97"], "scanner"),
+        (
+            "203.0.113.95, scanner, brute force",
+            &["203.0.113.95"],
+            "scanner, brute force",
+        ),
+        (
+            "evil4.example - dropper domain",
+            &["evil4.example"],
+            "dropper domain",
+        ),
+        (
+            "198.51.100.10,198.51.100.11 bad hosts",
+            &["198.51.100.10", "198.51.100.11"],
+            "bad hosts",
+        ),
+        (
+            "203.0.113.50 was seen beaconing to bad.example",
+            &["203.0.113.50"],
+            "was seen beaconing to bad.example",
+        ),
+        ("192.0.2.8 | c2 panel", &["192.0.2.8"], "c2 panel"),
+    ];
+    for (line, expected, description) in rows {
+        let watchlist = load("list.txt", &format!("{line}\n"));
+        assert_eq!(values(&watchlist), expected, "{line}");
+        assert!(
+            watchlist.report.rejected.is_empty(),
+            "{line}: {:?}",
+            watchlist.report.rejected
+        );
+        for indicator in &watchlist.indicators {
+            assert_eq!(indicator.meta.description.as_deref(), Some(description), "{line}");
+        }
+    }
 }
 
 #[test]

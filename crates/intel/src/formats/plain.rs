@@ -4,9 +4,9 @@
 //! - Comment lines start with `#`, `;` or `!` (adblock). An inline comment
 //!   starts with `#` or `;` after a blank (`1.10.16.0/20 ; SBL256894`) and
 //!   becomes the description of the line's indicators.
-//! - Several values may share a line, separated by blanks or commas. A value
-//!   followed only by words (`192.0.2.7 scanning host`) takes the words as
-//!   its description. A line of mostly words is a note, such as a file's
+//! - Several values may share a line, separated by blanks or commas.
+//!   Values followed by words (`192.0.2.7 scanning host`,
+//!   `192.0.2.8,scanner`) take the words as their description. A line of mostly words is a note, such as a file's
 //!   date or the prose beside a feed, and is rejected whole, so that a
 //!   commit hash or file name inside it is not loaded as an indicator.
 //! - Hosts files: `0.0.0.0 name...` or `127.0.0.1 name...`, where the first
@@ -94,9 +94,9 @@ pub(crate) struct PlainDecoder {
 #[derive(Debug, PartialEq, Eq)]
 enum Entry<'a> {
     Values(Vec<&'a str>),
-    /// One value followed by words that describe it.
+    /// Values followed by words that describe them.
     Described {
-        value: &'a str,
+        values: Vec<&'a str>,
         description: &'a str,
     },
     /// A line with no indicator, such as a zone-file directive.
@@ -174,12 +174,14 @@ impl PlainDecoder {
                     out.add(number, value, None, &meta);
                 }
             }
-            Entry::Described { value, description } => {
+            Entry::Described { values, description } => {
                 let meta = match inline_comment {
                     Some(comment) => self.meta_for(Some(&format!("{description} {comment}"))),
                     None => self.meta_for(Some(description)),
                 };
-                out.add(number, value, None, &meta);
+                for value in values {
+                    out.add(number, value, None, &meta);
+                }
             }
             Entry::Skip => {}
             Entry::OpenRecord => self.in_zone_record = true,
@@ -343,16 +345,20 @@ fn blank_separated<'a>(body: &'a str, tokens: Vec<&'a str>) -> Entry<'a> {
         .zip(&indicator_like)
         .filter(|(token, like)| !**like && is_word(token))
         .count();
-    if indicators == 1 && indicator_like[0] && words > 0 {
-        // The first token starts the trimmed body, so its length is a
-        // character boundary.
+    // Values first and then words: the words describe the values, also
+    // when they name another value (`192.0.2.7 beacons to bad.example`).
+    let leading = indicator_like.iter().take_while(|like| **like).count();
+    if leading > 0 && words > 0 {
+        let rest = tokens[leading];
+        // Every token is a slice of `body`, so the difference of their
+        // addresses is the token's offset in it.
+        let offset = (rest.as_ptr() as usize).saturating_sub(body.as_ptr() as usize);
         let description = body
-            .trim_start()
-            .get(tokens[0].len()..)
+            .get(offset..)
             .unwrap_or_default()
-            .trim_start();
+            .trim_start_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '-' | ':' | '|'));
         return Entry::Described {
-            value: tokens[0],
+            values: tokens[..leading].to_vec(),
             description,
         };
     }
@@ -366,15 +372,19 @@ fn blank_separated<'a>(body: &'a str, tokens: Vec<&'a str>) -> Entry<'a> {
 }
 
 /// Splits `token` at its commas when every part between them is an
-/// indicator, and otherwise returns it whole, as a URL with a comma in
-/// its path is.
+/// indicator. A token without `/` whose first part is an indicator and
+/// whose rest is not (`192.0.2.7,scanner`) is split after the first
+/// part. Any other token, such as a URL with a comma in its path, is
+/// returned whole.
 fn comma_separated(token: &str) -> Vec<&str> {
-    if !token.contains(',') {
+    let Some((first, rest)) = token.split_once(',') else {
         return vec![token];
-    }
+    };
     let parts: Vec<&str> = token.split(',').filter(|part| !part.is_empty()).collect();
     if parts.iter().all(|part| looks_like_indicator(part)) {
         parts
+    } else if !token.contains('/') && looks_like_indicator(first) && !rest.is_empty() {
+        vec![first, rest]
     } else {
         vec![token]
     }
