@@ -238,10 +238,12 @@ impl IgnoredDataDir {
 /// Watchlist options shared by every command.
 #[derive(Debug, Args)]
 pub struct IntelArgs {
-    /// A watchlist file, or a directory whose files are each a watchlist.
-    /// Written NAME=PATH, the watchlist is called NAME; otherwise it is
-    /// named after the file. Plain lists, CSV, Zeek intel and JSON lines
-    /// files are recognised from their content; gzip is read transparently.
+    /// A watchlist file, or a directory whose files, in subdirectories too,
+    /// are each a watchlist. Written NAME=PATH, the watchlist is called
+    /// NAME; otherwise it is named after the file. Plain lists (hosts,
+    /// adblock, dnsmasq and zone files among them), Suricata and Snort
+    /// rules, CSV, Zeek intel and JSON lines files are recognised from
+    /// their content; gzip is read transparently.
     #[arg(long = "intel", value_name = "[NAME=]PATH", required = true)]
     pub intel: Vec<String>,
 
@@ -311,10 +313,10 @@ pub struct ScanArgs {
     pub quiet: bool,
 
     /// Log files or directories to scan; `-` reads standard input.
-    /// Zeek TSV and JSON, Suricata EVE, ECS JSON lines and syslog from
-    /// firewalls and sensors (netfilter, pfSense filterlog, PAN-OS, CEF,
-    /// key=value) are recognised from their content; gzip is read
-    /// transparently.
+    /// Zeek TSV and JSON, Suricata EVE, ECS JSON lines, Sysmon events as
+    /// JSON lines and syslog from firewalls and sensors (netfilter, pfSense
+    /// filterlog, PAN-OS, CEF, key=value) are recognised from their
+    /// content; gzip is read transparently.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<String>,
 
@@ -380,8 +382,9 @@ pub enum WatchlistCommand {
     Import {
         /// The watchlist.
         name: String,
-        /// Plain lists, CSV, Zeek intel and JSON lines files, gzip or not,
-        /// or directories of them (as `scan --intel` reads them).
+        /// Plain lists, Suricata and Snort rules, CSV, Zeek intel and JSON
+        /// lines files, gzip or not, or directories of them (as
+        /// `scan --intel` reads them).
         #[arg(value_name = "FILE", required = true)]
         files: Vec<PathBuf>,
         /// The CSV column that contains the indicators, when its name is not
