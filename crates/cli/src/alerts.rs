@@ -238,9 +238,14 @@ fn show(store: &Store, id: &str, as_json: bool) -> Result<()> {
     if let Some(host) = &alert.internal_host {
         println!("  host:       {host}");
     }
+    let times = if alert.count == 1 { "once" } else { "times" };
+    let count = if alert.count == 1 {
+        String::new()
+    } else {
+        format!("{} ", alert.count)
+    };
     println!(
-        "  seen:       {} times, {} to {}",
-        alert.count,
+        "  seen:       {count}{times}, {} to {}",
         short_time(alert.first_seen),
         short_time(alert.last_seen)
     );

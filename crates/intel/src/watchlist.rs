@@ -63,8 +63,9 @@ impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} lines read; indicators: {} loaded, {} duplicate, {} rejected, {} dropped, {} with notes",
+            "{} line{} read; indicators: {} loaded, {} duplicate, {} rejected, {} dropped, {} with notes",
             self.lines,
+            if self.lines == 1 { "" } else { "s" },
             self.loaded,
             self.duplicates,
             self.rejected.len(),
