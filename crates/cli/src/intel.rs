@@ -331,35 +331,63 @@ fn is_documentation(file: &Path) -> bool {
 }
 
 /// Gives every watchlist named after its file a name that no other
-/// watchlist has, before the reports print it. A name that is taken gets
-/// the name of the file's folder in front (`spamhaus_drop/drop`), and then
-/// `-2`, `-3` and so on. A name given with `NAME=` is kept, so that files
-/// given the same name load as one watchlist. Skipped entries take no
-/// name.
+/// watchlist has, before the reports print it. When several files would
+/// take one name, or a name given with `NAME=`, each of them is named by
+/// its whole file name (`drop.rules`, `drop.txt`), or by its folder and
+/// file name (`more/ips.txt`) when the file names are the same too, and
+/// then with `-2`, `-3` and so on, so that no file keeps the short name by
+/// the order of the folders. A name given
+/// with `NAME=` is kept, so that files given the same name load as one
+/// watchlist. Skipped entries take no name.
 fn name_watchlists(entries: &mut [(Watchlist, bool, bool)]) {
-    let mut taken: std::collections::HashSet<String> = entries
+    use std::collections::{HashMap, HashSet};
+    let named = |entry: &&mut (Watchlist, bool, bool)| !entry.1 && !entry.2;
+    let mut taken: HashSet<String> = entries
         .iter()
         .filter(|(_, given, skipped)| *given && !*skipped)
         .map(|(watchlist, _, _)| watchlist.name.clone())
         .collect();
-    for (watchlist, given, skipped) in entries.iter_mut() {
-        if *given || *skipped {
-            continue;
+    let mut uses: HashMap<String, usize> = HashMap::new();
+    for (watchlist, _, _) in entries.iter_mut().filter(named) {
+        *uses.entry(watchlist.name.clone()).or_default() += 1;
+    }
+    let shared: HashSet<String> = uses
+        .into_iter()
+        .filter(|(name, count)| *count > 1 || taken.contains(name))
+        .map(|(name, _)| name)
+        .collect();
+    let file_name = |watchlist: &Watchlist| {
+        Path::new(&watchlist.source)
+            .file_name()
+            .map(|file| file.to_string_lossy().into_owned())
+    };
+    let mut file_uses: HashMap<String, usize> = HashMap::new();
+    for (watchlist, _, _) in entries.iter_mut().filter(named) {
+        if shared.contains(&watchlist.name)
+            && let Some(file) = file_name(watchlist)
+        {
+            *file_uses.entry(file).or_default() += 1;
         }
-        let folder = Path::new(&watchlist.source)
+    }
+    for (watchlist, _, _) in entries.iter_mut().filter(named) {
+        let file = file_name(watchlist);
+        let in_folder = Path::new(&watchlist.source)
             .parent()
             .and_then(Path::file_name)
-            .map(|folder| format!("{}/{}", folder.to_string_lossy(), watchlist.name));
-        let mut candidates = std::iter::once(watchlist.name.clone()).chain(folder);
+            .zip(file.as_ref())
+            .map(|(folder, file)| format!("{}/{file}", folder.to_string_lossy()));
+        let file = file.filter(|file| file_uses.get(file).is_none_or(|uses| *uses == 1));
+        let candidates: Vec<String> = if shared.contains(&watchlist.name) {
+            file.into_iter().chain(in_folder).collect()
+        } else {
+            vec![watchlist.name.clone()]
+        };
+        let base = watchlist.name.clone();
         let name = candidates
+            .into_iter()
+            .chain((2..).map(|count| format!("{base}-{count}")))
             .find(|candidate| !taken.contains(candidate))
-            .unwrap_or_else(|| {
-                let base = watchlist.name.clone();
-                (2..)
-                    .map(|count| format!("{base}-{count}"))
-                    .find(|candidate| !taken.contains(candidate))
-                    .unwrap_or(base)
-            });
+            .unwrap_or(base);
         taken.insert(name.clone());
         watchlist.name = name;
     }

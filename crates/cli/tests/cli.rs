@@ -1837,12 +1837,13 @@ fn watchlist_folder_names_and_skips_docs() {
         messages.contains("Last-Checked-At: no indicator was loaded, so it is skipped"),
         "{messages}"
     );
-    assert!(messages.contains("watchlist ips: "), "{messages}");
-    assert!(messages.contains("watchlist more/ips: "), "{messages}");
+    // Both files would be `ips`, and their file names are the same too.
+    assert!(messages.contains("watchlist lists/ips.txt: "), "{messages}");
+    assert!(messages.contains("watchlist more/ips.txt: "), "{messages}");
     assert!(messages.contains("from 2 watchlists"), "{messages}");
     let alert = &alerts(&output)[0];
     assert_eq!(enrichments(alert).len(), 1);
-    assert_eq!(enrichments(alert)[0]["feed"]["name"], "more/ips");
+    assert_eq!(enrichments(alert)[0]["feed"]["name"], "more/ips.txt");
 
     // Files given one name load as one watchlist.
     let output = run(&[
