@@ -148,6 +148,13 @@ fn parse_time(option: &str, text: &str, now: OffsetDateTime) -> Result<OffsetDat
 }
 
 fn list(store: &Store, args: &AlertListArgs, now: OffsetDateTime) -> Result<()> {
+    // Stored indicators are valid values, so an invalid one matches none.
+    if let Some(value) = &args.indicator {
+        let options = iocwatch_model::ParseOptions { allow_broad: true };
+        if let Err(error) = iocwatch_model::parse_indicator(value, None, options) {
+            bail!("--indicator {value:?} is not a valid indicator ({error}), so no alert can match it");
+        }
+    }
     let instant =
         |option: &str, text: Option<&str>| text.map(|text| parse_time(option, text, now)).transpose();
     let filter = AlertFilter {

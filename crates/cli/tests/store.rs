@@ -692,6 +692,14 @@ fn alerts_list_indicator_finds_covering_alerts() {
 
     let table = data.ok(&["alerts", "list", "--indicator", "203.0.113.9"]);
     assert!(table.contains("203.0.113.0/28"), "{table}");
+
+    let output = data.run(&["alerts", "list", "--indicator", "not an indicator"]);
+    assert_eq!(status(&output), 2);
+    assert!(
+        stderr(&output).contains("is not a valid indicator"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
