@@ -122,11 +122,37 @@ fn issue_from_toml(text: &str, err: &toml::de::Error) -> ConfigIssue {
         }
         None => (None, None),
     };
+    let mut message = err.message().trim_end().to_owned();
+    if let Some(hint) = err.span().and_then(|span| unquoted_text_hint(text, span.start)) {
+        message.push_str("; ");
+        message.push_str(&hint);
+    }
     ConfigIssue {
         line,
         column,
-        message: err.message().trim_end().to_owned(),
+        message,
     }
+}
+
+/// Returns a hint when the line at `offset` is `key = value` with a text
+/// value written without quotes, such as `listen = 127.0.0.1:8080`, which
+/// TOML reads as a malformed number or key.
+fn unquoted_text_hint(text: &str, offset: usize) -> Option<String> {
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |newline| newline + 1);
+    let end = text
+        .get(offset..)?
+        .find('\n')
+        .map_or(text.len(), |newline| offset + newline);
+    let (key, value) = text.get(start..end)?.split_once('=')?;
+    let key = key.trim();
+    let value = value.split(" #").next().unwrap_or(value).trim();
+    let structured = value.starts_with(['"', '\'', '[', '{']) || matches!(value, "true" | "false");
+    if key.is_empty() || value.is_empty() || structured || value.parse::<f64>().is_ok() {
+        return None;
+    }
+    Some(format!(
+        "a text value needs quotes, for example {key} = \"{value}\""
+    ))
 }
 
 /// Returns the 1-based line and column (in characters) of byte `offset`.

@@ -113,3 +113,17 @@ fn value_checks_record_at_value() {
         ]
     );
 }
+
+#[test]
+fn unquoted_text_value_hint() {
+    let found = problems("[http]\nlisten = 127.0.0.1:1\n", |top, report| top.finish(report));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].starts_with("line 2"), "{found:?}");
+    assert!(
+        found[0].ends_with("a text value needs quotes, for example listen = \"127.0.0.1:1\""),
+        "{found:?}"
+    );
+    // A malformed table header gets no such hint.
+    let found = problems("[http\n", |top, report| top.finish(report));
+    assert!(!found[0].contains("needs quotes"), "{found:?}");
+}
