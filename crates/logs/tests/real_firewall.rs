@@ -14,22 +14,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use iocwatch_logs::{Format, detect_format, new_decoder};
+use iocwatch_logs::Format;
 use iocwatch_model::Field;
+
+mod common;
 
 /// Returns the firewall data folder, or `None` after printing that the
 /// tests skip.
 fn firewall_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/firewall");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: ../shared/data/firewall not found (looked in {})",
-            dir.display()
-        );
-        None
-    }
+    common::shared_data("firewall")
 }
 
 /// What decoding one file produced.
@@ -48,22 +41,14 @@ struct Decoded {
 }
 
 fn decode_file(path: &Path) -> Decoded {
-    let bytes = std::fs::read(path).unwrap_or_else(|err| panic!("reading {} failed: {err}", path.display()));
-    let mut decoded = Decoded {
-        format: detect_format(bytes.get(..bytes.len().min(64 << 10)).unwrap_or_default()),
-        ..Decoded::default()
-    };
-    let Some(format) = decoded.format else {
-        return decoded;
-    };
-    let mut decoder = new_decoder(format);
-    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let record = match decoder.decode(line) {
+    let mut decoded = Decoded::default();
+    decoded.format = common::decode_lines(path, |number, result| {
+        let record = match result {
             Ok(Some(record)) => record,
-            Ok(None) => continue,
+            Ok(None) => return,
             Err(err) => {
-                decoded.malformed.push((index + 1, err.message));
-                continue;
+                decoded.malformed.push((number, err.message));
+                return;
             }
         };
         decoded.records += 1;
@@ -81,7 +66,7 @@ fn decode_file(path: &Path) -> Decoded {
         for (name, value) in &record.context {
             *decoded.context.entry((*name, value.to_string())).or_default() += 1;
         }
-    }
+    });
     decoded
 }
 

@@ -8,23 +8,16 @@
 #![allow(clippy::panic, reason = "a test reports a failure by panicking")]
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use flate2::read::GzDecoder;
-use iocwatch_logs::{Format, detect_format, new_decoder};
+use iocwatch_logs::Format;
 use iocwatch_model::{Field, Record};
+
+mod common;
 
 /// Returns the data folder, or `None` after printing that the tests skip.
 fn data_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipped: ../shared/data not found (looked in {})", dir.display());
-        None
-    }
+    common::shared_data("")
 }
 
 /// What decoding one file produced.
@@ -61,41 +54,15 @@ impl Decoded {
     }
 }
 
-fn read_bytes(path: &Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    let result = File::open(path).and_then(|mut file| {
-        if path.extension().is_some_and(|extension| extension == "gz") {
-            GzDecoder::new(file).read_to_end(&mut bytes)
-        } else {
-            file.read_to_end(&mut bytes)
-        }
-    });
-    if let Err(err) = result {
-        panic!("reading {} failed: {err}", path.display());
-    }
-    bytes
-}
-
 /// Decodes every line of the file at `path`, with the decoder that
-/// [`detect_format`] picks from its first 64 KiB.
+/// [`iocwatch_logs::detect_format`] picks from its first 64 KiB.
 fn decode_file(path: &Path) -> Decoded {
-    let bytes = read_bytes(path);
-    let head = bytes.get(..bytes.len().min(64 << 10)).unwrap_or_default();
-    let mut decoded = Decoded {
-        format: detect_format(head),
-        ..Decoded::default()
-    };
-    let Some(format) = decoded.format else {
-        return decoded;
-    };
-    let mut decoder = new_decoder(format);
-    for line in bytes.split(|&b| b == b'\n') {
-        match decoder.decode(line) {
-            Ok(Some(record)) => collect(&mut decoded, &record),
-            Ok(None) => {}
-            Err(err) => decoded.malformed.push(err.message),
-        }
-    }
+    let mut decoded = Decoded::default();
+    decoded.format = common::decode_lines(path, |_, result| match result {
+        Ok(Some(record)) => collect(&mut decoded, &record),
+        Ok(None) => {}
+        Err(err) => decoded.malformed.push(err.message),
+    });
     decoded
 }
 
@@ -678,7 +645,7 @@ fn suricata_generated_eve() {
         .join(GENERATED)
         .join("el__capture-Thu-11-24-16-10-28-11_cerber/eve.json");
     let cerber = decode_file(&cerber_path);
-    let lines_with_md5 = read_bytes(&cerber_path)
+    let lines_with_md5 = common::read_bytes(&cerber_path)
         .split(|&b| b == b'\n')
         .filter(|line| line.windows(7).any(|window| window == b"\"md5\":\""))
         .count();

@@ -10,22 +10,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use iocwatch_logs::{Format, detect_format, new_decoder};
+use iocwatch_logs::Format;
 use iocwatch_model::{Field, Record};
+
+mod common;
 
 /// Returns the Sysmon data folder, or `None` after printing that the tests
 /// skip.
 fn sysmon_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/sysmon");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: ../shared/data/sysmon not found (looked in {})",
-            dir.display()
-        );
-        None
-    }
+    common::shared_data("sysmon")
 }
 
 /// One decoded record, with owned values.
@@ -101,22 +94,12 @@ impl Decoded {
 }
 
 fn decode_file(path: &Path) -> Decoded {
-    let bytes = std::fs::read(path).unwrap_or_else(|err| panic!("reading {} failed: {err}", path.display()));
-    let mut decoded = Decoded {
-        format: detect_format(bytes.get(..bytes.len().min(64 << 10)).unwrap_or_default()),
-        ..Decoded::default()
-    };
-    let Some(format) = decoded.format else {
-        return decoded;
-    };
-    let mut decoder = new_decoder(format);
-    for line in bytes.split(|&b| b == b'\n') {
-        match decoder.decode(line) {
-            Ok(Some(record)) => decoded.events.push(Event::from_record(&record)),
-            Ok(None) => {}
-            Err(err) => decoded.malformed.push(err.message),
-        }
-    }
+    let mut decoded = Decoded::default();
+    decoded.format = common::decode_lines(path, |_, result| match result {
+        Ok(Some(record)) => decoded.events.push(Event::from_record(&record)),
+        Ok(None) => {}
+        Err(err) => decoded.malformed.push(err.message),
+    });
     decoded
 }
 
