@@ -240,10 +240,10 @@ impl IgnoredDataDir {
 pub struct IntelArgs {
     /// A watchlist file, or a directory whose files, in subdirectories too,
     /// are each a watchlist. Written NAME=PATH, the watchlist is called
-    /// NAME; otherwise it is named after the file. Plain lists (hosts,
-    /// adblock, dnsmasq and zone files among them), Suricata and Snort
-    /// rules, CSV, Zeek intel and JSON lines files are recognised from
-    /// their content; gzip is read transparently.
+    /// NAME; otherwise it is named after the file. The format is
+    /// recognised from the content: plain lists (hosts, adblock, dnsmasq
+    /// and zone files among them), Suricata and Snort rules, CSV, Zeek
+    /// intel or JSON lines. Gzip is read transparently.
     #[arg(long = "intel", value_name = "[NAME=]PATH", required = true)]
     pub intel: Vec<String>,
 

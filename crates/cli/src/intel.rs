@@ -56,7 +56,7 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
         .par_iter()
         .map(|(name, file, _)| load_file(file, name.as_deref(), &options))
         .collect();
-    let mut kept = Vec::with_capacity(loaded.len());
+    let mut candidates = Vec::with_capacity(loaded.len());
     for ((name, _, in_folder), watchlist) in files.iter().zip(loaded) {
         // A log beside the feeds of a watchlist folder is skipped. One
         // named on its own is an error.
@@ -70,11 +70,18 @@ pub fn load(args: &IntelArgs, quiet: bool) -> Result<(Matcher, Option<Allowlist>
         // Notes and dates beside the feeds of a folder load nothing, so
         // they take no watchlist name.
         let skipped = *in_folder && watchlist.indicators.is_empty() && watchlist.report.lines > 0;
-        kept.push((watchlist, name.is_some(), skipped));
+        candidates.push(LoadedFile {
+            watchlist,
+            name_given: name.is_some(),
+            skipped,
+        });
     }
-    name_watchlists(&mut kept);
-    let mut watchlists = Vec::with_capacity(kept.len());
-    for (watchlist, _, skipped) in kept {
+    name_watchlists(&mut candidates);
+    let mut watchlists = Vec::with_capacity(candidates.len());
+    for LoadedFile {
+        watchlist, skipped, ..
+    } in candidates
+    {
         if !quiet {
             report(&watchlist, args.all_rejections);
         }
@@ -330,30 +337,39 @@ fn is_documentation(file: &Path) -> bool {
     prefixes.iter().any(|prefix| name.starts_with(prefix)) || name.ends_with(".MD")
 }
 
+/// A loaded watchlist file, before it is named and reported.
+struct LoadedFile {
+    watchlist: Watchlist,
+    /// Whether the command line gave its name with `NAME=`.
+    name_given: bool,
+    /// Whether it is left out, as a file of a folder that loads nothing.
+    skipped: bool,
+}
+
 /// Gives every watchlist named after its file a name that no other
-/// watchlist has, before the reports print it. When several files would
-/// take one name, or a name given with `NAME=`, each of them is named by
-/// its whole file name (`drop.rules`, `drop.txt`), or by its folder and
-/// file name (`more/ips.txt`) when the file names are the same too, and
-/// then with `-2`, `-3` and so on, so that no file keeps the short name by
-/// the order of the folders. A name given
-/// with `NAME=` is kept, so that files given the same name load as one
-/// watchlist. Skipped entries take no name.
-fn name_watchlists(entries: &mut [(Watchlist, bool, bool)]) {
+/// watchlist has, before the reports print it.
+///
+/// Files that would share a name, with each other or with a `NAME=`, are
+/// each named by their whole file name (`drop.rules`, `drop.txt`). When
+/// the file names are the same too, the folder goes in front
+/// (`more/ips.txt`), and a number after that. So no file keeps the short
+/// name because its folder sorts first. A `NAME=` is kept, so files given
+/// the same name load as one watchlist, and skipped files take no name.
+fn name_watchlists(files: &mut [LoadedFile]) {
     use std::collections::{HashMap, HashSet};
-    let named = |entry: &&mut (Watchlist, bool, bool)| !entry.1 && !entry.2;
-    let mut taken: HashSet<String> = entries
+    let named = |file: &&mut LoadedFile| !file.name_given && !file.skipped;
+    let mut used_names: HashSet<String> = files
         .iter()
-        .filter(|(_, given, skipped)| *given && !*skipped)
-        .map(|(watchlist, _, _)| watchlist.name.clone())
+        .filter(|file| file.name_given && !file.skipped)
+        .map(|file| file.watchlist.name.clone())
         .collect();
     let mut uses: HashMap<String, usize> = HashMap::new();
-    for (watchlist, _, _) in entries.iter_mut().filter(named) {
-        *uses.entry(watchlist.name.clone()).or_default() += 1;
+    for file in files.iter_mut().filter(named) {
+        *uses.entry(file.watchlist.name.clone()).or_default() += 1;
     }
     let shared: HashSet<String> = uses
         .into_iter()
-        .filter(|(name, count)| *count > 1 || taken.contains(name))
+        .filter(|(name, count)| *count > 1 || used_names.contains(name))
         .map(|(name, _)| name)
         .collect();
     let file_name = |watchlist: &Watchlist| {
@@ -362,14 +378,14 @@ fn name_watchlists(entries: &mut [(Watchlist, bool, bool)]) {
             .map(|file| file.to_string_lossy().into_owned())
     };
     let mut file_uses: HashMap<String, usize> = HashMap::new();
-    for (watchlist, _, _) in entries.iter_mut().filter(named) {
+    for LoadedFile { watchlist, .. } in files.iter_mut().filter(named) {
         if shared.contains(&watchlist.name)
             && let Some(file) = file_name(watchlist)
         {
             *file_uses.entry(file).or_default() += 1;
         }
     }
-    for (watchlist, _, _) in entries.iter_mut().filter(named) {
+    for LoadedFile { watchlist, .. } in files.iter_mut().filter(named) {
         let file = file_name(watchlist);
         let in_folder = Path::new(&watchlist.source)
             .parent()
@@ -386,9 +402,9 @@ fn name_watchlists(entries: &mut [(Watchlist, bool, bool)]) {
         let name = candidates
             .into_iter()
             .chain((2..).map(|count| format!("{base}-{count}")))
-            .find(|candidate| !taken.contains(candidate))
+            .find(|candidate| !used_names.contains(candidate))
             .unwrap_or(base);
-        taken.insert(name.clone());
+        used_names.insert(name.clone());
         watchlist.name = name;
     }
 }

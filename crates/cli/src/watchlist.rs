@@ -262,7 +262,7 @@ fn import(
         }
         let report = store.import(name, watchlist.indicators, &import_options, now)?;
         if let Some(line) = report.first_unreadable_expiry_line {
-            let which = match report.unreadable_expiry {
+            let affected = match report.unreadable_expiry {
                 1 => {
                     format!("1 indicator, on line {line}, has an expiry that is no date or time, so it does")
                 }
@@ -272,7 +272,7 @@ fn import(
                 ),
             };
             eprintln!(
-                "warning: {}: {which} not expire; write it as 2030-01-01, 2030-01-01T00:00:00Z or epoch seconds",
+                "warning: {}: {affected} not expire; write it as 2030-01-01, 2030-01-01T00:00:00Z or epoch seconds",
                 path.display(),
             );
         }
@@ -282,8 +282,8 @@ fn import(
         total.updated += report.updated;
         total.skipped_allowlisted += report.skipped_allowlisted;
     }
-    // A watchlist that no file could create has nothing to summarise; the
-    // errors above say why.
+    // A watchlist that no file could create has nothing to summarise, and
+    // the errors above give the reason.
     if exists {
         println!(
             "watchlist {name}: {} added, {} updated, {} skipped as allowlisted",

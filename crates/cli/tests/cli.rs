@@ -1893,7 +1893,7 @@ fn lookup_address_with_port_and_url_host() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(answers[0]["matches"][0]["indicator"], "198.51.100.23");
-    // The key the API's search answers use too.
+    // The API's search results use the same key.
     assert_eq!(answers[0]["normalized"], "198.51.100.23:443");
     assert_eq!(
         answers[1]["matches"][0]["indicator"],

@@ -134,6 +134,7 @@ fn plain_notes_rejected_whole_and_words_describe() {
                 192.0.2.9,198.51.100.9\n\
                 http://evil.example/a,b\n";
     let watchlist = load("notes.txt", text);
+
     assert_eq!(
         values(&watchlist),
         [
@@ -147,6 +148,7 @@ fn plain_notes_rejected_whole_and_words_describe() {
             "http://evil.example/a,b"
         ]
     );
+
     let descriptions: Vec<Option<&str>> = watchlist
         .indicators
         .iter()
@@ -165,11 +167,13 @@ fn plain_notes_rejected_whole_and_words_describe() {
             None
         ]
     );
+
     assert_eq!(rejected_lines(&watchlist), [1, 2, 6, 6, 7]);
     let text = |others, tokens| LineError::Text { others, tokens };
     assert_eq!(watchlist.report.rejected[0].error, text(6, 6));
     assert_eq!(watchlist.report.rejected[1].error, text(7, 9));
     assert_eq!(watchlist.report.rejected[4].error, text(4, 4));
+
     let note = watchlist.report.rejected[1].to_string();
     assert!(note.contains("start notes with #"), "{note}");
 }

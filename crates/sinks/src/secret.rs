@@ -40,14 +40,14 @@ pub(crate) enum SecretForm<'a> {
 pub(crate) fn resolve(sink: &str, forms: SecretForms<'_>) -> Result<Option<Secret>, ConfigError> {
     let (file_key, file) = forms.file;
     let (env_key, env) = forms.env;
-    let given = [
+    let forms_set = [
         forms.inline.map(|(key, value)| (key, SecretForm::Inline(value))),
         file.map(|path| (file_key, SecretForm::File(path))),
         env.map(|variable| (env_key, SecretForm::Env(variable))),
     ];
-    let set: Vec<&'static str> = given.iter().flatten().map(|(key, _)| *key).collect();
+    let set: Vec<&'static str> = forms_set.iter().flatten().map(|(key, _)| *key).collect();
     check_single_form(&set).map_err(|kind| ConfigError::new(sink, kind))?;
-    match given.into_iter().flatten().next() {
+    match forms_set.into_iter().flatten().next() {
         Some((key, form)) => read(key, form)
             .map(Some)
             .map_err(|kind| ConfigError::new(sink, kind)),

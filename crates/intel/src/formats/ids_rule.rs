@@ -7,8 +7,8 @@
 //! put one value in a `content` match on a buffer that contains a whole
 //! field: `http.host; content:"evil.example";`. A rule gives the addresses
 //! of its header and the content of each such buffer that has exactly one
-//! content match. A buffer with several matches holds pieces of a value,
-//! which match nothing alone, so it gives none.
+//! content match. The matches of a buffer with several are pieces of a
+//! value, which match nothing alone, so it gives none.
 
 use iocwatch_model::{DigestAlgo, DigestScope, KindHint};
 
